@@ -1,0 +1,170 @@
+"""The service catalog (Katalog layanan SPBE, guideline ch. 3.2): import from YAML,
+list and search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from rapidfuzz import fuzz, process, utils
+from sqlmodel import Session, col, select
+
+from storage.models import Person, Service, ServiceTechnician, utcnow
+
+
+class CatalogError(Exception):
+    """A catalog file that cannot be imported; the message says where and why."""
+
+
+class SlaTarget(BaseModel):
+    response: int = Field(gt=0, description="minutes to first acknowledgement")
+    resolution: int = Field(gt=0, description="minutes to resolution")
+
+
+class ServiceEntry(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=2, max_length=200)
+    description: str = ""
+    category: Literal["administrasi pemerintahan", "layanan publik"] = "administrasi pemerintahan"
+    provider_unit: str
+    service_manager: str | None = None
+    technical_managers: list[str] = []
+    access: str = ""
+    availability_target: float = Field(99.0, gt=0, le=100)
+    criticality: Literal["tinggi", "sedang", "rendah"] = "sedang"
+    business_hours: str = "senin-jumat 07:30-16:00"
+    keywords: list[str] = []
+    sla: dict[int, SlaTarget] = {}
+
+    @field_validator("sla")
+    @classmethod
+    def _priorities(cls, value: dict[int, SlaTarget]) -> dict[int, SlaTarget]:
+        bad = [p for p in value if p not in (1, 2, 3, 4)]
+        if bad:
+            raise ValueError(f"SLA priorities must be 1..4, got {bad}")
+        return value
+
+
+class CatalogFile(BaseModel):
+    services: list[ServiceEntry]
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: invalid YAML: {exc}") from None
+
+
+def parse_catalog(path: Path) -> list[ServiceEntry]:
+    raw = _load_yaml(path)
+    try:
+        parsed = CatalogFile.model_validate(raw if isinstance(raw, dict) else {"services": raw})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            if err["loc"][:1] == ("services",) and len(err["loc"]) > 1 and isinstance(raw, dict):
+                idx = err["loc"][1]
+                try:
+                    sid = raw["services"][idx].get("id", "?")
+                    where = f"service #{int(idx) + 1} ({sid}): " + ".".join(str(p) for p in err["loc"][2:])
+                except (IndexError, KeyError, TypeError, AttributeError):
+                    pass
+            lines.append(f"{path}: {where}: {err['msg']}")
+        raise CatalogError("\n".join(lines)) from None
+    ids = [s.id for s in parsed.services]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CatalogError(f"{path}: duplicate service ids: {', '.join(dupes)}")
+    return parsed.services
+
+
+def import_catalog(session: Session, path: Path) -> tuple[int, int]:
+    """Upsert every service of the file; re-running with the same file changes nothing.
+    Returns (created, updated)."""
+    entries = parse_catalog(Path(path))
+    by_email = {p.email.lower(): p for p in session.exec(select(Person)) if p.email}
+    problems = []
+    for e in entries:
+        for email in [e.service_manager, *e.technical_managers]:
+            if email and email.lower() not in by_email:
+                problems.append(f"{path}: service {e.id}: unknown person {email} (import people first)")
+    if problems:
+        raise CatalogError("\n".join(problems))
+    created = updated = 0
+    for e in entries:
+        svc = session.get(Service, e.id)
+        values = {
+            "name": e.name,
+            "description": e.description,
+            "category": e.category,
+            "provider_unit": e.provider_unit,
+            "service_manager_id": by_email[e.service_manager.lower()].id if e.service_manager else None,
+            "access": e.access,
+            "availability_target": e.availability_target,
+            "criticality": e.criticality,
+            "business_hours": e.business_hours,
+            "keywords": list(e.keywords),
+            "sla": {str(p): t.model_dump() for p, t in sorted(e.sla.items())},
+        }
+        if svc is None:
+            svc = Service(id=e.id, **values)
+            created += 1
+        elif any(getattr(svc, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(svc, k, v)
+            svc.updated_at = utcnow()
+            updated += 1
+        session.add(svc)
+        session.flush()
+        wanted = {by_email[m.lower()].id for m in e.technical_managers}
+        current = set(
+            session.exec(select(ServiceTechnician.person_id).where(ServiceTechnician.service_id == e.id))
+        )
+        if wanted != current:
+            session.execute(
+                sa.delete(ServiceTechnician)
+                .where(col(ServiceTechnician.service_id) == e.id)
+                .where(col(ServiceTechnician.person_id).not_in(wanted))
+            )
+            for pid in wanted - current:
+                session.add(ServiceTechnician(service_id=e.id, person_id=pid))
+    session.flush()
+    return created, updated
+
+
+def list_services(session: Session) -> list[Service]:
+    return list(session.exec(select(Service).where(Service.active).order_by(col(Service.name))))
+
+
+def search_services(session: Session, text: str, limit: int = 5, cutoff: float = 60) -> list[tuple[Service, float]]:
+    """Fuzzy match on id, name and keywords: users write "eofis", "surel", "zoom"."""
+    services = list_services(session)
+    query = utils.default_process(text)
+    if not query:
+        return []
+    scored: list[tuple[Service, float]] = []
+    for svc in services:
+        names = [svc.id, svc.name, *svc.keywords]
+        best = process.extractOne(query, names, scorer=fuzz.WRatio, processor=utils.default_process)
+        if best and best[1] >= cutoff:
+            scored.append((svc, float(best[1])))
+    scored.sort(key=lambda x: -x[1])
+    return scored[:limit]
+
+
+def technicians(session: Session, service_id: str) -> list[Person]:
+    return list(
+        session.exec(
+            select(Person)
+            .join(ServiceTechnician, col(ServiceTechnician.person_id) == col(Person.id))
+            .where(ServiceTechnician.service_id == service_id)
+        )
+    )

@@ -1,0 +1,158 @@
+"""The outbox. A notice is written in the same transaction as the change that causes
+it, keyed for dedupe; the delivery tick hands it to the channel adapter later.
+
+Pull channels (web chat, console) read their pending notices themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot.i18n import t
+from storage.models import Identity, Notice, Person, Ticket, TicketEvent, utcnow
+
+PULL_CHANNELS = frozenset({"web", "console"})
+LEASE = timedelta(seconds=60)
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    target: str,
+    kind: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    now: datetime | None = None,
+) -> bool:
+    """Insert unless a notice with this key exists. True if inserted."""
+    now = now or utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Notice)
+        .values(
+            dedupe_key=dedupe_key[:200],
+            channel=channel,
+            target=target,
+            kind=kind,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return bool(session.execute(stmt).rowcount)
+
+
+def _lang_of(session: Session, person_id: int | None) -> str:
+    person = session.get(Person, person_id) if person_id else None
+    return (person.lang if person and person.lang else None) or "id"
+
+
+def tell_reporter(session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    """The reporter hears of each state change (and operator comments) where they reported."""
+    if not ticket.reporter_channel or not ticket.reporter_chat_id:
+        return
+    if event.actor_id is not None and event.actor_id == ticket.reporter_id:
+        return
+    lang = _lang_of(session, ticket.reporter_id)
+    if event.kind == "state":
+        text = t("notice.state_changed", lang, number=ticket.number, title=ticket.title,
+                 state=t(f"state.{event.new}", lang))
+        if event.note:
+            text += "\n" + t("notice.note", lang, note=event.note)
+        if event.new == "selesai":
+            text += "\n" + t("notice.resolved_hint", lang, number=ticket.number)
+    else:
+        text = t("notice.comment", lang, number=ticket.number, note=event.note or "")
+    enqueue(
+        session,
+        channel=ticket.reporter_channel,
+        target=ticket.reporter_chat_id,
+        kind=f"ticket.{event.kind}",
+        payload={"text": text, "ticket": ticket.number},
+        dedupe_key=f"ticket:{ticket.id}:event:{event.id}:reporter",
+        now=event.at,
+    )
+
+
+def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
+    """A technical manager hears of a ticket given to them, on every chat they linked."""
+    lang = person.lang or "id"
+    text = t("notice.assigned", lang, number=ticket.number, title=ticket.title, priority=ticket.priority)
+    for ident in session.exec(select(Identity).where(Identity.person_id == person.id)):
+        enqueue(
+            session,
+            channel=ident.channel,
+            target=ident.external_id,
+            kind="ticket.assigned",
+            payload={"text": text, "ticket": ticket.number},
+            dedupe_key=f"ticket:{ticket.id}:assigned:{person.id}:{ident.channel}:{ticket.updated_at.timestamp():.0f}",
+        )
+
+
+def claim(
+    session: Session, *, channels: set[str] | None = None, now: datetime | None = None, limit: int = 50
+) -> list[Notice]:
+    """Lease due notices to this worker. Another replica never gets the same row while the
+    lease holds; a worker that dies leaves rows whose lease expires and are claimed again."""
+    now = now or utcnow()
+    due = sa.or_(
+        sa.and_(col(Notice.status) == "pending", col(Notice.next_attempt_at) <= now),
+        sa.and_(col(Notice.status) == "sending", col(Notice.locked_until) < now),
+    )
+    pick = select(Notice.id).where(due)
+    if channels is not None:
+        pick = pick.where(col(Notice.channel).in_(channels))
+    pick = pick.order_by(col(Notice.id)).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        sa.update(Notice)
+        .where(col(Notice.id).in_(pick.scalar_subquery()))
+        .where(due)
+        .values(status="sending", locked_until=now + LEASE, attempts=Notice.attempts + 1)
+        .returning(Notice)
+    )
+    rows = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
+    return sorted(rows, key=lambda n: n.id or 0)
+
+
+def mark_sent(session: Session, notice_id: int, *, now: datetime | None = None) -> None:
+    session.execute(
+        sa.update(Notice).where(col(Notice.id) == notice_id)
+        .values(status="sent", sent_at=now or utcnow(), locked_until=None, last_error=None)
+    )
+
+
+def mark_failed(
+    session: Session, notice_id: int, error: str, *, permanent: bool, retry_at: datetime | None = None
+) -> None:
+    values: dict[str, Any] = {"last_error": error[:1000], "locked_until": None}
+    if permanent or retry_at is None:
+        values["status"] = "failed"
+    else:
+        values.update(status="pending", next_attempt_at=retry_at)
+    session.execute(sa.update(Notice).where(col(Notice.id) == notice_id).values(**values))
+
+
+def pending_for(session: Session, channel: str, target: str, *, now: datetime | None = None) -> list[Notice]:
+    """Pull channels: take this chat's pending notices and mark them sent."""
+    rows = list(
+        session.exec(
+            select(Notice)
+            .where(Notice.channel == channel, Notice.target == target, Notice.status == "pending")
+            .order_by(col(Notice.id))
+        )
+    )
+    for row in rows:
+        mark_sent(session, row.id or 0, now=now)
+    return rows

@@ -1,0 +1,165 @@
+"""People, their roles and the chat identities that speak for them."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlmodel import Session, col, select
+
+from bot.core.errors import HelpdeskError
+from bot.core.roles import ALL_ROLES
+from storage.models import Identity, LinkCode, Person, Ticket, utcnow
+
+
+class PeopleError(Exception):
+    """A people file that cannot be imported; the message says where and why."""
+
+
+class PersonEntry(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    unit: str | None = None
+    roles: list[str] = ["pengguna"]
+    skills: list[str] = []
+    lang: str | None = None
+
+    @field_validator("roles", "skills", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in ALL_ROLES]
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}; known: {sorted(ALL_ROLES)}")
+        return value or ["pengguna"]
+
+
+def _read_rows(path: Path) -> list[dict]:
+    if path.suffix.lower() == ".csv":
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return [dict(row) for row in csv.DictReader(fh)]
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise PeopleError(f"{path}: invalid YAML: {exc}") from None
+    rows = raw.get("people") if isinstance(raw, dict) else raw
+    if not isinstance(rows, list):
+        raise PeopleError(f"{path}: expected a list under 'people'")
+    return rows
+
+
+def parse_people(path: Path) -> list[PersonEntry]:
+    path = Path(path)
+    if not path.exists():
+        raise PeopleError(f"{path}: file not found")
+    entries, problems = [], []
+    for n, row in enumerate(_read_rows(path), start=1):
+        try:
+            entries.append(PersonEntry.model_validate(row))
+        except ValidationError as exc:
+            for err in exc.errors():
+                problems.append(f"{path}: entry #{n}: {'.'.join(map(str, err['loc']))}: {err['msg']}")
+    if problems:
+        raise PeopleError("\n".join(problems))
+    return entries
+
+
+def import_people(session: Session, path: Path) -> tuple[int, int]:
+    """Upsert by e-mail; idempotent. Returns (created, updated)."""
+    created = updated = 0
+    for e in parse_people(path):
+        email = str(e.email).lower()
+        person = session.exec(select(Person).where(Person.email == email)).first()
+        values = {"name": e.name, "unit": e.unit, "roles": e.roles, "skills": e.skills, "lang": e.lang}
+        if person is None:
+            session.add(Person(email=email, **values))
+            created += 1
+        elif any(getattr(person, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(person, k, v)
+            session.add(person)
+            updated += 1
+    session.flush()
+    return created, updated
+
+
+def identify(session: Session, channel: str, external_id: str) -> Person | None:
+    """The person behind a chat account, or None for somebody we have never seen."""
+    return session.exec(
+        select(Person)
+        .join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+    ).first()
+
+
+def ensure_person(session: Session, channel: str, external_id: str, display_name: str | None = None) -> Person:
+    """An unknown chat user becomes a pengguna with no operator rights."""
+    person = identify(session, channel, external_id)
+    if person is not None:
+        return person
+    person = Person(name=(display_name or f"{channel}:{external_id}")[:200], roles=["pengguna"])
+    session.add(person)
+    session.flush()
+    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, display_name=display_name))
+    session.flush()
+    return person
+
+
+def find_person(session: Session, key: str) -> Person | None:
+    """By e-mail or numeric id."""
+    if key.isdigit():
+        return session.get(Person, int(key))
+    return session.exec(select(Person).where(Person.email == key.lower())).first()
+
+
+def issue_link_code(session: Session, person: Person, *, ttl: timedelta, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
+    session.add(LinkCode(code=code, person_id=person.id, expires_at=now + ttl))
+    session.flush()
+    return code
+
+
+def redeem_link_code(
+    session: Session, code: str, channel: str, external_id: str, *, display_name: str | None = None,
+    now: datetime | None = None,
+) -> Person:
+    """Link the chat account to the person of the code; works once, before it expires.
+    Tickets the account reported before linking move to that person."""
+    now = now or utcnow()
+    used = session.execute(
+        sa.update(LinkCode)
+        .where(col(LinkCode.code) == code.strip().upper())
+        .where(col(LinkCode.used_at).is_(None))
+        .where(col(LinkCode.expires_at) > now)
+        .values(used_at=now)
+        .returning(LinkCode.person_id)
+    ).scalar_one_or_none()
+    if used is None:
+        raise HelpdeskError("link.invalid_code")
+    person = session.get(Person, used)
+    assert person is not None
+    ident = session.exec(
+        select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
+    ).first()
+    if ident is None:
+        session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, display_name=display_name))
+    elif ident.person_id != person.id:
+        old = ident.person_id
+        ident.person_id = person.id
+        session.add(ident)
+        session.execute(sa.update(Ticket).where(col(Ticket.reporter_id) == old).values(reporter_id=person.id))
+    session.flush()
+    return person

@@ -1,0 +1,192 @@
+"""The tables. Every schema change here needs a migration in storage/migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    unit: str | None = Field(default=None, max_length=200)
+    roles: list[str] = Field(default_factory=lambda: ["pengguna"], sa_type=JSONType)
+    skills: list[str] = Field(default_factory=list, sa_type=JSONType)
+    lang: str | None = Field(default=None, max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """A chat account (web session, Telegram user, Slack user) that speaks for a person."""
+
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=200)
+    display_name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkCode(SQLModel, table=True):
+    """One-time code that links a chat identity to a known person."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id")
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Service(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    description: str = ""
+    category: str = Field(default="administrasi pemerintahan", max_length=64)
+    provider_unit: str = Field(default="", max_length=200)
+    service_manager_id: int | None = Field(default=None, foreign_key="person.id")
+    access: str = Field(default="", max_length=500)
+    availability_target: float = 99.0
+    criticality: str = Field(default="sedang", max_length=16)
+    business_hours: str = Field(default="senin-jumat 07:30-16:00", max_length=100)
+    keywords: list[str] = Field(default_factory=list, sa_type=JSONType)
+    sla: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    active: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ServiceTechnician(SQLModel, table=True):
+    """Technical managers (pengelola teknis) of a service."""
+
+    service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+
+
+class TicketCounter(SQLModel, table=True):
+    """Next number per prefix and year (INC-2026, REQ-2026, KEL-2026)."""
+
+    key: str = Field(primary_key=True, max_length=16)
+    value: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_ticket_assignee_state", "assignee_id", "state"),
+        sa.Index("ix_ticket_reporter", "reporter_id", "created_at"),
+        sa.Index("ix_ticket_state_service", "state", "service_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=24, unique=True)
+    type: str = Field(max_length=24)  # gangguan | permintaan | keluhan
+    service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
+    title: str = Field(max_length=200)
+    description: str = ""
+    category: str | None = Field(default=None, max_length=100)
+    state: str = Field(default="baru", max_length=24)
+    impact: int = 3
+    urgency: int = 3
+    priority: int = 4
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    reporter_channel: str | None = Field(default=None, max_length=20)
+    reporter_chat_id: str | None = Field(default=None, max_length=200)
+    assignee_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    resolution: str | None = None
+    root_cause: str | None = None
+    external_ref: str | None = Field(default=None, max_length=64, index=True)
+
+
+class TicketEvent(SQLModel, table=True):
+    """Audit trail: every change of a ticket, who, when, through which channel, old → new."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str | None = Field(default=None, max_length=20)
+    kind: str = Field(max_length=24)  # created | state | assign | comment | priority | resolution
+    old: str | None = Field(default=None, max_length=200)
+    new: str | None = Field(default=None, max_length=200)
+    note: str | None = None
+
+
+class Notice(SQLModel, table=True):
+    """Outbox: written in the same transaction as the change that causes it."""
+
+    __table_args__ = (sa.Index("ix_notice_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    channel: str = Field(max_length=20)
+    target: str = Field(max_length=200)
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+class Conversation(SQLModel, table=True):
+    """Where a chat stands, so a restart or another replica continues it."""
+
+    __table_args__ = (sa.UniqueConstraint("channel", "chat_id", name="uq_conversation_chat"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=200)
+    state: str = Field(default="idle", max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    lang: str | None = Field(default=None, max_length=8)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InboundEvent(SQLModel, table=True):
+    """Dedupe keys of delivered platform updates (Telegram update_id, Slack event_id)."""
+
+    __table_args__ = (sa.UniqueConstraint("channel", "key", name="uq_inbound_channel_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    key: str = Field(max_length=200)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class KbCandidate(SQLModel, table=True):
+    """A phrasing users matched to an article, waiting for a service manager's approval."""
+
+    __table_args__ = (sa.UniqueConstraint("article_id", "phrasing", name="uq_candidate_phrasing"),)
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(max_length=120, index=True)
+    phrasing: str = Field(max_length=500)
+    status: str = Field(default="pending", max_length=16)  # pending | approved | rejected
+    seen: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+
+
+class KbFeedback(SQLModel, table=True):
+    """"Apakah ini membantu?" answers, counted per article to find articles that fail."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(max_length=120, index=True)
+    helpful: bool
+    query: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow)
