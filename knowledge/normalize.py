@@ -1,0 +1,169 @@
+"""Turn what employees type into comparable tokens.
+
+Chat text is short, informal and mixed Indonesian/English, so matching on raw
+words fails on "pw", "gak", "tolonggg" or "printernya". Every phrasing of an
+article and every query goes through the same :class:`Normalizer`, so whatever
+it does to a word it does on both sides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
+from Sastrawi.Stemmer.Stemmer import Stemmer
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SLANG = HERE / "slang.txt"
+DEFAULT_STOPWORDS = HERE / "stopwords.txt"
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_REPEAT3 = re.compile(r"([a-z])\1{2,}")
+# "kata2" and "buku-buku" are Indonesian reduplication: keep one copy.
+_REDUP_DIGIT = re.compile(r"\b([a-z]{2,})2\b")
+_REDUP_DASH = re.compile(r"\b([a-z]{2,})-\1\b")
+_CANT = re.compile(r"\b(?:can|won)['\u2019]t\b")
+_CANT_MAP = {"ca": "can not", "wo": "will not"}
+_NT = re.compile(r"n['\u2019]t\b")
+# -nya/-lah/-kah/-pun on words Sastrawi does not know (loanwords: "printernya").
+_ID_CLITIC = re.compile(r"^([a-z]{3,}?)(nya|lah|kah|pun)$")
+
+_ROOT_LIST = [w.strip() for w in StemmerFactory().get_words() if w.strip()]
+_ID_ROOTS: frozenset[str] = frozenset(_ROOT_LIST)
+_stemmer = Stemmer(ArrayDictionary(_ROOT_LIST))
+
+
+def read_word_list(path: Path | str) -> list[str]:
+    """One entry per line; '#' starts a comment so operators can annotate."""
+    out: list[str] = []
+    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def read_slang(path: Path | str) -> dict[str, str]:
+    """Lines look like ``gak, ga, nggak = tidak``; the right side may be several words."""
+    table: dict[str, str] = {}
+    for line in read_word_list(path):
+        if "=" not in line:
+            continue
+        left, right = line.split("=", 1)
+        target = " ".join(_TOKEN.findall(fold(right)))
+        for key in left.split(","):
+            key = " ".join(_TOKEN.findall(fold(key)))
+            if key and target:
+                table[key] = target
+    return table
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents so "Résumé" and "resume" meet."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _unstretch(token: str) -> str:
+    """"tolonggg" -> "tolong" but "maaaf" -> "maaf": keep a double letter if it makes a word."""
+    if not _REPEAT3.search(token):
+        return token
+    two = _REPEAT3.sub(r"\1\1", token)
+    return two if two in _ID_ROOTS else _REPEAT3.sub(r"\1", token)
+
+
+@lru_cache(maxsize=200_000)
+def _stem_en(word: str) -> str:
+    """A light English suffix stripper: Porter is too eager on Indonesian words."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: len(word) - len(suffix)] + repl
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            if suffix in ("ing", "ed") and len(stem) > 2 and stem[-1] == stem[-2]:
+                stem = stem[:-1]  # "stopped" -> "stop"
+            return stem
+    return word
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Indonesian stem when Sastrawi knows the word, otherwise a light English one.
+
+    Cached per token: Sastrawi costs milliseconds per sentence uncached.
+    """
+    if word.isdigit() or len(word) <= 3:
+        return word
+    if word in _ID_ROOTS:
+        return word
+    s = _stemmer.stem_word(word)
+    if s != word and s:
+        return s
+    m = _ID_CLITIC.match(word)
+    if m and m.group(1) not in _ID_ROOTS and len(m.group(1)) >= 3:
+        return _stem_en(m.group(1))
+    return _stem_en(word)
+
+
+class Normalizer:
+    """Shared by index and query so both sides agree on every token."""
+
+    def __init__(
+        self,
+        slang_path: Path | str | None = None,
+        stopwords_path: Path | str | None = None,
+    ) -> None:
+        self.slang = read_slang(slang_path or DEFAULT_SLANG)
+        self.stopwords = frozenset(read_word_list(stopwords_path or DEFAULT_STOPWORDS))
+        self._multi = {k: v for k, v in self.slang.items() if " " in k}
+        self._max_key = max((k.count(" ") + 1 for k in self._multi), default=1)
+
+    def clean(self, text: str) -> str:
+        """Case, accents, punctuation, stretched letters and reduplication."""
+        text = fold(text)
+        text = _CANT.sub(lambda m: _CANT_MAP[m.group(0)[:2]], text)
+        text = _NT.sub(" not", text).replace("'", "").replace("\u2019", "")
+        if _REPEAT3.search(text):
+            text = " ".join(_unstretch(t) for t in text.split())
+        text = _REDUP_DASH.sub(r"\1", text)
+        text = _REDUP_DIGIT.sub(r"\1", text)
+        return " ".join(_TOKEN.findall(text))
+
+    def words(self, text: str) -> list[str]:
+        """Cleaned words with slang expanded, before stop words and stemming."""
+        toks = self.clean(text).split()
+        out: list[str] = []
+        i = 0
+        while i < len(toks):
+            for n in range(min(self._max_key, len(toks) - i), 1, -1):
+                key = " ".join(toks[i : i + n])
+                if key in self._multi:
+                    out.extend(self._multi[key].split())
+                    i += n
+                    break
+            else:
+                tok = toks[i]
+                out.extend(self.slang.get(tok, tok).split())
+                i += 1
+        return out
+
+    def tokens(self, text: str) -> list[str]:
+        """Stemmed content words: what term weighting counts."""
+        return [stem(w) for w in self.words(text) if w not in self.stopwords]
+
+    def tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.tokens(t) for t in texts]
