@@ -18,7 +18,15 @@ from bot.core import notices
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
-from storage.models import Person, Service, ServiceTechnician, Ticket, TicketCounter, TicketEvent, utcnow
+from storage.models import (
+    Person,
+    Service,
+    ServiceTechnician,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    utcnow,
+)
 
 TYPES = {"gangguan": "INC", "permintaan": "REQ", "keluhan": "KEL"}
 

@@ -1,0 +1,41 @@
+"""What goes into the conversation engine and what comes out: plain data that every
+channel adapter can parse into and render from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Telegram's callback_data limit; every action string must fit.
+MAX_ACTION_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    action: str
+
+    def __post_init__(self) -> None:
+        if len(self.action.encode()) > MAX_ACTION_BYTES:
+            raise ValueError(f"action longer than {MAX_ACTION_BYTES} bytes: {self.action!r}")
+
+
+@dataclass
+class Reply:
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+    #: "text" for conversation, "notice" for something the system tells unasked.
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or button press. `chat_id` is where to answer, `user_id` who spoke."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    text: str | None = None
+    action: str | None = None
+    display_name: str | None = None
+    #: True in group chats: free text there is not a question to the bot.
+    group: bool = False

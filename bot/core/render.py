@@ -1,0 +1,65 @@
+"""Ticket and service texts shared by every channel."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.core.priority import PRIORITY_NAMES
+from bot.core.turn import Turn
+from storage.models import Person, Service, Ticket
+
+
+def ticket_line(turn: Turn, ticket: Ticket) -> str:
+    state = turn.t(f"state.{ticket.state}")
+    return f"{ticket.number} · P{ticket.priority} · {state} · {ticket.title[:60]}"
+
+
+def ticket_detail(turn: Turn, session: Session, ticket: Ticket) -> str:
+    service = session.get(Service, ticket.service_id) if ticket.service_id else None
+    assignee = session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+    lines = [
+        turn.t("ticket.detail.header", number=ticket.number),
+        turn.t("ticket.detail.title", title=ticket.title),
+        turn.t("ticket.detail.type", type=turn.t(f"type.{ticket.type}")),
+        turn.t("ticket.detail.service", service=service.name if service else turn.t("common.none")),
+        turn.t("ticket.detail.state", state=turn.t(f"state.{ticket.state}")),
+        turn.t(
+            "ticket.detail.priority",
+            priority=ticket.priority,
+            name=turn.t(f"priority.{PRIORITY_NAMES[ticket.priority]}"),
+        ),
+        turn.t("ticket.detail.assignee", name=assignee.name if assignee else turn.t("ticket.unassigned")),
+        turn.t("ticket.detail.created", at=turn.dt(ticket.created_at)),
+    ]
+    if ticket.response_due_at or ticket.resolution_due_at:
+        lines.append(
+            turn.t(
+                "ticket.detail.due",
+                response=turn.dt(ticket.response_due_at),
+                resolution=turn.dt(ticket.resolution_due_at),
+            )
+        )
+    if ticket.resolution:
+        lines.append(turn.t("ticket.detail.resolution", note=ticket.resolution))
+    if ticket.root_cause:
+        lines.append(turn.t("ticket.detail.root_cause", note=ticket.root_cause))
+    return "\n".join(lines)
+
+
+def service_line(service: Service) -> str:
+    return f"• {service.name} ({service.id})"
+
+
+def service_detail(turn: Turn, session: Session, service: Service) -> str:
+    manager = session.get(Person, service.service_manager_id) if service.service_manager_id else None
+    return "\n".join(
+        [
+            f"{service.name} ({service.id})",
+            service.description,
+            turn.t("service.provider", unit=service.provider_unit),
+            turn.t("service.manager", name=manager.name if manager else "-"),
+            turn.t("service.access", access=service.access or "-"),
+            turn.t("service.target", target=f"{service.availability_target:g}"),
+            turn.t("service.hours", hours=service.business_hours),
+        ]
+    )

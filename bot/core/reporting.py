@@ -1,0 +1,171 @@
+"""The guided report: service, type, description, impact, urgency, confirmation.
+
+Each step stores its answers in the conversation row, so a restart or another replica
+continues where the user left off. Nothing is written to the ticket tables before the
+user confirms.
+"""
+
+from __future__ import annotations
+
+from bot.core import catalog, tickets
+from bot.core.messages import Choice, Reply
+from bot.core.priority import PRIORITY_NAMES, priority_for
+from bot.core.turn import Turn
+from storage.models import Service
+
+MIN_DESCRIPTION = 5
+MAX_SERVICE_BUTTONS = 12
+
+
+def start(turn: Turn, description: str = "", service_id: str | None = None) -> list[Reply]:
+    turn.go("report_service", description=description.strip())
+    if service_id and turn.session.get(Service, service_id):
+        svc = turn.session.get(Service, service_id)
+        assert svc is not None
+        return turn.say(
+            turn.t("report.service_guess", service=svc.name),
+            [
+                turn.choice("common.yes", f"svc:{svc.id}"),
+                turn.choice("report.other_service", "svc:?"),
+                turn.choice("common.cancel", "cancel"),
+            ],
+        )
+    return ask_service(turn)
+
+
+def ask_service(turn: Turn, prefix: str = "") -> list[Reply]:
+    services = catalog.list_services(turn.session)[:MAX_SERVICE_BUTTONS]
+    choices = [Choice(s.name, f"svc:{s.id}") for s in services]
+    choices += [turn.choice("report.no_service", "svc:-"), turn.choice("common.cancel", "cancel")]
+    turn.update(step="service")
+    text = turn.t("report.ask_service")
+    return turn.say(f"{prefix}\n{text}".strip(), choices)
+
+
+def on_service_text(turn: Turn, text: str) -> list[Reply]:
+    found = catalog.search_services(turn.session, text, limit=3)
+    if not found:
+        return ask_service(turn, turn.t("report.service_not_found", text=text[:80]))
+    if len(found) == 1 or found[0][1] - found[1][1] >= 10:
+        return chose_service(turn, found[0][0].id)
+    choices = [Choice(s.name, f"svc:{s.id}") for s, _ in found]
+    choices += [turn.choice("report.no_service", "svc:-"), turn.choice("common.cancel", "cancel")]
+    return turn.say(turn.t("report.service_which"), choices)
+
+
+def chose_service(turn: Turn, service_id: str) -> list[Reply]:
+    if service_id == "?":
+        return ask_service(turn)
+    if service_id != "-" and turn.session.get(Service, service_id) is None:
+        return ask_service(turn, turn.t("report.service_not_found", text=service_id))
+    turn.conv.state = "report_type"
+    turn.update(service=None if service_id == "-" else service_id)
+    return turn.say(
+        turn.t("report.ask_type"),
+        [
+            turn.choice("type.gangguan", "type:gangguan"),
+            turn.choice("type.permintaan", "type:permintaan"),
+            turn.choice("type.keluhan", "type:keluhan"),
+            turn.choice("common.cancel", "cancel"),
+        ],
+    )
+
+
+def chose_type(turn: Turn, type_: str) -> list[Reply]:
+    if type_ not in tickets.TYPES:
+        return turn.say(turn.t("report.ask_type"))
+    turn.update(type=type_)
+    if len(turn.data.get("description", "")) >= MIN_DESCRIPTION:
+        return ask_impact(turn)
+    turn.conv.state = "report_description"
+    return turn.say(turn.t(f"report.ask_description.{type_}"), [turn.choice("common.cancel", "cancel")])
+
+
+def on_description(turn: Turn, text: str) -> list[Reply]:
+    text = text.strip()
+    if len(text) < MIN_DESCRIPTION:
+        return turn.say(turn.t("report.description_short", n=MIN_DESCRIPTION), [turn.choice("common.cancel", "cancel")])
+    turn.update(description=text)
+    return ask_impact(turn)
+
+
+def ask_impact(turn: Turn) -> list[Reply]:
+    turn.conv.state = "report_impact"
+    return turn.say(
+        turn.t("report.ask_impact"),
+        [
+            turn.choice("impact.3", "imp:3"),
+            turn.choice("impact.2", "imp:2"),
+            turn.choice("impact.1", "imp:1"),
+            turn.choice("common.cancel", "cancel"),
+        ],
+    )
+
+
+def chose_impact(turn: Turn, value: str) -> list[Reply]:
+    if value not in ("1", "2", "3"):
+        return ask_impact(turn)
+    turn.update(impact=int(value))
+    turn.conv.state = "report_urgency"
+    return turn.say(
+        turn.t("report.ask_urgency"),
+        [
+            turn.choice("urgency.3", "urg:3"),
+            turn.choice("urgency.2", "urg:2"),
+            turn.choice("urgency.1", "urg:1"),
+            turn.choice("common.cancel", "cancel"),
+        ],
+    )
+
+
+def chose_urgency(turn: Turn, value: str) -> list[Reply]:
+    if value not in ("1", "2", "3"):
+        return chose_impact(turn, str(turn.data.get("impact", 3)))
+    turn.update(urgency=int(value))
+    turn.conv.state = "report_confirm"
+    return summary(turn)
+
+
+def summary(turn: Turn) -> list[Reply]:
+    d = turn.data
+    svc = turn.session.get(Service, d["service"]) if d.get("service") else None
+    prio = priority_for(d["impact"], d["urgency"])
+    text = turn.t(
+        "report.confirm",
+        type=turn.t(f"type.{d['type']}"),
+        service=svc.name if svc else turn.t("common.none"),
+        description=d["description"][:1000],
+        impact=turn.t(f"impact.{d['impact']}"),
+        urgency=turn.t(f"urgency.{d['urgency']}"),
+        priority=prio,
+        priority_name=turn.t(f"priority.{PRIORITY_NAMES[prio]}"),
+    )
+    return turn.say(text, [turn.choice("report.send", "rep:send"), turn.choice("common.cancel", "cancel")])
+
+
+def submit(turn: Turn) -> list[Reply]:
+    d = turn.data
+    if not all(k in d for k in ("type", "description", "impact", "urgency")):
+        turn.reset()
+        return turn.say(turn.t("report.incomplete"))
+    person = turn.ensure_person()
+    description: str = d["description"]
+    title = description.splitlines()[0][:80] if description.strip() else turn.t(f"type.{d['type']}")
+    ticket = tickets.open_ticket(
+        turn.session,
+        type_=d["type"],
+        title=title,
+        description=description,
+        service_id=d.get("service"),
+        impact=d["impact"],
+        urgency=d["urgency"],
+        reporter=person,
+        channel=turn.msg.channel,
+        chat_id=turn.msg.chat_id,
+        now=turn.now,
+    )
+    turn.reset()
+    return turn.say(
+        turn.t("report.created", number=ticket.number, priority=ticket.priority),
+        [turn.choice("menu.status", f"t:status:{ticket.number}")],
+    )

@@ -1,0 +1,159 @@
+"""Ticket commands and buttons for reporters and operators: /status, /tiketsaya,
+/antrian, /ambil, /akui, /komentar, /tunda, /selesaikan, /tutup, /buka, /batalkan.
+
+Role checks happen in `bot.core.tickets`; this module turns refusals into text.
+"""
+
+from __future__ import annotations
+
+from bot.core import tickets
+from bot.core.errors import HelpdeskError, NotAllowed
+from bot.core.messages import Choice, Reply
+from bot.core.render import ticket_detail, ticket_line
+from bot.core.roles import is_operator
+from bot.core.turn import Turn
+from storage.models import Ticket
+
+
+def _find(turn: Turn, number: str) -> Ticket:
+    return tickets.find(turn.session, number, turn.person)
+
+
+def ticket_buttons(turn: Turn, ticket: Ticket) -> list[Choice]:
+    """What this person can do next with the ticket."""
+    n = ticket.number
+    if is_operator(turn.person) and ticket.state in tickets.OPEN_STATES:
+        buttons = []
+        if ticket.assignee_id != (turn.person.id if turn.person else None) or ticket.state != tickets.DIKERJAKAN:
+            buttons.append(turn.choice("button.take", f"t:take:{n}"))
+        if ticket.acknowledged_at is None:
+            buttons.append(turn.choice("button.ack", f"t:ack:{n}"))
+        buttons.append(turn.choice("button.resolve", f"t:resolve:{n}"))
+        return buttons
+    if turn.person and ticket.reporter_id == turn.person.id and ticket.state == tickets.SELESAI:
+        return [turn.choice("button.close", f"t:close:{n}"), turn.choice("button.reopen", f"t:reopen:{n}")]
+    return []
+
+
+def status(turn: Turn, number: str) -> list[Reply]:
+    if not number:
+        return turn.say(turn.t("usage.status"))
+    ticket = _find(turn, number)
+    return turn.say(ticket_detail(turn, turn.session, ticket), ticket_buttons(turn, ticket))
+
+
+def my_tickets(turn: Turn) -> list[Reply]:
+    rows = tickets.reported_by(turn.session, turn.person, limit=10) if turn.person else []
+    if not rows:
+        return turn.say(turn.t("ticket.none_yours"), [turn.choice("menu.report", "menu:report")])
+    lines = [turn.t("ticket.yours_header")] + [ticket_line(turn, t) for t in rows]
+    return turn.say("\n".join(lines), [Choice(t.number, f"t:status:{t.number}") for t in rows[:5]])
+
+
+def queue(turn: Turn) -> list[Reply]:
+    if not is_operator(turn.person):
+        return turn.say(turn.t("auth.operator_only"))
+    assert turn.person is not None
+    rows = tickets.queue(turn.session, turn.person)
+    if not rows:
+        return turn.say(turn.t("queue.empty"))
+    lines = [turn.t("queue.header")]
+    for t in rows:
+        mark = "★ " if t.assignee_id == turn.person.id else "○ "
+        lines.append(mark + ticket_line(turn, t))
+    return turn.say("\n".join(lines), [Choice(t.number, f"t:status:{t.number}") for t in rows[:8]])
+
+
+def take(turn: Turn, number: str) -> list[Reply]:
+    ticket = _find_for_operator(turn, number)
+    tickets.take(turn.session, ticket, turn.actor, now=turn.now)
+    return turn.say(turn.t("ticket.taken", number=ticket.number), ticket_buttons(turn, ticket))
+
+
+def acknowledge(turn: Turn, number: str) -> list[Reply]:
+    ticket = _find_for_operator(turn, number)
+    first = tickets.acknowledge(turn.session, ticket, turn.actor, now=turn.now)
+    key = "ticket.acknowledged" if first else "ticket.already_acknowledged"
+    return turn.say(turn.t(key, number=ticket.number, at=turn.dt(ticket.acknowledged_at)))
+
+
+def comment(turn: Turn, number: str, text: str) -> list[Reply]:
+    if not number or not text.strip():
+        return turn.say(turn.t("usage.comment"))
+    ticket = _find(turn, number)
+    tickets.comment(turn.session, ticket, turn.actor, text.strip(), now=turn.now)
+    return turn.say(turn.t("ticket.commented", number=ticket.number))
+
+
+def hold(turn: Turn, number: str, question: str) -> list[Reply]:
+    if not number or not question.strip():
+        return turn.say(turn.t("usage.hold"))
+    ticket = _find_for_operator(turn, number)
+    tickets.hold_for_user(turn.session, ticket, turn.actor, question.strip(), now=turn.now)
+    return turn.say(turn.t("ticket.on_hold", number=ticket.number))
+
+
+def start_resolve(turn: Turn, number: str, note: str = "") -> list[Reply]:
+    ticket = _find_for_operator(turn, number)
+    if ticket.state not in tickets.OPEN_STATES:
+        return turn.say(turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}")))
+    turn.go("resolve_note", number=ticket.number, type=ticket.type)
+    if note.strip():
+        return on_resolve_note(turn, note)
+    return turn.say(turn.t("resolve.ask_note", number=ticket.number), [turn.choice("common.cancel", "cancel")])
+
+
+def on_resolve_note(turn: Turn, text: str) -> list[Reply]:
+    if len(text.strip()) < 3:
+        return turn.say(turn.t("resolve.ask_note", number=turn.data["number"]), [turn.choice("common.cancel", "cancel")])
+    turn.update(note=text.strip())
+    if turn.data.get("type") == "gangguan":
+        turn.conv.state = "resolve_cause"
+        return turn.say(turn.t("resolve.ask_cause"), [turn.choice("common.cancel", "cancel")])
+    return _finish_resolve(turn, None)
+
+
+def on_resolve_cause(turn: Turn, text: str) -> list[Reply]:
+    if len(text.strip()) < 3:
+        return turn.say(turn.t("resolve.ask_cause"), [turn.choice("common.cancel", "cancel")])
+    return _finish_resolve(turn, text.strip())
+
+
+def _finish_resolve(turn: Turn, cause: str | None) -> list[Reply]:
+    number, note = turn.data["number"], turn.data["note"]
+    turn.reset()
+    ticket = _find_for_operator(turn, number)
+    tickets.resolve(turn.session, ticket, turn.actor, resolution=note, root_cause=cause, now=turn.now)
+    return turn.say(turn.t("ticket.resolved", number=ticket.number))
+
+
+def close(turn: Turn, number: str) -> list[Reply]:
+    if not number:
+        return turn.say(turn.t("usage.close"))
+    ticket = _find(turn, number)
+    tickets.close(turn.session, ticket, turn.actor, now=turn.now)
+    return turn.say(turn.t("ticket.closed", number=ticket.number))
+
+
+def reopen(turn: Turn, number: str, reason: str) -> list[Reply]:
+    if not number:
+        return turn.say(turn.t("usage.reopen"))
+    ticket = _find(turn, number)
+    tickets.reopen(turn.session, ticket, turn.actor, reason.strip() or turn.t("ticket.reopen_default"), now=turn.now)
+    return turn.say(turn.t("ticket.reopened", number=ticket.number))
+
+
+def cancel_ticket(turn: Turn, number: str, reason: str) -> list[Reply]:
+    if not number:
+        return turn.say(turn.t("usage.cancel_ticket"))
+    ticket = _find(turn, number)
+    tickets.cancel(turn.session, ticket, turn.actor, reason.strip(), now=turn.now)
+    return turn.say(turn.t("ticket.cancelled", number=ticket.number))
+
+
+def _find_for_operator(turn: Turn, number: str) -> Ticket:
+    if not number:
+        raise HelpdeskError("usage.number_needed")
+    if not is_operator(turn.person):
+        raise NotAllowed("auth.operator_only")
+    return _find(turn, number)

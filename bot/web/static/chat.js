@@ -1,0 +1,81 @@
+// Web chat: renders replies as plain text (never HTML) and choices as buttons.
+(function () {
+  "use strict";
+  const box = document.getElementById("messages");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("input");
+  let busy = false;
+
+  function bubble(text, who, kind) {
+    const div = document.createElement("div");
+    div.className = "msg " + who + (kind === "notice" ? " notice" : "");
+    div.textContent = text;
+    box.appendChild(div);
+    box.scrollTop = box.scrollHeight;
+    return div;
+  }
+
+  function show(replies) {
+    for (const r of replies) {
+      const div = bubble(r.text, "bot", r.kind);
+      if (r.choices && r.choices.length) {
+        const row = document.createElement("div");
+        row.className = "choices";
+        for (const c of r.choices) {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.className = "choice";
+          b.textContent = c.label;
+          b.dataset.action = c.action;
+          b.addEventListener("click", () => send({ action: c.action }, c.label));
+          row.appendChild(b);
+        }
+        div.appendChild(row);
+      }
+    }
+  }
+
+  async function send(payload, echo) {
+    if (busy) return;
+    busy = true;
+    if (echo) bubble(echo, "user");
+    try {
+      const res = await fetch("/api/chat", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+      });
+      const data = await res.json();
+      show(data.replies || [{ text: data.error || "Error" }]);
+    } catch (e) {
+      bubble(window.HELPDESK.lang === "id" ? "Koneksi terputus. Coba lagi." : "Connection lost. Try again.", "bot");
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function poll() {
+    try {
+      const res = await fetch("/api/chat/notices", { credentials: "same-origin" });
+      const data = await res.json();
+      show(data.replies || []);
+    } catch (e) { /* offline: try again next time */ }
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ text: text }, text);
+  });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+  });
+
+  (async () => {
+    await send({ text: window.HELPDESK.langCommand });
+    box.innerHTML = "";
+    await send({ text: window.HELPDESK.start });
+  })();
+  setInterval(poll, 5000);
+})();
