@@ -24,13 +24,16 @@ from rapidfuzz import fuzz, process
 from knowledge.articles import Article
 from knowledge.normalize import Normalizer
 
-DEFAULT_ANSWER = 0.6
-DEFAULT_SUGGEST = 0.3
+DEFAULT_ANSWER = 0.75
+DEFAULT_SUGGEST = 0.35
 MAX_CHOICES = 3
 _RERANK = 12
 _K1, _B = 1.2, 0.75
-# Logistic weights over (bias, score, margin, coverage, fuzzy); see calibrate().
-_CALIB = (-6.0, 6.0, 6.0, 2.0, 2.0)
+_W_PHR, _W_POOL, _W_ANS, _W_FUZZ = 0.5, 0.3, 0.4, 0.25
+_W_CHAR = 0.2
+# Logistic weights over (bias, score, margin, coverage, fuzzy, log query length),
+# fitted once on pooled evaluation sets; see features().
+_CALIB = (-5.847, 5.96, 19.742, 1.615, -0.718, 1.667)
 
 
 @dataclass
@@ -75,6 +78,49 @@ class _Field:
         return out
 
 
+def char_grams(words: Sequence[str]) -> list[str]:
+    """3- and 4-grams inside word boundaries: survive typos and affixes."""
+    out: list[str] = []
+    for w in words:
+        w = f" {w} "
+        for n in (3, 4):
+            out.extend(w[i : i + n] for i in range(len(w) - n + 1))
+    return out
+
+
+class _Cosine:
+    """TF-IDF cosine over character n-grams (sublinear tf, unit-length docs)."""
+
+    def __init__(self, docs: Sequence[Sequence[str]]) -> None:
+        self.n = len(docs)
+        df: Counter[str] = Counter()
+        counted = [Counter(d) for d in docs]
+        for c in counted:
+            df.update(c.keys())
+        self.idf = {g: math.log((1 + self.n) / (1 + c)) + 1 for g, c in df.items()}
+        rows: dict[str, list[int]] = {}
+        vals: dict[str, list[float]] = {}
+        for i, c in enumerate(counted):
+            w = {g: (1 + math.log(tf)) * self.idf[g] for g, tf in c.items()}
+            norm = math.sqrt(sum(v * v for v in w.values())) or 1.0
+            for g, v in w.items():
+                rows.setdefault(g, []).append(i)
+                vals.setdefault(g, []).append(v / norm)
+        self.post = {
+            g: (np.asarray(r, dtype=np.int32), np.asarray(vals[g], dtype=np.float32))
+            for g, r in rows.items()
+        }
+
+    def scores(self, grams: Sequence[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        q = {g: (1 + math.log(tf)) * self.idf[g] for g, tf in Counter(grams).items() if g in self.idf}
+        norm = math.sqrt(sum(v * v for v in q.values())) or 1.0
+        for g, v in q.items():
+            idx, w = self.post[g]
+            out[idx] += w * (v / norm)
+        return out
+
+
 class _Index:
     """Immutable search structures; a new one is built and swapped on change."""
 
@@ -111,6 +157,8 @@ class _Index:
         self.phr = _Field(phr_docs, self.idf)
         self.pool = _Field(pooled, self.idf)
         self.ans = _Field(answers, self.idf)
+        self.terms = [frozenset(p) | frozenset(a) for p, a in zip(pooled, answers, strict=True)]
+        self.chars = _Cosine([char_grams(" ".join(c).split()) for c in self.phr_clean])
         self.owner = np.asarray(owner, dtype=np.int32)
         # reduceat needs the first phrasing of each article.
         counts = np.bincount(self.owner, minlength=len(articles)) if owner else np.zeros(0, int)
@@ -182,40 +230,58 @@ class Matcher:
             out.append(best[0] if best else t)
         return out
 
-    def search(self, text: str, k: int = 5, lang: str | None = None) -> list[Match]:
+    def features(self, text: str, k: int = 5, lang: str | None = None) -> tuple[list[int], np.ndarray]:
+        """Ranked article positions and, per candidate, the calibration features.
+
+        Features: fused score, margin to the best other candidate, share of the
+        query's IDF mass that the article contains, fuzzy similarity of the
+        best phrasing, and the query's length in content words.
+        """
         idx = self._index
         if not idx.articles:
-            return []
+            return [], np.zeros((0, 5))
         terms = list(dict.fromkeys(self._query_terms(idx, text)))
         if not terms:
-            return []
-        qmass = sum(idx.idf.get(t, idx.max_idf) for t in terms)
+            return [], np.zeros((0, 5))
+        term_idf = [idx.idf.get(t, idx.max_idf) for t in terms]
+        qmass = max(sum(term_idf), 1e-6)
         phr = idx.phr.scores(terms)
         best_phr = np.maximum.reduceat(phr, idx.starts) if len(phr) else phr
-        raw = 0.5 * best_phr + 0.3 * idx.pool.scores(terms) + 0.2 * idx.ans.scores(terms)
-        raw = raw / max(qmass, 1e-6) / (_K1 + 1) * 1.0
+        raw = _W_PHR * best_phr + _W_POOL * idx.pool.scores(terms) + _W_ANS * idx.ans.scores(terms)
+        raw = raw / qmass / (_K1 + 1)
+        qwords = self.normalizer.words(text)
+        raw = (1 - _W_CHAR) * raw + _W_CHAR * idx.chars.scores(char_grams(qwords))
         if lang is not None:
             raw = np.where(idx.langs == lang, raw, raw * 0.5)
-        n = min(_RERANK, len(raw))
+        n = min(max(_RERANK, k), len(raw))
         top = np.argpartition(-raw, n - 1)[:n] if n < len(raw) else np.arange(len(raw))
-        top = top[np.argsort(-raw[top])]
         top = top[raw[top] > 0]
         if len(top) == 0:
-            return []
-        qclean = " ".join(self.normalizer.words(text))
+            return [], np.zeros((0, 5))
+        qclean = " ".join(qwords)
         fz = np.array(
             [max(fuzz.token_sort_ratio(qclean, p) for p in idx.phr_clean[i]) / 100 for i in top]
         )
-        fused = raw[top] * 0.75 + fz * 0.25
-        order = np.argsort(-fused)
+        fused = raw[top] * (1 - _W_FUZZ) + fz * _W_FUZZ
+        order = np.argsort(-fused)[:k]
         top, fused, fz = top[order], fused[order], fz[order]
-        margin = fused[0] - (fused[1] if len(fused) > 1 else 0.0)
-        out = []
-        for j, i in enumerate(top[:k]):
-            m = margin if j == 0 else fused[j] - fused[0]
-            z = _CALIB[0] + _CALIB[1] * fused[j] + _CALIB[2] * m + _CALIB[4] * fz[j]
-            out.append(Match(idx.articles[int(i)], float(1 / (1 + math.exp(-z)))))
-        return out
+        second = fused[1] if len(fused) > 1 else 0.0
+        margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
+        cover = np.array(
+            [sum(w for t, w in zip(terms, term_idf, strict=True) if t in idx.terms[i]) / qmass for i in top]
+        )
+        qlen = np.full(len(top), math.log1p(len(terms)))
+        return [int(i) for i in top], np.column_stack([fused, margin, cover, fz, qlen])
+
+    def search(self, text: str, k: int = 5, lang: str | None = None) -> list[Match]:
+        """Best articles first, each with a calibrated probability of being right."""
+        top, feats = self.features(text, k, lang)
+        if not top:
+            return []
+        z = feats @ np.asarray(_CALIB[1:]) + _CALIB[0]
+        conf = 1 / (1 + np.exp(-z))
+        arts = self._index.articles
+        return [Match(arts[i], float(c)) for i, c in zip(top, conf, strict=True)]
 
     def decide(self, text: str, lang: str | None = None) -> Decision:
         return self.decide_from(self.search(text, k=MAX_CHOICES, lang=lang))

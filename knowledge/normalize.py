@@ -77,27 +77,51 @@ def _unstretch(token: str) -> str:
     return two if two in _ID_ROOTS else _REPEAT3.sub(r"\1", token)
 
 
+_EN_SUFFIXES = (
+    ("ational", "ate"),
+    ("ization", "ize"),
+    ("fulness", "ful"),
+    ("iveness", "ive"),
+    ("ations", "ate"),
+    ("ation", "ate"),
+    ("ingly", ""),
+    ("ments", ""),
+    ("ment", ""),
+    ("ness", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("sses", "ss"),
+    ("ing", ""),
+    ("ers", ""),
+    ("er", ""),
+    ("ed", ""),
+    ("ly", ""),
+    ("es", ""),
+    ("s", ""),
+)
+
+
 @lru_cache(maxsize=200_000)
 def _stem_en(word: str) -> str:
-    """A light English suffix stripper: Porter is too eager on Indonesian words."""
+    """A light English suffix stripper; Porter is too eager on Indonesian words.
+
+    Only has to map inflections of one word to one key ("deleting", "deleted",
+    "delete" -> "delet"), not to produce a real word.
+    """
     if len(word) <= 3 or not word.isalpha():
         return word
-    for suffix, repl in (
-        ("ies", "y"),
-        ("sses", "ss"),
-        ("ing", ""),
-        ("ed", ""),
-        ("es", ""),
-        ("s", ""),
-    ):
+    if word.endswith(("ss", "us", "is")):
+        return word
+    stem = word
+    for suffix, repl in _EN_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stem = word[: len(word) - len(suffix)] + repl
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            if suffix in ("ing", "ed") and len(stem) > 2 and stem[-1] == stem[-2]:
+            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
                 stem = stem[:-1]  # "stopped" -> "stop"
-            return stem
-    return word
+            break
+    if len(stem) > 3 and stem.endswith("e"):
+        stem = stem[:-1]
+    return stem
 
 
 @lru_cache(maxsize=200_000)
