@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from bot.core import notices
+from bot.core import alerts, notices
 from storage.db import session_scope
 from storage.models import Notice, utcnow
 
@@ -35,7 +35,11 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
-    async def send(self, notice: Notice) -> None: ...
+    """Sends one notice. Kinds: "alert.post" (return the platform's message reference, so
+    the post can be edited later), "alert.edit" (payload["message_ref"] to edit), anything
+    else is a plain message: payload["text"] with optional payload["choices"]."""
+
+    async def send(self, notice: Notice) -> str | None: ...
 
 
 @dataclass
@@ -56,24 +60,32 @@ class Deliverer:
         for notice in batch:
             transport = self.transports[notice.channel]
             try:
-                await transport.send(notice)
+                ref = await transport.send(notice)
             except TransportError as exc:
                 await asyncio.to_thread(self._failed, notice, exc, now)
             except Exception as exc:  # an adapter bug must not stop delivery of the rest
                 log.exception("transport %s crashed on notice %s", notice.channel, notice.id)
                 await asyncio.to_thread(self._failed, notice, TransportError(repr(exc)), now)
             else:
-                await asyncio.to_thread(self._sent, notice)
+                await asyncio.to_thread(self._sent, notice, ref)
                 sent += 1
         return sent
 
     def _claim(self, now: datetime, limit: int) -> list[Notice]:
         with session_scope(self.engine) as s:
-            return notices.claim(s, channels=set(self.transports), now=now, limit=limit)
+            batch = notices.claim(s, channels=set(self.transports), now=now, limit=limit)
+            for notice in batch:
+                if notice.kind.startswith("alert."):
+                    alerts.refresh_payload(s, notice)
+            return batch
 
-    def _sent(self, notice: Notice) -> None:
+    def _sent(self, notice: Notice, ref: str | None) -> None:
         with session_scope(self.engine) as s:
             notices.mark_sent(s, notice.id or 0)
+            if notice.kind == "alert.post":
+                alerts.record_post(
+                    s, notice.payload["alert_id"], notice.channel, notice.target, ref, notice.payload.get("text", "")
+                )
 
     def _failed(self, notice: Notice, exc: TransportError, now: datetime) -> None:
         give_up = exc.permanent or notice.attempts >= MAX_ATTEMPTS

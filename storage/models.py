@@ -190,3 +190,48 @@ class KbFeedback(SQLModel, table=True):
     helpful: bool
     query: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow)
+
+
+class OperatorChannel(SQLModel, table=True):
+    """A group or channel where operators receive alerts (Telegram group, Slack channel)."""
+
+    __table_args__ = (sa.UniqueConstraint("channel", "target", name="uq_operator_channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    target: str = Field(max_length=200)
+    #: service ids this group cares about; empty means all services.
+    services: list[str] = Field(default_factory=list, sa_type=JSONType)
+    name: str | None = Field(default=None, max_length=200)
+    registered_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """Something that needs a person: a new P1/P2 ticket, an SLA breach, a service down.
+    One acknowledgement stops its repeats everywhere it was posted."""
+
+    __table_args__ = (sa.Index("ix_alert_open", "acknowledged_at", "next_repeat_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40)  # ticket.new | sla.response_breach | sla.resolution_breach | service.down
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
+    priority: int = 3
+    created_at: datetime = Field(default_factory=utcnow)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: int | None = Field(default=None, foreign_key="person.id")
+    level: int = 0
+    repeats: int = 0
+    next_repeat_at: datetime | None = None
+
+
+class AlertPost(SQLModel, table=True):
+    """Where an alert was posted, so every post can be edited in place when it changes."""
+
+    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "target", name="uq_alert_post"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    channel: str = Field(max_length=20)
+    target: str = Field(max_length=200)
+    message_ref: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)

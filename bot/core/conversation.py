@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core import catalog, faq, learning, people, reporting
+from bot.core import alerts, catalog, faq, learning, people, reporting
 from bot.core import ticket_commands as tc
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
@@ -106,7 +106,7 @@ class Conversations:
                 session.add(conv)
                 return turn.replies
         except HelpdeskError as exc:
-            return [Reply(t(exc.key, self._lang(msg), **exc.params))]
+            return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
         except Exception:
             log.exception("conversation turn failed (channel=%s)", msg.channel)
             return [Reply(t("error.generic", self._lang(msg)))]
@@ -158,7 +158,7 @@ class Conversations:
         typed = self._typed_choice(turn, text)
         if typed:
             return self._action(turn, typed)
-        if turn.msg.group:
+        if turn.msg.group and turn.state not in ("resolve_note", "resolve_cause"):
             return turn.replies
         return self._free_text(turn, text)
 
@@ -244,6 +244,11 @@ class Conversations:
             }
             if verb in ticket_actions:
                 return ticket_actions[verb]()
+        elif kind == "a":
+            verb, _, alert_id = value.partition(":")
+            if verb == "ack" and alert_id.isdigit():
+                alerts.acknowledge(turn.session, int(alert_id), turn.ensure_person(), now=turn.now)
+                return turn.say(turn.t("alert.ack_done"))
         elif kind == "kb":
             verb, _, cid = value.partition(":")
             if cid.isdigit() and verb in ("ok", "no"):

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot.core import notices
+from bot.core import alerts, notices
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
@@ -107,6 +107,8 @@ def record(
     )
     session.add(event)
     session.flush()
+    if kind in ("ack", "assign", "state"):
+        alerts.ticket_changed(session, ticket, event)
     return event
 
 
@@ -155,6 +157,7 @@ def open_ticket(
         assignee = pick_assignee(session, ticket)
         if assignee is not None:
             assign(session, ticket, assignee, SYSTEM, now=now)
+    alerts.raise_ticket_alert(session, ticket, now=now)
     return ticket
 
 
