@@ -144,18 +144,36 @@ def list_services(session: Session) -> list[Service]:
     return list(session.exec(select(Service).where(Service.active).order_by(col(Service.name))))
 
 
-def search_services(session: Session, text: str, limit: int = 5, cutoff: float = 60) -> list[tuple[Service, float]]:
-    """Fuzzy match on id, name and keywords: users write "eofis", "surel", "zoom"."""
-    services = list_services(session)
-    query = utils.default_process(text)
+_GENERIC = frozenset({"sistem", "informasi", "layanan", "dan", "aplikasi", "kementerian", "resmi", "dinas", "di"})
+
+
+def _tokens(text: str) -> list[str]:
+    return [w for w in utils.default_process(text).split() if len(w) >= 2]
+
+
+def search_services(session: Session, text: str, limit: int = 5, cutoff: float = 80) -> list[tuple[Service, float]]:
+    """Users write "eofis", "surel", "zoom", or a whole sentence: every word of the query
+    is matched (typo-tolerant) against the words of each service's id, name and keywords,
+    and a service scores the sum of its matched words, so "presensi pegawai" prefers the
+    attendance service over another that only shares "pegawai"."""
+    query = _tokens(text)
     if not query:
         return []
     scored: list[tuple[Service, float]] = []
-    for svc in services:
-        names = [svc.id, svc.name, *svc.keywords]
-        best = process.extractOne(query, names, scorer=fuzz.WRatio, processor=utils.default_process)
-        if best and best[1] >= cutoff:
-            scored.append((svc, float(best[1])))
+    for svc in list_services(session):
+        phrases = [svc.id, svc.name, *svc.keywords]
+        words = {w for p in phrases for w in _tokens(p.replace("-", " "))} | {svc.id}
+        words -= _GENERIC
+        total = 0.0
+        for q in query:
+            best = process.extractOne(q, words, scorer=fuzz.ratio)
+            if best and best[1] >= cutoff:
+                total += best[1]
+        whole = max(fuzz.ratio(utils.default_process(text), utils.default_process(p)) for p in phrases)
+        if whole >= cutoff:
+            total = max(total, whole) + whole / 100
+        if total:
+            scored.append((svc, total))
     scored.sort(key=lambda x: -x[1])
     return scored[:limit]
 

@@ -337,10 +337,12 @@ class Conversations:
 
     def _services(self, turn: Turn, query: str) -> list[Reply]:
         if query:
-            found = [s for s, _ in catalog.search_services(turn.session, query, limit=5)]
+            ranked = catalog.search_services(turn.session, query, limit=5)
+            found = [s for s, _ in ranked]
+            found_scores = [score for _, score in ranked]
             if not found:
                 return turn.say(turn.t("service.not_found", text=query[:80]))
-            if len(found) == 1:
+            if len(found) == 1 or found_scores[0] - found_scores[1] >= 50:
                 return turn.say(service_detail(turn, turn.session, found[0]), [turn.choice("menu.report", "menu:report")])
         else:
             found = catalog.list_services(turn.session)

@@ -46,7 +46,7 @@ def on_service_text(turn: Turn, text: str) -> list[Reply]:
     found = catalog.search_services(turn.session, text, limit=3)
     if not found:
         return ask_service(turn, turn.t("report.service_not_found", text=text[:80]))
-    if len(found) == 1 or found[0][1] - found[1][1] >= 10:
+    if len(found) == 1 or found[0][1] - found[1][1] >= 50:
         return chose_service(turn, found[0][0].id)
     choices = [Choice(s.name, f"svc:{s.id}") for s, _ in found]
     choices += [turn.choice("report.no_service", "svc:-"), turn.choice("common.cancel", "cancel")]
