@@ -1,0 +1,77 @@
+"""The web chat in headless Chromium (Debian's package), driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from bot.runtime import Helpdesk
+from bot.web.app import create_app
+from tests.servers import serve
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(helpdesk: Helpdesk) -> Iterator[tuple[object, str]]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium not found at {CHROMIUM}")
+        pytest.skip("chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with serve(create_app(helpdesk)) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        context = browser.new_context(viewport={"width": 390, "height": 780})  # a phone
+        try:
+            yield context.new_page(), base
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_question_answer_then_report_in_the_browser(page: tuple, helpdesk: Helpdesk) -> None:  # type: ignore[type-arg]
+    p, base = page
+    article = next(a for a in helpdesk.kb.matcher().articles if a.lang == "id" and a.service)
+    p.goto(f"{base}/chat")
+    p.wait_for_selector("text=Selamat datang")
+    p.fill("#input", article.question)
+    p.click("#send")
+    p.wait_for_selector("text=Apakah ini membantu?")
+    assert article.answer.splitlines()[0][:30] in p.inner_text("#messages")
+    p.click("button.choice:text-is('Tidak')")
+    p.click("button.choice:text-is('Ya, buat laporan')")
+    p.click(f"button.choice[data-action='svc:{article.service}']")
+    p.click("button.choice[data-action='type:gangguan']")
+    p.click("button.choice[data-action='imp:2']")
+    p.click("button.choice[data-action='urg:1']")
+    p.wait_for_selector("text=Kirim laporan ini?")
+    p.click("button.choice[data-action='rep:send']")
+    p.wait_for_selector("text=sudah kami terima")
+    text = p.inner_text("#messages")
+    assert "INC-" in text
+    number = text.split("nomor ")[1].split(" ")[0]
+    p.screenshot(path=os.path.join(os.environ.get("HELPDESK_SCREENSHOTS", "/tmp"), "webchat.png"))
+    # the ticket is stored and visible to its reporter
+    p.fill("#input", f"/status {number}")
+    p.click("#send")
+    p.wait_for_selector(f"text=Tiket {number}")
+
+
+def test_english_switch_and_html_is_not_rendered(page: tuple) -> None:  # type: ignore[type-arg]
+    p, base = page
+    p.goto(f"{base}/chat?lang=en")
+    p.wait_for_selector("text=Welcome")
+    p.fill("#input", "<img src=x onerror=alert(1)> /report")
+    p.click("#send")
+    p.wait_for_timeout(300)
+    assert p.locator("#messages img").count() == 0
