@@ -22,7 +22,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.articles import Article
-from knowledge.normalize import Normalizer
+from knowledge.normalize import Normalizer, guess_lang
 
 DEFAULT_ANSWER = 0.75
 DEFAULT_SUGGEST = 0.35
@@ -121,6 +121,11 @@ class _Cosine:
         return out
 
 
+def _family(article: Article) -> str:
+    suffix = f"-{article.lang}"
+    return article.id[: -len(suffix)] if article.id.endswith(suffix) else article.id
+
+
 class _Index:
     """Immutable search structures; a new one is built and swapped on change."""
 
@@ -166,7 +171,11 @@ class _Index:
         self.vocab_by_len: dict[int, list[str]] = {}
         for t in df:
             self.vocab_by_len.setdefault(len(t), []).append(t)
-        self.langs = np.asarray([a.lang for a in articles], dtype=object)
+        # Translations ("x" and "x-en") are one answer in two languages: a family.
+        self.family = [_family(a) for a in articles]
+        self.members: dict[str, dict[str, int]] = {}
+        for i, a in enumerate(articles):
+            self.members.setdefault(self.family[i], {}).setdefault(a.lang, i)
 
 
 class Matcher:
@@ -251,8 +260,6 @@ class Matcher:
         raw = raw / qmass / (_K1 + 1)
         qwords = self.normalizer.words(text)
         raw = (1 - _W_CHAR) * raw + _W_CHAR * idx.chars.scores(char_grams(qwords))
-        if lang is not None:
-            raw = np.where(idx.langs == lang, raw, raw * 0.5)
         n = min(max(_RERANK, k), len(raw))
         top = np.argpartition(-raw, n - 1)[:n] if n < len(raw) else np.arange(len(raw))
         top = top[raw[top] > 0]
@@ -263,15 +270,34 @@ class Matcher:
             [max(fuzz.token_sort_ratio(qclean, p) for p in idx.phr_clean[i]) / 100 for i in top]
         )
         fused = raw[top] * (1 - _W_FUZZ) + fz * _W_FUZZ
-        order = np.argsort(-fused)[:k]
-        top, fused, fz = top[order], fused[order], fz[order]
+        shown = top.copy()
+        order = self._one_per_family(idx, shown, np.argsort(-fused), lang or guess_lang(text))[:k]
+        top, shown, fused, fz = top[order], shown[order], fused[order], fz[order]
         second = fused[1] if len(fused) > 1 else 0.0
         margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
         cover = np.array(
             [sum(w for t, w in zip(terms, term_idf, strict=True) if t in idx.terms[i]) / qmass for i in top]
         )
         qlen = np.full(len(top), math.log1p(len(terms)))
-        return [int(i) for i in top], np.column_stack([fused, margin, cover, fz, qlen])
+        return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen])
+
+    @staticmethod
+    def _one_per_family(idx: _Index, top: np.ndarray, order: np.ndarray, lang: str | None) -> np.ndarray:
+        """Keep the best-ranked member of each translation family, swapped for the
+        member in the asker's language when one exists (swapping keeps the score)."""
+        seen: set[str] = set()
+        keep: list[int] = []
+        for j in order:
+            fam = idx.family[int(top[j])]
+            if fam in seen:
+                continue
+            seen.add(fam)
+            keep.append(int(j))
+            if lang is not None:
+                alt = idx.members[fam].get(lang)
+                if alt is not None:
+                    top[j] = alt
+        return np.asarray(keep, dtype=np.int64)
 
     def search(self, text: str, k: int = 5, lang: str | None = None) -> list[Match]:
         """Best articles first, each with a calibrated probability of being right."""

@@ -124,6 +124,39 @@ def _stem_en(word: str) -> str:
     return stem
 
 
+_COLLOQ_PREFIX = (
+    ("nge", ""),
+    ("ny", "c"),
+    ("ny", "s"),
+    ("ng", "k"),
+    ("ng", ""),
+    ("n", "t"),
+    ("ke", ""),
+    ("di", ""),
+    ("m", "p"),
+)
+
+
+def _formal_root(word: str) -> str | None:
+    """Root of a Jakarta-colloquial verb: "ngajuin" -> "aju", "nerima" -> "terima",
+    "kesimpen" -> "simpan". Sastrawi only knows formal affixes (me-...-kan)."""
+    bases = [word]
+    for suffix in ("innya", "in", "nya"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            bases.append(word[: -len(suffix)])
+    cands: list[str] = []
+    for base in bases:
+        cands.append(base)
+        for prefix, repl in _COLLOQ_PREFIX:
+            if base.startswith(prefix) and len(base) - len(prefix) >= 3:
+                cands.append(repl + base[len(prefix) :])
+    for cand in cands:
+        for form in (cand, cand[:-2] + "a" + cand[-1] if cand[-2:-1] == "e" else cand):
+            if form in _ID_ROOTS:
+                return form
+    return None
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Indonesian stem when Sastrawi knows the word, otherwise a light English one.
@@ -137,10 +170,42 @@ def stem(word: str) -> str:
     s = _stemmer.stem_word(word)
     if s != word and s:
         return s
+    root = _formal_root(word)
+    if root:
+        return root
     m = _ID_CLITIC.match(word)
     if m and m.group(1) not in _ID_ROOTS and len(m.group(1)) >= 3:
         return _stem_en(m.group(1))
     return _stem_en(word)
+
+
+_EN_MARKERS = frozenset(
+    str.split(
+        "the a an my i is are am was how what why when where can cant cannot do does dont "
+    "to of in on for with not it this that you your me please will be have has and or "
+    "from at by after again every any there which"
+    )
+)
+_ID_MARKERS = frozenset(
+    str.split(
+        "yang yg di ke dari saya sy aku gw tidak gak ga nggak tdk bisa gabisa gimana gmn "
+    "bagaimana apa ini itu dan untuk utk ada sudah udah udh belum blm mau tolong mohon "
+    "kenapa knp kok ya dong min pak bu sih nya lagi kalo kalau tapi tp cara caranya"
+    )
+)
+
+
+def guess_lang(text: str) -> str | None:
+    """"id" or "en" from function words; None when the text gives no clue.
+
+    Only used to pick between translations of one article, so a rough guess is enough.
+    """
+    words = _TOKEN.findall(fold(text).replace("'", ""))
+    en = sum(w in _EN_MARKERS for w in words)
+    ind = sum(w in _ID_MARKERS for w in words)
+    if en == ind:
+        return None
+    return "en" if en > ind else "id"
 
 
 class Normalizer:
