@@ -18,7 +18,7 @@ KNOWLEDGE_DIR = PACKAGE_ROOT / "knowledge"
 class Settings(BaseSettings):
     """All settings of the product; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     data_dir: Path = Field(Path("./var"), validation_alias=AliasChoices("HELPDESK_DATA_DIR", "data_dir"))
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
