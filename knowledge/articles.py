@@ -44,7 +44,10 @@ class Article:
         return (self.question, *self.alternates)
 
 
-class _LineLoader(yaml.SafeLoader):
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Remembers where each mapping starts so messages can point at it."""
 
 

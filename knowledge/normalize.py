@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,7 +64,10 @@ def read_slang(path: Path | str) -> dict[str, str]:
 
 def fold(text: str) -> str:
     """Lower-case and strip accents so "Résumé" and "resume" meet."""
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
@@ -220,6 +222,8 @@ class Normalizer:
         self.stopwords = frozenset(read_word_list(stopwords_path or DEFAULT_STOPWORDS))
         self._multi = {k: v for k, v in self.slang.items() if " " in k}
         self._max_key = max((k.count(" ") + 1 for k in self._multi), default=1)
+        self._multi_first = frozenset(k.split()[0] for k in self._multi)
+        self._split = {k: v.split() for k, v in self.slang.items()}
 
     def clean(self, text: str) -> str:
         """Case, accents, punctuation, stretched letters and reduplication."""
@@ -237,22 +241,30 @@ class Normalizer:
         toks = self.clean(text).split()
         out: list[str] = []
         i = 0
+        split = self._split
         while i < len(toks):
-            for n in range(min(self._max_key, len(toks) - i), 1, -1):
-                key = " ".join(toks[i : i + n])
-                if key in self._multi:
-                    out.extend(self._multi[key].split())
-                    i += n
-                    break
+            tok = toks[i]
+            if tok in self._multi_first:
+                for n in range(min(self._max_key, len(toks) - i), 1, -1):
+                    key = " ".join(toks[i : i + n])
+                    if key in self._multi:
+                        out.extend(split[key])
+                        i += n
+                        break
+                else:
+                    out.extend(split.get(tok, (tok,)))
+                    i += 1
             else:
-                tok = toks[i]
-                out.extend(self.slang.get(tok, tok).split())
+                out.extend(split.get(tok, (tok,)))
                 i += 1
         return out
 
     def tokens(self, text: str) -> list[str]:
         """Stemmed content words: what term weighting counts."""
-        return [stem(w) for w in self.words(text) if w not in self.stopwords]
+        return self.analyse(text)[1]
 
-    def tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.tokens(t) for t in texts]
+    def analyse(self, text: str) -> tuple[list[str], list[str]]:
+        """(words, tokens) in one pass, for callers that need both."""
+        words = self.words(text)
+        stop = self.stopwords
+        return words, [stem(w) for w in words if w not in stop]
