@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = Field(None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "telegram_webhook_url"))
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret"))
     telegram_operator_chats: list[int] = Field(default_factory=list, validation_alias=AliasChoices("TELEGRAM_OPERATOR_CHATS", "telegram_operator_chats"))
+    #: messages per second for the whole bot (Telegram allows about 30); 0 turns the limiter off.
+    telegram_rate_limit: float = Field(30.0, validation_alias=AliasChoices("TELEGRAM_RATE_LIMIT", "telegram_rate_limit"))
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
     slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))
