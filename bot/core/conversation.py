@@ -15,8 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -30,7 +28,7 @@ from bot.core.render import service_detail, service_line
 from bot.core.roles import is_operator
 from bot.core.turn import Turn
 from bot.i18n import LANGUAGES, norm_lang, t
-from storage.db import session_scope
+from storage.db import insert_for, session_scope
 from storage.models import Conversation, Service, utcnow
 
 log = logging.getLogger(__name__)
@@ -57,6 +55,8 @@ COMMANDS: dict[str, str] = {
     "kandidat": "candidates", "candidates": "candidates",
 }  # fmt: skip
 
+#: states in which a group chat's free text answers the bot (the resolution note, the cause).
+GROUP_TEXT_STATES = ("resolve_note", "resolve_cause")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^[A-Za-z]{3}-\d{4}-\d{1,8}$")
 
@@ -116,6 +116,19 @@ class Conversations:
         with session_scope(self.engine) as session:
             return [Reply(n.payload.get("text", ""), kind="notice") for n in pending_for(session, channel, chat_id)]
 
+    def lang(self, msg: Incoming) -> str:
+        """The chat's language, for the few texts a channel adapter adds itself."""
+        return self._lang(msg)
+
+    def awaits_group_text(self, msg: Incoming) -> bool:
+        """Whether this group member's next free text answers the bot: the adapter then asks
+        the platform for a reply (Telegram's ForceReply reaches the bot even in privacy mode)."""
+        with Session(self.engine) as session:
+            conv = session.exec(
+                select(Conversation).where(Conversation.channel == msg.channel, Conversation.chat_id == self._key(msg))
+            ).first()
+            return conv is not None and conv.state in GROUP_TEXT_STATES
+
     # -- state ----------------------------------------------------------------------
 
     @staticmethod
@@ -124,7 +137,7 @@ class Conversations:
 
     def _conversation(self, session: Session, msg: Incoming) -> Conversation:
         key = self._key(msg)
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(session)
         session.execute(
             insert(Conversation)
             .values(channel=msg.channel, chat_id=key, state="idle", data={}, updated_at=utcnow())
@@ -158,7 +171,7 @@ class Conversations:
         typed = self._typed_choice(turn, text)
         if typed:
             return self._action(turn, typed)
-        if turn.msg.group and turn.state not in ("resolve_note", "resolve_cause"):
+        if turn.msg.group and turn.state not in GROUP_TEXT_STATES:
             return turn.replies
         return self._free_text(turn, text)
 
