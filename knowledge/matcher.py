@@ -10,6 +10,7 @@ margin to the runner-up, share of the query explained) rather than a raw score.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections import Counter
@@ -65,7 +66,10 @@ class _Postings:
     def scores(self, term_ids: Iterable[int], qweights: Iterable[float] | None = None) -> np.ndarray:
         out = np.zeros(self.n, dtype=np.float32)
         ptr = self.indptr
+        last = len(ptr) - 1
         for j, t in enumerate(term_ids):
+            if t >= last:  # a term added after this field was built
+                continue
             s, e = ptr[t], ptr[t + 1]
             if s == e:
                 continue
@@ -186,11 +190,44 @@ class _Index:
         self.vocab_by_len: dict[int, list[str]] = {}
         for t in self.vocab:
             self.vocab_by_len.setdefault(len(t), []).append(t)
+        self.learned_owner = np.zeros(0, dtype=np.int64)
+        self.learned: _Postings | None = None
+        self.learned_docs: list[list[int]] = []
         # Translations ("x" and "x-en") are one answer in two languages: a family.
         self.family = [_family(a) for a in articles]
         self.members: dict[str, dict[str, int]] = {}
         for i, a in enumerate(articles):
             self.members.setdefault(self.family[i], {}).setdefault(a.lang, i)
+
+
+    def with_learned(self, i: int, phrasing: str, norm: Normalizer) -> _Index:
+        """A copy with one more phrasing for article ``i``, without a full rebuild.
+
+        Learned phrasings get their own small BM25 field (scored with the main
+        IDF, new words counting as rare); the pooled and character fields pick
+        them up at the next full rebuild.
+        """
+        new = copy.copy(self)
+        words, toks = norm.analyse(phrasing)
+        new.vocab = dict(self.vocab)
+        ids = [new.vocab.setdefault(t, len(new.vocab)) for t in toks]
+        if len(new.vocab) > len(self.idf):
+            extra = np.full(len(new.vocab) - len(self.idf), self.max_idf, dtype=np.float32)
+            new.idf = np.concatenate([self.idf, extra])
+            new.vocab_by_len = {n: list(ws) for n, ws in self.vocab_by_len.items()}
+            for t in list(new.vocab)[len(self.idf) :]:
+                new.vocab_by_len.setdefault(len(t), []).append(t)
+        new.learned_docs = [*self.learned_docs, ids]
+        new.learned_owner = np.append(self.learned_owner, i)
+        new.learned = bm25_field(new.learned_docs, new.idf)
+        art = self.articles[i]
+        new.articles = list(self.articles)
+        new.articles[i] = replace(art, alternates=(*art.alternates, phrasing))
+        new.phr_clean = list(self.phr_clean)
+        new.phr_clean[i] = [*self.phr_clean[i], " ".join(words)]
+        new.terms = list(self.terms)
+        new.terms[i] = self.terms[i].union(ids)
+        return new
 
 
 class Matcher:
@@ -236,9 +273,7 @@ class Matcher:
             art = idx.articles[i]
             if phrasing.strip() in art.alternates:
                 return
-            arts = list(idx.articles)
-            arts[i] = replace(art, alternates=(*art.alternates, phrasing.strip()))
-            self._index = _Index(arts, self.normalizer, self._cache)
+            self._index = idx.with_learned(i, phrasing.strip(), self.normalizer)
 
     # -- querying ---------------------------------------------------------
 
@@ -275,6 +310,8 @@ class Matcher:
         known = [i for i in ids if i >= 0]
         phr = idx.phr.scores(known)
         best_phr = np.maximum.reduceat(phr, idx.starts) if len(phr) else phr
+        if idx.learned is not None:
+            np.maximum.at(best_phr, idx.learned_owner, idx.learned.scores(known))
         raw = _W_PHR * best_phr + _W_POOL * idx.pool.scores(known) + _W_ANS * idx.ans.scores(known)
         raw = raw / qmass / (_K1 + 1)
         raw = (1 - _W_CHAR) * raw + _W_CHAR * idx.chars.scores(char_grams(qwords))

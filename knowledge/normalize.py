@@ -159,6 +159,10 @@ def _formal_root(word: str) -> str | None:
     return None
 
 
+# Endings no Indonesian word has once roots are excluded.
+_EN_ONLY_ENDINGS = ("ing", "ed", "tion", "tions", "ness", "ment", "ments", "ly")
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Indonesian stem when Sastrawi knows the word, otherwise a light English one.
@@ -169,6 +173,8 @@ def stem(word: str) -> str:
         return word
     if word in _ID_ROOTS:
         return word
+    if word.endswith(_EN_ONLY_ENDINGS):
+        return _stem_en(word)  # Sastrawi would read "deleting" as de-l-eting
     s = _stemmer.stem_word(word)
     if s != word and s:
         return s
