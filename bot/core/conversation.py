@@ -15,8 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -30,7 +28,7 @@ from bot.core.render import service_detail, service_line
 from bot.core.roles import is_operator
 from bot.core.turn import Turn
 from bot.i18n import LANGUAGES, norm_lang, t
-from storage.db import session_scope
+from storage.db import insert_for, session_scope
 from storage.models import Conversation, Service, utcnow
 
 log = logging.getLogger(__name__)
@@ -139,7 +137,7 @@ class Conversations:
 
     def _conversation(self, session: Session, msg: Incoming) -> Conversation:
         key = self._key(msg)
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(session)
         session.execute(
             insert(Conversation)
             .values(channel=msg.channel, chat_id=key, state="idle", data={}, updated_at=utcnow())

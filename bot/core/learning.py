@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.roles import Role, has_any
+from storage.db import insert_for
 from storage.models import KbCandidate, KbFeedback, Person, utcnow
 
 REVIEWER_ROLES = frozenset({Role.PENGELOLA_LAYANAN, Role.KOORDINATOR_LAYANAN, Role.ADMIN})
@@ -27,7 +26,7 @@ def propose(session: Session, article_id: str, phrasing: str, now: datetime | No
     phrasing = " ".join(phrasing.split())[:MAX_PHRASING]
     if len(phrasing) < 3:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     stmt = insert(KbCandidate).values(
         article_id=article_id, phrasing=phrasing, status="pending", seen=1, created_at=now or utcnow()
     )

@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.i18n import t
+from storage.db import insert_for
 from storage.models import Identity, Notice, Person, Ticket, TicketEvent, utcnow
 
 PULL_CHANNELS = frozenset({"web", "console"})
@@ -33,7 +32,7 @@ def enqueue(
 ) -> bool:
     """Insert unless a notice with this key exists. True if inserted."""
     now = now or utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     stmt = (
         insert(Notice)
         .values(

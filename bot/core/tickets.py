@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.core import alerts, notices
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
+from storage.db import insert_for
 from storage.models import (
     Person,
     Service,
@@ -78,7 +77,7 @@ def next_number(session: Session, type_: str, year: int) -> str:
     )
     value = session.execute(bump).scalar_one_or_none()
     if value is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(session)
         session.execute(insert(TicketCounter).values(key=key, value=0).on_conflict_do_nothing())
         value = session.execute(bump).scalar_one()
     return f"{key}-{value:06d}"
