@@ -32,10 +32,10 @@ MAX_CHOICES = 3
 _RERANK = 12
 _K1, _B = 1.2, 0.75
 _W_PHR, _W_POOL, _W_ANS, _W_FUZZ = 0.5, 0.3, 0.4, 0.25
-_W_CHAR = 0.2
+_W_CHAR = 0.3
 # Logistic weights over (bias, score, margin, coverage, fuzzy, log query length),
 # fitted once on pooled evaluation sets; see features().
-_CALIB = (-5.847, 5.96, 19.742, 1.615, -0.718, 1.667)
+_CALIB = (-6.042, 6.773, 20.745, 1.923, -1.719, 1.784)
 
 
 @dataclass
@@ -240,9 +240,11 @@ class Matcher:
         answer_threshold: float = DEFAULT_ANSWER,
         suggest_threshold: float = DEFAULT_SUGGEST,
         slang_path: Path | None = None,
+        default_lang: str = "id",
     ) -> None:
         self.answer_threshold = answer_threshold
         self.suggest_threshold = suggest_threshold
+        self.default_lang = default_lang
         self.normalizer = Normalizer(slang_path)
         self._cache: dict[str, _Analysed] = {}
         self._lock = threading.Lock()
@@ -326,7 +328,7 @@ class Matcher:
         )
         fused = raw[top] * (1 - _W_FUZZ) + fz * _W_FUZZ
         shown = top.copy()
-        order = self._one_per_family(idx, shown, np.argsort(-fused), lang or guess_lang(text))[:k]
+        order = self._one_per_family(idx, shown, np.argsort(-fused), lang or guess_lang(text) or self.default_lang)[:k]
         top, shown, fused, fz = top[order], shown[order], fused[order], fz[order]
         second = fused[1] if len(fused) > 1 else 0.0
         margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
