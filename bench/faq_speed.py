@@ -28,11 +28,11 @@ import yaml  # noqa: E402
 from knowledge import Matcher, load_articles  # noqa: E402
 from knowledge.normalize import _ROOT_LIST  # noqa: E402
 
-IT_WORDS = (
+IT_WORDS = str.split(
     "akun sandi sso vpn wifi printer laptop surel aplikasi server jaringan lisensi "
     "tte eoffice simpeg presensi zoom teams drive cadangan virus phishing portal situs "
     "tiket gangguan pemeliharaan login error lambat tidak bisa gagal lupa reset pasang"
-).split()
+)
 
 
 def _typo(word: str, rng: random.Random) -> str:
