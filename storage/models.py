@@ -84,6 +84,7 @@ class Ticket(SQLModel, table=True):
         sa.Index("ix_ticket_assignee_state", "assignee_id", "state"),
         sa.Index("ix_ticket_reporter", "reporter_id", "created_at"),
         sa.Index("ix_ticket_state_service", "state", "service_id"),
+        sa.Index("ix_ticket_sla_next", "sla_next_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=24, unique=True)
@@ -107,6 +108,14 @@ class Ticket(SQLModel, table=True):
     closed_at: datetime | None = None
     response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
+    #: SLA clocks (bot.core.sla): the 75 % points, the running pause, business seconds
+    #: paused so far, which escalations were sent (bit mask) and when the scan must look next.
+    response_risk_at: datetime | None = None
+    resolution_risk_at: datetime | None = None
+    sla_paused_at: datetime | None = None
+    sla_paused_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sla_notified: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sla_next_at: datetime | None = None
     resolution: str | None = None
     root_cause: str | None = None
     external_ref: str | None = Field(default=None, max_length=64, index=True)
@@ -228,10 +237,12 @@ class Alert(SQLModel, table=True):
 class AlertPost(SQLModel, table=True):
     """Where an alert was posted, so every post can be edited in place when it changes."""
 
-    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "target", name="uq_alert_post"),)
+    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "target", "seq", name="uq_alert_post_seq"),)
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     channel: str = Field(max_length=20)
     target: str = Field(max_length=200)
+    #: 0 for the first post, then one per repeat: every repeated message is edited on ack too.
+    seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     message_ref: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
