@@ -114,8 +114,18 @@ class _Cosine:
     """TF-IDF cosine over character n-grams (sublinear tf, unit-length docs)."""
 
     def __init__(self, docs: Sequence[Sequence[str]]) -> None:
+        """``docs`` are word lists; n-grams are taken per distinct word, once."""
         self.vocab: dict[str, int] = {}
-        ids = [[self.vocab.setdefault(g, len(self.vocab)) for g in d] for d in docs]
+        per_word: dict[str, list[int]] = {}
+        vid = self.vocab.setdefault
+
+        def gram_ids(word: str) -> list[int]:
+            got = per_word.get(word)
+            if got is None:
+                got = per_word[word] = [vid(g, len(self.vocab)) for g in _word_grams(word)]
+            return got
+
+        ids = [[g for w in d for g in gram_ids(w)] for d in docs]
         term, doc, tf, _ = _coo(ids, len(self.vocab))
         df = np.bincount(term, minlength=len(self.vocab))
         self.idf = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
@@ -182,7 +192,7 @@ class _Index:
         self.phr = bm25_field(phr_docs, self.idf)
         self.pool = bm25_field(pooled, self.idf)
         self.ans = bm25_field(answers, self.idf)
-        self.chars = _Cosine([char_grams(" ".join(c).split()) for c in self.phr_clean])
+        self.chars = _Cosine([" ".join(c).split() for c in self.phr_clean])
         self.owner = np.asarray(owner, dtype=np.int32)
         # reduceat needs the first phrasing of each article.
         counts = np.bincount(self.owner, minlength=len(articles)) if owner else np.zeros(0, int)

@@ -234,12 +234,15 @@ class Normalizer:
     def clean(self, text: str) -> str:
         """Case, accents, punctuation, stretched letters and reduplication."""
         text = fold(text)
-        text = _CANT.sub(lambda m: _CANT_MAP[m.group(0)[:2]], text)
-        text = _NT.sub(" not", text).replace("'", "").replace("\u2019", "")
+        if "'" in text or "\u2019" in text:
+            text = _CANT.sub(lambda m: _CANT_MAP[m.group(0)[:2]], text)
+            text = _NT.sub(" not", text).replace("'", "").replace("\u2019", "")
         if _REPEAT3.search(text):
             text = " ".join(_unstretch(t) for t in text.split())
-        text = _REDUP_DASH.sub(r"\1", text)
-        text = _REDUP_DIGIT.sub(r"\1", text)
+        if "-" in text:
+            text = _REDUP_DASH.sub(r"\1", text)
+        if "2" in text:
+            text = _REDUP_DIGIT.sub(r"\1", text)
         return " ".join(_TOKEN.findall(text))
 
     def words(self, text: str) -> list[str]:
