@@ -367,7 +367,7 @@ class Conversations:
         if value not in LANGUAGES:
             return turn.say(turn.t("language.ask"), [Choice("Bahasa Indonesia", "lang:id"), Choice("English", "lang:en")])
         turn.conv.lang = value
-        if turn.person is not None and turn.person.email:
+        if turn.person is not None:  # notices follow the person, on every channel
             turn.person.lang = value
             turn.session.add(turn.person)
         return turn.say(turn.t("language.set"))

@@ -47,6 +47,9 @@ class Turn:
             self.person = people.ensure_person(
                 self.session, self.msg.channel, self.msg.user_id, self.msg.display_name
             )
+            if self.person.lang is None and self.conv.lang:
+                self.person.lang = self.conv.lang
+                self.session.add(self.person)
         return self.person
 
     @property

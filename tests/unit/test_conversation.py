@@ -202,3 +202,19 @@ def test_help_differs_for_operators(chat: Chat, operator: Chat) -> None:
     operator.say("/help")
     assert "/antrian" not in chat.text
     assert "/antrian" in operator.text
+
+
+def test_notices_follow_the_chosen_language(helpdesk: Helpdesk, operator: Chat) -> None:
+    chat = Chat(helpdesk, "web", "english-reporter")
+    chat.say("/language en")
+    chat.say("/report the projector in room 5 does not connect to the vicon")
+    chat.press("svc:vicon")
+    chat.press("type:gangguan")
+    chat.press("imp:3")
+    chat.press("urg:3")
+    chat.press("rep:send")
+    number = chat.last_ticket().number
+    chat.notices()  # the assignment notice
+    operator.say(f"/ambil {number}")  # not the vicon technician: still allowed for operators
+    told = [r.text for r in chat.notices()]
+    assert told and all("is now" in t for t in told)
