@@ -302,14 +302,16 @@ class Matcher:
             out.append(best[0] if best else t)
         return out
 
-    def features(self, text: str, k: int = 5, lang: str | None = None) -> tuple[list[int], np.ndarray]:
+    def features(
+        self, text: str, k: int = 5, lang: str | None = None, idx: _Index | None = None
+    ) -> tuple[list[int], np.ndarray]:
         """Ranked article positions and, per candidate, the calibration features.
 
         Features: fused score, margin to the best other candidate, share of the
         query's IDF mass that the article contains, fuzzy similarity of the
         best phrasing, and the query's length in content words.
         """
-        idx = self._index
+        idx = idx or self._index
         if not idx.articles:
             return [], np.zeros((0, 5))
         qwords, qtoks = self.normalizer.analyse(text)
@@ -368,12 +370,13 @@ class Matcher:
 
     def search(self, text: str, k: int = 5, lang: str | None = None) -> list[Match]:
         """Best articles first, each with a calibrated probability of being right."""
-        top, feats = self.features(text, k, lang)
+        idx = self._index  # one snapshot: a swap mid-query must not mix indexes
+        top, feats = self.features(text, k, lang, idx)
         if not top:
             return []
         z = feats @ np.asarray(_CALIB[1:]) + _CALIB[0]
         conf = 1 / (1 + np.exp(-z))
-        arts = self._index.articles
+        arts = idx.articles
         return [Match(arts[i], float(c)) for i, c in zip(top, conf, strict=True)]
 
     def decide(self, text: str, lang: str | None = None) -> Decision:
