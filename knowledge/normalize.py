@@ -191,14 +191,17 @@ _EN_MARKERS = frozenset(
     str.split(
         "the a an my i is are am was how what why when where can cant cannot do does dont "
     "to of in on for with not it this that you your me please will be have has and or "
-    "from at by after again every any there which"
+    "from at by after again every any there which but no out up keeps keep always never "
+        "still anymore working work shows show now need help new before while because "
+        "just only all get got wont isnt doesnt didnt cant should would could"
     )
 )
 _ID_MARKERS = frozenset(
     str.split(
         "yang yg di ke dari saya sy aku gw tidak gak ga nggak tdk bisa gabisa gimana gmn "
     "bagaimana apa ini itu dan untuk utk ada sudah udah udh belum blm mau tolong mohon "
-    "kenapa knp kok ya dong min pak bu sih nya lagi kalo kalau tapi tp cara caranya"
+    "kenapa knp kok ya dong min pak bu sih nya lagi kalo kalau tapi tp cara caranya "
+        "mulu melulu terus trus aja saja juga jg masih msh banget bgt nih deh gmana gimna"
     )
 )
 
