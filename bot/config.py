@@ -6,6 +6,7 @@ they need, and the CLI builds one at start.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -54,6 +55,42 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
     slack_api_base_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_BASE_URL", "slack_api_base_url"))
     slack_operator_channels: list[str] = Field(default_factory=list, validation_alias=AliasChoices("SLACK_OPERATOR_CHANNELS", "slack_operator_channels"))
+
+    # SLA clocks, escalation and the outbox (bot.core.sla, bot.core.escalation, bot.delivery).
+    #: default targets in minutes for priorities 1..4 when a service's catalog entry has none.
+    sla_response_minutes: list[int] = Field([15, 30, 120, 240], validation_alias=AliasChoices("SLA_RESPONSE_MINUTES", "sla_response_minutes"))
+    sla_resolution_minutes: list[int] = Field([240, 480, 1440, 2880], validation_alias=AliasChoices("SLA_RESOLUTION_MINUTES", "sla_resolution_minutes"))
+    #: working hours for tickets without a service.
+    sla_default_business_hours: str = Field("senin-jumat 07:30-16:00", validation_alias=AliasChoices("SLA_DEFAULT_BUSINESS_HOURS", "sla_default_business_hours"))
+    sla_at_risk_ratio: float = Field(0.75, gt=0, lt=1, validation_alias=AliasChoices("SLA_AT_RISK_RATIO", "sla_at_risk_ratio"))
+    #: collective-leave days closed like national holidays, e.g. ["2026-03-18","2026-03-20"].
+    cuti_bersama: list[date] = Field(default_factory=list, validation_alias=AliasChoices("HELPDESK_CUTI_BERSAMA", "cuti_bersama"))
+    #: also close on the cuti bersama days the `holidays` package knows.
+    cuti_bersama_from_holidays: bool = Field(True, validation_alias=AliasChoices("HELPDESK_CUTI_BERSAMA_FROM_HOLIDAYS", "cuti_bersama_from_holidays"))
+    #: escalation steps per priority: at_risk, reassign, response_breach, resolution_breach.
+    sla_escalation_rules: dict[int, list[str]] = Field(
+        default_factory=lambda: {p: ["at_risk", "reassign", "response_breach", "resolution_breach"] for p in (1, 2, 3)}
+        | {4: ["at_risk", "reassign", "resolution_breach"]},
+        validation_alias=AliasChoices("SLA_ESCALATION_RULES", "sla_escalation_rules"),
+    )
+    #: an unacknowledged alert is repeated every N minutes (P1..P4) and after M repeats
+    #: also goes to the next level (service manager, then koordinator layanan).
+    alert_repeat_minutes: list[int] = Field([10, 20, 60, 120], validation_alias=AliasChoices("ALERT_REPEAT_MINUTES", "alert_repeat_minutes"))
+    alert_escalate_after: list[int] = Field([3, 3, 3, 3], validation_alias=AliasChoices("ALERT_ESCALATE_AFTER", "alert_escalate_after"))
+    sla_scan_interval_seconds: float = Field(30.0, validation_alias=AliasChoices("HELPDESK_SLA_SCAN_INTERVAL", "sla_scan_interval_seconds"))
+    #: a replica that dies while sending leaves its notices leased this long, then another sends them.
+    delivery_lease_seconds: float = Field(60.0, validation_alias=AliasChoices("HELPDESK_DELIVERY_LEASE", "delivery_lease_seconds"))
+    delivery_max_attempts: int = Field(8, validation_alias=AliasChoices("HELPDESK_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts"))
+    #: notices per second over a whole platform, and seconds between two notices to one chat
+    #: ("telegram_group" for Telegram groups, about 20 a minute).
+    delivery_channel_rates: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 30.0, "slack": 20.0},
+        validation_alias=AliasChoices("DELIVERY_CHANNEL_RATES", "delivery_channel_rates"),
+    )
+    delivery_target_intervals: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 1.0, "telegram_group": 3.0, "slack": 1.0},
+        validation_alias=AliasChoices("DELIVERY_TARGET_INTERVALS", "delivery_target_intervals"),
+    )
 
     @property
     def resolved_database_url(self) -> str:
