@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +61,8 @@ class Service(SQLModel, table=True):
     business_hours: str = Field(default="senin-jumat 07:30-16:00", max_length=100)
     keywords: list[str] = Field(default_factory=list, sa_type=JSONType)
     sla: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    #: availability probe (bot.core.probes): {type, target, interval, expect_status, keyword, latency_ms}.
+    probe: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     active: bool = True
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -246,3 +248,107 @@ class AlertPost(SQLModel, table=True):
     seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     message_ref: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# -- availability monitoring, outages and maintenance (bot.core.probes / outages / maintenance) --
+
+
+class ServiceState(SQLModel, table=True):
+    """Where each monitored service stands now; the probe loop's memory, shared by replicas."""
+
+    __table_args__ = (sa.Index("ix_servicestate_due", "next_check_at"),)
+    service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=64)
+    state: str = Field(default="unknown", max_length=16)  # unknown | up | degraded | down
+    since: datetime = Field(default_factory=utcnow)
+    #: the reading that differs from `state`, and how many times in a row it was seen.
+    candidate: str | None = Field(default=None, max_length=16)
+    streak: int = 0
+    monitored_since: datetime = Field(default_factory=utcnow)
+    last_checked_at: datetime | None = None
+    last_latency_ms: float | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    next_check_at: datetime | None = None
+    cert_expires_at: datetime | None = None
+    outage_id: int | None = Field(default=None, foreign_key="outage.id")
+
+
+class StateChange(SQLModel, table=True):
+    """Every change of a service's state, with when and why."""
+
+    __table_args__ = (sa.Index("ix_statechange_service_at", "service_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+    old: str = Field(max_length=16)
+    new: str = Field(max_length=16)
+    source: str = Field(default="probe", max_length=20)  # probe | alertmanager | maintenance
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class Outage(SQLModel, table=True):
+    """A period a service was down. Planned ones (inside a maintenance window) open no incident."""
+
+    __table_args__ = (
+        sa.Index("ix_outage_service_started", "service_id", "started_at"),
+        sa.Index("ix_outage_open", "ended_at", "service_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    planned: bool = False
+    source: str = Field(default="probe", max_length=20)  # probe | alertmanager
+    cause: str | None = Field(default=None, max_length=500)
+    #: fingerprints of the Alertmanager alerts still firing for it.
+    external_keys: list[str] = Field(default_factory=list, sa_type=JSONType)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+
+
+class OutageReporter(SQLModel, table=True):
+    """A user who reported a service while it was known to be down: told when it is back."""
+
+    __table_args__ = (sa.UniqueConstraint("outage_id", "channel", "chat_id", name="uq_outage_reporter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    outage_id: int = Field(foreign_key="outage.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=200)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ServiceDay(SQLModel, table=True):
+    """Daily rollup per service (agency-local days): what availability figures sum up."""
+
+    service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    down_s: int = 0
+    planned_down_s: int = 0
+    maintenance_s: int = 0
+    checks: int = 0
+    failures: int = 0
+    latency_ms_sum: float = 0.0
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """A scheduled maintenance (pemeliharaan) with the impact users should expect."""
+
+    __table_args__ = (sa.Index("ix_maintenance_time", "starts_at", "ends_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    starts_at: datetime
+    ends_at: datetime
+    impact: str = Field(default="", max_length=500)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: datetime | None = None
+    #: last announcement sent: "" | 24h | 1h | start | end
+    announced: str = Field(default="", max_length=8)
+    rolled_up: bool = False
+
+
+class MaintenanceService(SQLModel, table=True):
+    """The services a maintenance window affects."""
+
+    window_id: int = Field(foreign_key="maintenancewindow.id", primary_key=True)
+    service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=64, index=True)
