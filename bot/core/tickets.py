@@ -126,8 +126,10 @@ def open_ticket(
     category: str | None = None,
     external_ref: str | None = None,
     auto_assign: bool = True,
+    alert: bool = True,
     now: datetime | None = None,
 ) -> Ticket:
+    """`alert=False` when the caller raises its own alert for the ticket (a service down)."""
     if type_ not in TYPES:
         raise ValueError(f"unknown ticket type {type_!r}")
     now = _now(now)
@@ -156,7 +158,8 @@ def open_ticket(
         assignee = pick_assignee(session, ticket)
         if assignee is not None:
             assign(session, ticket, assignee, SYSTEM, now=now)
-    alerts.raise_ticket_alert(session, ticket, now=now)
+    if alert:
+        alerts.raise_ticket_alert(session, ticket, now=now)
     return ticket
 
 
