@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.core import catalog, people
+from bot.core import catalog, people, sla
 from bot.core.conversation import Conversations
 from bot.core.knowledge_base import KnowledgeBase
 from storage import migrate
@@ -33,6 +33,7 @@ class Helpdesk:
 def build(settings: Settings, *, upgrade: bool = True, engine: Engine | None = None) -> Helpdesk:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.resolved_database_url)
+    sla.install(engine, sla.Policy.from_settings(settings))
     if upgrade:
         migrate.upgrade(engine)
         if settings.load_samples:

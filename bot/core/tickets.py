@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices
+from bot.core import alerts, notices, sla
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
@@ -150,6 +150,7 @@ def open_ticket(
         updated_at=now,
         external_ref=external_ref,
     )
+    sla.start(session, ticket)
     session.add(ticket)
     session.flush()
     actor = Actor(reporter, channel)
@@ -200,6 +201,7 @@ def _change_state(
         raise InvalidTransition("ticket.invalid_transition", number=ticket.number, old=old, new=new)
     ticket.state = new
     ticket.updated_at = now
+    sla.state_changed(session, ticket, new, now)
     session.add(ticket)
     event = record(session, ticket, actor, "state", old=old, new=new, note=note, now=now)
     notices.tell_reporter(session, ticket, event)
@@ -262,6 +264,7 @@ def acknowledge(session: Session, ticket: Ticket, actor: Actor, *, now: datetime
         return False
     now = _now(now)
     ticket.acknowledged_at = now
+    sla.acknowledged(ticket)
     session.add(ticket)
     record(session, ticket, actor, "ack", now=now)
     return True
@@ -355,6 +358,7 @@ def set_impact_urgency(
     ticket.updated_at = _now(now)
     session.add(ticket)
     if new != old:
+        sla.retarget(session, ticket, ticket.updated_at)
         record(session, ticket, actor, "priority", old=str(old), new=str(new), now=now)
 
 
