@@ -1,0 +1,319 @@
+"""The Slack app: one slack-bolt `AsyncApp` whose listeners acknowledge at once and do
+the work afterwards, in tasks this object tracks (and waits for at shutdown).
+
+Where a turn's answer goes, and which conversation it belongs to:
+- a DM with the bot: the DM itself (chat_id = the DM channel id);
+- an app mention, a slash command, a button on an ephemeral message or in App Home:
+  the user's DM conversation; answers go to the DM, or ephemerally via response_url;
+- a button on a message in a channel (operator alerts): that channel, one conversation
+  per user (`group=True`), answers ephemeral to the presser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.channels.slack import _work as work
+from bot.channels.slack._blocks import (
+    REPORT_VIEW,
+    RESOLVE_VIEW,
+    message,
+    report_modal,
+    resolve_modal,
+    submitted,
+)
+from bot.channels.slack._mrkdwn import from_slack, strip_leading_mention
+from bot.channels.slack._people import SlackPeople
+from bot.channels.slack._transport import SlackTransport, retry_handlers
+from bot.core.conversation import COMMANDS
+from bot.core.messages import Choice, Incoming, Reply
+from bot.i18n import t
+from bot.runtime import Helpdesk
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "slack"
+MAX_BODY = 1 << 20
+REPORT_ACTIONS = ("menu:report", "rep:start")
+_NUMBER = re.compile(r"^[A-Za-z]{3}-\d{4}-\d{1,8}$")
+Respond = Callable[..., Awaitable[Any]]
+
+
+def dm_text(text: str) -> str:
+    """Slack's client claims a leading "/" for slash commands, so in a DM the core's
+    commands are typed without it: "bantuan", "tautkan KODE", "status INC-2026-000001"."""
+    words = text.split()
+    if not words or text.startswith("/") or words[0].lower() not in COMMANDS:
+        return text
+    head = words[0].lower()
+    if len(words) == 1 or _NUMBER.match(words[1]) or (len(words) == 2 and head in ("tautkan", "link", "bahasa", "language")):
+        return "/" + text
+    return text
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a turn happens: `chat_id`/`group` key the core's conversation; `mode` is
+    "dm", "channel" (answers ephemeral in `channel`) or "ephemeral" (via response_url)."""
+
+    chat_id: str
+    group: bool
+    mode: str
+    channel: str
+
+
+class SlackChannel:
+    def __init__(self, helpdesk: Helpdesk, *, session: aiohttp.ClientSession | None = None) -> None:
+        settings = helpdesk.settings
+        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+            raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required")
+        base_url = settings.slack_api_base_url or AsyncWebClient.BASE_URL
+        self.helpdesk = helpdesk
+        self.engine = helpdesk.engine
+        self.conversations = helpdesk.conversations
+        self.timezone = settings.timezone
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            session=session,
+            retry_handlers=retry_handlers(),
+        )
+        secret = settings.slack_signing_secret.get_secret_value()
+        self.verifier = SignatureVerifier(secret)
+        self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=False, name="helpdesk")
+        self.handler = AsyncSlackRequestHandler(self.app)
+        self.app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        self.transport = SlackTransport(self.client)
+        self.people = SlackPeople(self.client, self.engine)
+        #: finished units of work by kind ("event", "duplicate", "command", "action", "view", "error").
+        self.stats: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        from bot.channels.slack._listeners import register
+
+        register(self)
+
+    # -- running ----------------------------------------------------------------------
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    def socket_mode_handler(self) -> AsyncSocketModeHandler:
+        """Built, not connected: `await handler.connect_async()` opens the websocket."""
+        assert self.app_token is not None
+        return AsyncSocketModeHandler(self.app, self.app_token)
+
+    async def endpoint(self, request: Request) -> Response:
+        """POST /slack/events: events, commands and interactions. The signature is checked
+        before bolt parses anything (bolt checks it again), so an unsigned body never
+        reaches a parser."""
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "request too large"}, status_code=413)
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        try:
+            valid = timestamp.isdigit() and self.verifier.is_valid(body, timestamp, signature)
+        except (UnicodeDecodeError, ValueError):
+            valid = False
+        if not valid:
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        return await self.handler.handle(request)
+
+    def spawn(self, kind: str, work_: Coroutine[Any, Any, None]) -> None:
+        """Run the work after the ack; failures are logged, never raised into bolt."""
+        task = asyncio.create_task(self._guard(kind, work_))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, kind: str, work_: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work_
+        except Exception:
+            log.exception("slack %s failed", kind)
+            self.stats["error"] += 1
+        finally:
+            self.stats[kind] += 1
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let work in flight finish (shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def handle(self, where: Where, user: str, *, text: str | None = None, action: str | None = None,
+                     name: str | None = None) -> list[Reply]:
+        msg = Incoming(channel=CHANNEL, chat_id=where.chat_id, user_id=user, text=text, action=action,
+                       display_name=name, group=where.group)
+        return await asyncio.to_thread(self.conversations.handle, msg)
+
+    async def first_delivery(self, body: dict[str, Any]) -> bool:
+        """Slack retries an event it thinks we missed (X-Slack-Retry-Num); the event_id
+        is recorded in the database, so a retry, on any replica, is processed once."""
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        if await asyncio.to_thread(work.first_delivery, self.engine, str(event_id)):
+            return True
+        self.stats["duplicate"] += 1
+        return False
+
+    # -- answering --------------------------------------------------------------------
+
+    async def answer(self, where: Where, user: str, replies: list[Reply], *, respond: Respond | None = None,
+                     pressed: bool = False) -> None:
+        """Refusals of a button press are shown to the presser only; the rest goes where
+        the turn happened."""
+        errors = [r for r in replies if r.kind == "error"] if pressed else []
+        normal = [r for r in replies if r not in errors]
+        if where.mode == "ephemeral" and respond is not None:
+            if replies:
+                await respond(**message(replies), response_type="ephemeral", replace_original=False)
+            return
+        if where.mode == "channel":
+            errors, normal = errors + normal, []
+        if errors:
+            await self.client.chat_postEphemeral(channel=where.channel, user=user, **message(errors))
+        if normal:
+            await self.client.chat_postMessage(channel=where.channel, **message(normal))
+
+    async def tell(self, where: Where, user: str, outcome: work.Outcome, respond: Respond | None = None,
+                   choices: list[Choice] | None = None) -> None:
+        reply = Reply(outcome.text, choices or [], kind="error" if outcome.error else "text")
+        await self.answer(where, user, [reply], respond=respond, pressed=True)
+
+    async def dm_where(self, user: str) -> Where:
+        dm = await self.people.dm_channel(user)
+        return Where(dm, False, "dm", dm)
+
+    async def where_pressed(self, body: dict[str, Any]) -> Where:
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        container = body.get("container") or {}
+        if container.get("is_ephemeral") and body.get("response_url"):
+            dm = await self.people.dm_channel(user)
+            return Where(dm, False, "ephemeral", channel or dm)
+        if channel and channel.startswith("D"):
+            self.people.remember_dm(user, channel)
+            return Where(channel, False, "dm", channel)
+        if channel:
+            return Where(channel, True, "channel", channel)
+        return await self.dm_where(user)  # App Home
+
+    # -- listeners' work --------------------------------------------------------------
+
+    async def on_dm(self, body: dict[str, Any]) -> None:
+        if not await self.first_delivery(body):
+            return
+        event = body["event"]
+        user, channel = event["user"], event["channel"]
+        self.people.remember_dm(user, channel)
+        name = await self.people.link(user)
+        where = Where(channel, False, "dm", channel)
+        replies = await self.handle(where, user, text=dm_text(from_slack(event.get("text"))), name=name)
+        await self.answer(where, user, replies)
+
+    async def on_mention(self, body: dict[str, Any]) -> None:
+        """Mentions are answered in the user's DM: a channel is no place for a guided
+        report, and ticket updates go to the DM anyway."""
+        if not await self.first_delivery(body):
+            return
+        event = body["event"]
+        user = event["user"]
+        name = await self.people.link(user)
+        where = await self.dm_where(user)
+        text = dm_text(from_slack(strip_leading_mention(event.get("text"))))
+        replies = await self.handle(where, user, text=text, name=name)
+        await self.answer(where, user, replies)
+        if event.get("channel") and event["channel"] != where.channel:
+            lang = await asyncio.to_thread(self.people.lang, user)
+            await self.client.chat_postEphemeral(
+                channel=event["channel"], user=user, **message([Reply(t("slack.mention_dm", lang))])
+            )
+
+    async def on_home(self, body: dict[str, Any]) -> None:
+        event = body["event"]
+        if event.get("tab", "home") != "home" or not await self.first_delivery(body):
+            return
+        user = event["user"]
+        await self.people.link(user)
+        view = await asyncio.to_thread(work.home, self.engine, user, self.timezone)
+        await self.client.views_publish(user_id=user, view=view)
+
+    async def on_action(self, body: dict[str, Any], respond: Respond) -> None:
+        action = (body.get("actions") or [{}])[0]
+        value = str(action.get("value") or "")
+        user = body["user"]["id"]
+        name = await self.people.link(user)
+        where = await self.where_pressed(body)
+        if value in REPORT_ACTIONS:
+            description = ""
+            if value == "rep:start" and not where.group:
+                _, data = await asyncio.to_thread(work.conversation, self.engine, where.chat_id)
+                description = str(data.get("query") or "")
+            await self.open_report(body["trigger_id"], user, description)
+            return
+        if value.startswith("t:resolve:"):
+            await self.open_resolve(body["trigger_id"], user, value.split(":", 2)[2], where, respond)
+            return
+        replies = await self.handle(where, user, action=value[:64], name=name)
+        await self.answer(where, user, replies, respond=respond, pressed=True)
+
+    async def open_report(self, trigger_id: str, user: str, description: str = "") -> None:
+        services = await asyncio.to_thread(work.services, self.engine)
+        lang = await asyncio.to_thread(self.people.lang, user)
+        await self.client.views_open(trigger_id=trigger_id, view=report_modal(services, lang, description))
+
+    async def open_resolve(self, trigger_id: str, user: str, number: str, where: Where, respond: Respond | None) -> None:
+        """Selesai asks for the resolution note (and root cause): in Slack, a modal."""
+        ticket, refusal = await asyncio.to_thread(work.resolve_gate, self.engine, user, number)
+        if refusal is not None or ticket is None:
+            await self.tell(where, user, refusal or work.Outcome("", error=True), respond)
+            return
+        origin = where.channel if where.mode == "channel" else ""
+        view = resolve_modal(ticket["number"], ticket["title"], ticket["type"], ticket["lang"], origin)
+        await self.client.views_open(trigger_id=trigger_id, view=view)
+
+    async def submit_report(self, body: dict[str, Any], form: dict[str, str]) -> None:
+        user = body["user"]["id"]
+        name = await self.people.link(user)
+        where = await self.dm_where(user)
+        outcome = await asyncio.to_thread(work.open_report, self.engine, user, name, where.chat_id, form)
+        lang = await asyncio.to_thread(self.people.lang, user)
+        status = [Choice(t("menu.status", lang), f"t:status:{outcome.number}")] if outcome.number else []
+        await self.tell(where, user, outcome, choices=status)
+
+    async def submit_resolve(self, body: dict[str, Any], form: dict[str, str], meta: dict[str, str]) -> None:
+        user = body["user"]["id"]
+        note, cause = form.get("note", "").strip(), form.get("cause", "").strip() or None
+        outcome = await asyncio.to_thread(work.resolve, self.engine, user, meta.get("number", ""), note, cause)
+        origin = meta.get("origin") or ""
+        where = Where(origin, True, "channel", origin) if origin else await self.dm_where(user)
+        await self.tell(where, user, outcome)
+
+
+def view_form(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """A submitted modal's values and its private metadata."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    return submitted(view), meta if isinstance(meta, dict) else {}
+
+
+__all__ = ["CHANNEL", "REPORT_VIEW", "RESOLVE_VIEW", "SlackChannel", "Where", "dm_text", "view_form"]

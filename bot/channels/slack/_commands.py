@@ -1,0 +1,69 @@
+"""`/helpdesk WORD …`: lapor, status, tiket, faq, ringkasan, tautkan, bantuan.
+
+Answers are ephemeral (response_url), so a command typed in a busy channel bothers no
+one; the conversation behind them is the user's DM conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from bot.channels.slack import _work as work
+from bot.channels.slack._blocks import message
+from bot.core.messages import Reply
+from bot.i18n import t
+
+if TYPE_CHECKING:
+    from bot.channels.slack._channel import Respond, SlackChannel
+
+SUBCOMMANDS = {
+    "lapor": "report", "report": "report",
+    "status": "status",
+    "tiket": "tickets", "tiketsaya": "tickets", "tickets": "tickets",
+    "faq": "faq", "tanya": "faq", "ask": "faq",
+    "ringkasan": "summary", "summary": "summary",
+    "tautkan": "link", "link": "link",
+    "bantuan": "help", "help": "help",
+}  # fmt: skip
+#: what the core is asked for each subcommand
+CORE_TEXT = {"status": "/status {rest}", "tickets": "/tiket", "link": "/tautkan {rest}"}
+
+
+async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respond) -> None:
+    user = command["user_id"]
+    word, _, rest = (command.get("text") or "").strip().partition(" ")
+    rest = rest.strip()
+    sub = SUBCOMMANDS.get(word.lower()) if word else "help"
+    name = await ch.people.link(user)
+    lang = await asyncio.to_thread(ch.people.lang, user)
+
+    async def say(text: str) -> None:
+        await respond(**message([Reply(text)]), response_type="ephemeral")
+
+    if sub == "report":
+        await ch.open_report(command["trigger_id"], user, rest)
+        return
+    if sub is None:
+        await say(t("slack.command.unknown", lang, word=word[:40]) + "\n\n" + t("slack.command.usage", lang))
+        return
+    if sub == "help":
+        await say(t("slack.command.usage", lang))
+        return
+    if sub == "summary":
+        outcome = await asyncio.to_thread(work.summary, ch.engine, user, ch.timezone)
+        await say(outcome.text)
+        return
+    where = await ch.dm_where(user)
+    where = type(where)(where.chat_id, False, "ephemeral", command.get("channel_id") or where.channel)
+    if sub == "faq":
+        if not rest:
+            await say(t("slack.command.faq_usage", lang))
+            return
+        state, _ = await asyncio.to_thread(work.conversation, ch.engine, where.chat_id)
+        if state != "idle":  # a question is a new topic: leave the unfinished flow first
+            await ch.handle(where, user, action="cancel", name=name)
+        replies = await ch.handle(where, user, text=rest, name=name)
+    else:
+        replies = await ch.handle(where, user, text=CORE_TEXT[sub].format(rest=rest).strip(), name=name)
+    await ch.answer(where, user, replies, respond=respond)

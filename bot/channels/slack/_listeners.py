@@ -1,0 +1,80 @@
+"""bolt listeners: each acknowledges within Slack's 3 seconds and hands the work to a
+task of the channel (HTTP mode runs with process_before_response=False)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW
+from bot.channels.slack._channel import view_form
+from bot.channels.slack._commands import run_command
+from bot.core.reporting import MIN_DESCRIPTION
+from bot.i18n import t
+
+if TYPE_CHECKING:
+    from bot.channels.slack._channel import SlackChannel
+
+MIN_NOTE = 3
+
+
+def register(ch: SlackChannel) -> None:
+    app = ch.app
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Only what a person typed in their DM with us; edits, joins and bots are not turns.
+        if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id") and event.get("user"):
+            ch.spawn("event", ch.on_dm(body))
+
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("user") and not event.get("bot_id"):
+            ch.spawn("event", ch.on_mention(body))
+
+    @app.event("app_home_opened")
+    async def on_home(body: dict[str, Any]) -> None:
+        ch.spawn("event", ch.on_home(body))
+
+    @app.command("/helpdesk")
+    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        ch.spawn("command", run_command(ch, command, respond))
+
+    @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
+    async def on_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        ch.spawn("action", ch.on_action(body, respond))
+
+    @app.view(REPORT_VIEW)
+    async def on_report(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form, _ = view_form(view)
+        if len(form.get("description", "").strip()) < MIN_DESCRIPTION:
+            lang = await _lang(ch, body)
+            await ack(response_action="errors",
+                      errors={"description": t("report.description_short", lang, n=MIN_DESCRIPTION)})
+            return
+        await ack()
+        ch.spawn("view", ch.submit_report(body, form))
+
+    @app.view(RESOLVE_VIEW)
+    async def on_resolve(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form, meta = view_form(view)
+        errors = {}
+        if len(form.get("note", "").strip()) < MIN_NOTE:
+            errors["note"] = t("slack.modal.note_short", await _lang(ch, body), n=MIN_NOTE)
+        if meta.get("type") == "gangguan" and len(form.get("cause", "").strip()) < MIN_NOTE:
+            errors["cause"] = t("slack.modal.cause_short", await _lang(ch, body), n=MIN_NOTE)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        ch.spawn("view", ch.submit_resolve(body, form, meta))
+
+
+async def _lang(ch: SlackChannel, body: dict[str, Any]) -> str:
+    return await asyncio.to_thread(ch.people.lang, body["user"]["id"])

@@ -1,0 +1,100 @@
+"""Who a Slack user is: linked to a known person by the e-mail of their Slack profile
+(users.info), otherwise an unlinked pengguna until they send the one-time code.
+
+Two small in-process caches, both safe across replicas because they only save calls:
+the DM channel of a user (never changes) and users whose e-mail matched nobody (retried
+after `MISS_TTL`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.core import people
+from bot.i18n import norm_lang
+from storage.db import session_scope
+from storage.models import Identity, Person, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "slack"
+MISS_TTL = 600.0
+
+
+class SlackPeople:
+    def __init__(self, client: AsyncWebClient, engine: Engine) -> None:
+        self.client = client
+        self.engine = engine
+        self._dm: dict[str, str] = {}
+        self._misses: dict[str, tuple[float, str | None]] = {}
+
+    async def dm_channel(self, user: str) -> str:
+        """The bot's DM with the user: where their conversation and notices live."""
+        if user not in self._dm:
+            response = await self.client.conversations_open(users=user)
+            self._dm[user] = str(response["channel"]["id"])
+        return self._dm[user]
+
+    def remember_dm(self, user: str, channel: str) -> None:
+        self._dm.setdefault(user, channel)
+
+    async def link(self, user: str) -> str | None:
+        """Link an unknown user by e-mail if possible; returns their Slack name when it
+        was looked up (the core names a new pengguna after it)."""
+        if await asyncio.to_thread(self._known, user):
+            return None
+        missed = self._misses.get(user)
+        if missed and missed[0] > time.monotonic():
+            return missed[1]
+        name: str | None = None
+        email: str | None = None
+        try:
+            info = (await self.client.users_info(user=user))["user"]
+            profile = info.get("profile") or {}
+            name = profile.get("real_name") or info.get("real_name") or info.get("name")
+            if not info.get("is_bot") and not info.get("deleted"):
+                email = profile.get("email")
+        except SlackApiError as exc:
+            log.info("slack users.info %s failed: %s", user, exc.response.get("error"))
+        except Exception as exc:  # an unreachable API must not stop the conversation
+            log.warning("slack users.info %s failed: %r", user, exc)
+        if email and await asyncio.to_thread(self._link_email, user, email, name):
+            return name
+        self._misses[user] = (time.monotonic() + MISS_TTL, name)
+        return name
+
+    def _known(self, user: str) -> bool:
+        with Session(self.engine) as s:
+            return people.identify(s, CHANNEL, user) is not None
+
+    def _link_email(self, user: str, email: str, name: str | None) -> bool:
+        with session_scope(self.engine) as s:
+            person = s.exec(select(Person).where(Person.email == email.strip().lower())).first()
+            if person is None:
+                return False
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            s.execute(
+                insert(Identity)
+                .values(
+                    person_id=person.id, channel=CHANNEL, external_id=user,
+                    display_name=(name or "")[:200] or None, created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            )
+            log.info("slack user %s linked to person %s by e-mail", user, person.id)
+            return True
+
+    def lang(self, user: str) -> str:
+        """Language for texts we render ourselves (modals, App Home, summaries)."""
+        with Session(self.engine) as s:
+            person = people.identify(s, CHANNEL, user)
+            return norm_lang(person.lang if person else None)

@@ -1,0 +1,154 @@
+"""The synchronous database work behind Slack's modals, App Home and summaries; each
+function is one transaction, called with `asyncio.to_thread`. Rules stay in the core:
+these functions call `bot.core` and render its refusals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.channels.slack._blocks import home_view
+from bot.core import catalog, people, tickets
+from bot.core.errors import HelpdeskError
+from bot.core.priority import PRIORITY_NAMES
+from bot.core.roles import SUMMARY_ROLES, has_any, is_operator
+from bot.core.tickets import Actor
+from bot.i18n import fmt_dt, norm_lang, t
+from storage.db import session_scope
+from storage.models import Conversation, InboundEvent, Person, Service, Ticket, utcnow
+
+CHANNEL = "slack"
+
+
+def _lang(person: Person | None) -> str:
+    return norm_lang(person.lang if person else None)
+
+
+def first_delivery(engine: Engine, key: str) -> bool:
+    """Record a platform event id; False when it was seen before (a Slack retry)."""
+    with session_scope(engine) as s:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        result = s.execute(
+            insert(InboundEvent)
+            .values(channel=CHANNEL, key=key[:200], received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "key"])
+        )
+        return bool(result.rowcount)
+
+
+def services(engine: Engine) -> list[tuple[str, str]]:
+    with Session(engine) as s:
+        return [(svc.id, svc.name) for svc in catalog.list_services(s)]
+
+
+def conversation(engine: Engine, chat_id: str) -> tuple[str, dict[str, Any]]:
+    """State and data of a DM conversation (read only)."""
+    with Session(engine) as s:
+        conv = s.exec(
+            select(Conversation).where(Conversation.channel == CHANNEL, Conversation.chat_id == chat_id)
+        ).first()
+        return (conv.state, dict(conv.data or {})) if conv else ("idle", {})
+
+
+@dataclass
+class Outcome:
+    """What to tell the user; `error` is a refusal (shown only to them)."""
+
+    text: str
+    error: bool = False
+    number: str | None = None
+    priority: int | None = None
+
+
+def open_report(
+    engine: Engine, user: str, name: str | None, chat_id: str, form: dict[str, str]
+) -> Outcome:
+    with session_scope(engine) as s:
+        reporter = people.ensure_person(s, CHANNEL, user, name)
+        lang = _lang(reporter)
+        service_id = form.get("service") or None
+        if service_id and s.get(Service, service_id) is None:
+            service_id = None
+        type_ = form.get("type") if form.get("type") in tickets.TYPES else "gangguan"
+        description = form.get("description", "").strip()
+        ticket = tickets.open_ticket(
+            s, type_=type_, title=description.splitlines()[0][:80] if description else t(f"type.{type_}", lang),
+            description=description, service_id=service_id, impact=int(form.get("impact") or 3),
+            urgency=int(form.get("urgency") or 3), reporter=reporter, channel=CHANNEL, chat_id=chat_id,
+        )
+        text = t("slack.report_created", lang, number=ticket.number, priority=ticket.priority)
+        return Outcome(text, number=ticket.number, priority=ticket.priority)
+
+
+def resolve_gate(engine: Engine, user: str, number: str) -> tuple[dict[str, str] | None, Outcome | None]:
+    """May this person resolve the ticket now? The modal opens only if so; the resolve
+    itself checks again in `tickets.resolve`."""
+    with Session(engine) as s:
+        person = people.identify(s, CHANNEL, user)
+        lang = _lang(person)
+        if not is_operator(person):
+            return None, Outcome(t("auth.operator_only", lang), error=True)
+        try:
+            ticket = tickets.find(s, number, person)
+        except HelpdeskError as exc:
+            return None, Outcome(t(exc.key, lang, **exc.params), error=True)
+        if ticket.state not in tickets.OPEN_STATES:
+            state = t(f"state.{ticket.state}", lang)
+            return None, Outcome(t("ticket.not_open", lang, number=ticket.number, state=state), error=True)
+        return {"number": ticket.number, "title": ticket.title, "type": ticket.type, "lang": lang}, None
+
+
+def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None) -> Outcome:
+    lang = "id"
+    try:
+        with session_scope(engine) as s:
+            person = people.identify(s, CHANNEL, user)
+            lang = _lang(person)
+            ticket = tickets.find(s, number, person)
+            tickets.resolve(s, ticket, Actor(person, CHANNEL), resolution=note, root_cause=cause or None)
+            return Outcome(t("ticket.resolved", lang, number=ticket.number), number=ticket.number)
+    except HelpdeskError as exc:
+        return Outcome(t(exc.key, lang, **exc.params), error=True)
+
+
+def home(engine: Engine, user: str, tz: str) -> dict[str, Any]:
+    with Session(engine) as s:
+        person = people.identify(s, CHANNEL, user)
+        lang = _lang(person)
+        own = tickets.reported_by(s, person, open_only=True, limit=20) if person else []
+        queue = tickets.queue(s, person, limit=15) if person is not None and is_operator(person) else None
+        return home_view(lang, tz, own, queue, person.id if person else None)
+
+
+def summary(engine: Engine, user: str, tz: str) -> Outcome:
+    """Open tickets counted by priority and by state, for coordinators and service managers."""
+    with Session(engine) as s:
+        person = people.identify(s, CHANNEL, user)
+        lang = _lang(person)
+        if not has_any(person, SUMMARY_ROLES):
+            return Outcome(t("slack.summary.not_allowed", lang), error=True)
+        rows = s.execute(
+            sa.select(Ticket.priority, Ticket.state, sa.func.count())
+            .where(col(Ticket.state).in_(tickets.OPEN_STATES))
+            .group_by(Ticket.priority, Ticket.state)
+        ).all()
+    at = fmt_dt(utcnow(), lang, tz)
+    total = sum(n for _, _, n in rows)
+    if not total:
+        return Outcome(t("slack.summary.none", lang, at=at))
+    by_priority = {p: sum(n for pr, _, n in rows if pr == p) for p in sorted(PRIORITY_NAMES)}
+    by_state = {st: sum(n for _, s_, n in rows if s_ == st) for st in tickets.OPEN_STATES}
+    lines = [
+        t("slack.summary.header", lang, total=total, at=at),
+        t("slack.summary.by_priority", lang,
+          items=" · ".join(f"P{p} ({t(f'priority.{PRIORITY_NAMES[p]}', lang)}): {n}" for p, n in by_priority.items())),
+        t("slack.summary.by_state", lang,
+          items=" · ".join(f"{t(f'state.{st}', lang)}: {n}" for st, n in by_state.items())),
+    ]
+    return Outcome("\n".join(lines))
