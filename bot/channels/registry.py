@@ -8,4 +8,8 @@ from bot.web.app import ChannelStarter
 
 def starters_for(settings: Settings) -> list[ChannelStarter]:
     starters: list[ChannelStarter] = []
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        from bot.channels import slack
+
+        starters.append(slack.start)
     return starters
