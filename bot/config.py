@@ -92,6 +92,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DELIVERY_TARGET_INTERVALS", "delivery_target_intervals"),
     )
 
+    # Availability monitoring, maintenance and the status page (bot.core.probes, outages, maintenance).
+    #: off by default: the sample catalog names hosts that do not exist; turn on with real ones.
+    probes_enabled: bool = Field(False, validation_alias=AliasChoices("HELPDESK_PROBES", "probes_enabled"))
+    probe_tick_seconds: float = Field(5.0, validation_alias=AliasChoices("HELPDESK_PROBE_TICK", "probe_tick_seconds"))
+    probe_concurrency: int = Field(100, ge=1, validation_alias=AliasChoices("PROBE_CONCURRENCY", "probe_concurrency"))
+    probe_timeout_seconds: float = Field(10.0, gt=0, validation_alias=AliasChoices("PROBE_TIMEOUT", "probe_timeout_seconds"))
+    #: flap protection: down after N failed probes in a row, up again after M good ones.
+    probe_down_after: int = Field(3, ge=1, validation_alias=AliasChoices("PROBE_DOWN_AFTER", "probe_down_after"))
+    probe_up_after: int = Field(2, ge=1, validation_alias=AliasChoices("PROBE_UP_AFTER", "probe_up_after"))
+    probe_cert_warn_days: int = Field(14, ge=0, validation_alias=AliasChoices("PROBE_CERT_WARN_DAYS", "probe_cert_warn_days"))
+    #: CA bundle for services with certificates of an internal CA.
+    probe_ca_bundle: Path | None = Field(None, validation_alias=AliasChoices("PROBE_CA_BUNDLE", "probe_ca_bundle"))
+    maintenance_tick_seconds: float = Field(60.0, validation_alias=AliasChoices("HELPDESK_MAINTENANCE_TICK", "maintenance_tick_seconds"))
+    #: bearer token Prometheus Alertmanager sends to /alerts/alertmanager; unset refuses every call.
+    alertmanager_token: SecretStr | None = Field(None, validation_alias=AliasChoices("ALERTMANAGER_TOKEN", "alertmanager_token"))
+    alertmanager_label: str = Field("service", validation_alias=AliasChoices("ALERTMANAGER_LABEL", "alertmanager_label"))
+
     @property
     def resolved_database_url(self) -> str:
         """The embedded default is a SQLite file inside the data folder."""
