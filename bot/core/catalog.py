@@ -24,6 +24,17 @@ class SlaTarget(BaseModel):
     resolution: int = Field(gt=0, description="minutes to resolution")
 
 
+class ProbeEntry(BaseModel):
+    """How availability is checked (bot.core.probes); without it, derived from `access`."""
+
+    type: Literal["http", "tcp", "dns", "none"] | None = None
+    target: str | None = None
+    interval: int = Field(60, ge=10, description="seconds between checks")
+    expect_status: int | None = Field(None, ge=100, le=599)
+    keyword: str | None = None
+    latency_ms: int | None = Field(None, gt=0, description="slower than this is 'degraded'")
+
+
 class ServiceEntry(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=2, max_length=200)
@@ -38,6 +49,7 @@ class ServiceEntry(BaseModel):
     business_hours: str = "senin-jumat 07:30-16:00"
     keywords: list[str] = []
     sla: dict[int, SlaTarget] = {}
+    probe: ProbeEntry | None = None
 
     @field_validator("sla")
     @classmethod
@@ -113,6 +125,7 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
             "business_hours": e.business_hours,
             "keywords": list(e.keywords),
             "sla": {str(p): t.model_dump() for p, t in sorted(e.sla.items())},
+            "probe": e.probe.model_dump(exclude_none=True) if e.probe else None,
         }
         if svc is None:
             svc = Service(id=e.id, **values)
