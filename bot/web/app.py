@@ -25,6 +25,7 @@ from bot.delivery import Deliverer
 from bot.i18n import catalogue
 from bot.jobs import Jobs
 from bot.runtime import Helpdesk
+from bot.web import status
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -90,6 +91,7 @@ def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | N
         Route("/api/chat/notices", chat_poll),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
+    routes += status.routes(helpdesk)  # /status, /api/status, /alerts/alertmanager
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.helpdesk = helpdesk
     return app

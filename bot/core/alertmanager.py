@@ -1,0 +1,93 @@
+"""Prometheus Alertmanager webhooks: an agency that already monitors feeds its alerts in.
+
+Each alert names a catalog service by a label (default `service`, matching Service.id).
+Firing opens an outage exactly as our probes do (incident, alert, coordinators); the
+outage stays open while any alert of it fires (tracked by fingerprint) and closes on the
+last "resolved". Alertmanager already waits before firing, so no streak is applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.core import outages
+from storage.models import Outage, Service
+
+
+def _fingerprint(alert: dict[str, Any]) -> str:
+    fp = alert.get("fingerprint")
+    if isinstance(fp, str) and fp:
+        return fp[:64]
+    labels = json.dumps(alert.get("labels") or {}, sort_keys=True)
+    return hashlib.sha256(labels.encode()).hexdigest()[:16]
+
+
+def _reason(alert: dict[str, Any]) -> str:
+    labels = alert.get("labels") or {}
+    notes = alert.get("annotations") or {}
+    text = notes.get("summary") or notes.get("description") or labels.get("alertname") or "alertmanager"
+    return f"Alertmanager: {text}"[:500]
+
+
+def _time(value: object, fallback: datetime) -> datetime:
+    if not isinstance(value, str) or value.startswith("0001-"):
+        return fallback
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def ingest(session: Session, payload: dict[str, Any], now: datetime, *, label: str = "service",
+           policy: outages.Policy | None = None) -> dict[str, list[str]]:
+    """Apply one webhook; returns which services opened, closed, and which alerts were ignored."""
+    policy = policy or outages.Policy()
+    result: dict[str, list[str]] = {"opened": [], "closed": [], "ignored": []}
+    items = payload.get("alerts")
+    if not isinstance(items, list):
+        raise ValueError("payload has no 'alerts' list")
+    for alert in items:
+        if not isinstance(alert, dict):
+            continue
+        service_id = str((alert.get("labels") or {}).get(label, ""))
+        service = session.get(Service, service_id) if service_id else None
+        if service is None:
+            result["ignored"].append(service_id or "?")
+            continue
+        fp = _fingerprint(alert)
+        status = alert.get("status") or payload.get("status")
+        st = outages.state_of(session, service.id, now)
+        open_ = outages.open_outage_of(session, service.id)
+        if status == "firing":
+            if open_ is None:
+                at = min(_time(alert.get("startsAt"), now), now)
+                planned = service.id in outages.in_maintenance(session, [service.id], at)
+                outages.change(session, st, "down", at, source="alertmanager", reason=_reason(alert),
+                               planned=planned, tz=policy.timezone, external_key=fp)
+                result["opened"].append(service.id)
+            elif open_.source == "alertmanager" and fp not in open_.external_keys:
+                open_.external_keys = [*open_.external_keys, fp]
+                session.add(open_)
+        elif status == "resolved" and open_ is not None and open_.source == "alertmanager":
+            _resolve(session, st, open_, fp, alert, now, policy, result)
+    session.flush()
+    return result
+
+
+def _resolve(session: Session, st: Any, outage: Outage, fp: str, alert: dict[str, Any], now: datetime,
+             policy: outages.Policy, result: dict[str, list[str]]) -> None:
+    keys = [k for k in outage.external_keys if k != fp]
+    if keys:
+        outage.external_keys = keys
+        session.add(outage)
+        return
+    at = max(min(_time(alert.get("endsAt"), now), now), outage.started_at)
+    outages.change(session, st, "up", at, source="alertmanager", reason=_reason(alert), planned=False,
+                   tz=policy.timezone)
+    result["closed"].append(outage.service_id)

@@ -1,0 +1,181 @@
+"""The public status page (/status, /api/status) and the Alertmanager webhook.
+
+No login: the page shows only what a citizen may see — each service's state, 90 days of
+availability bars, ongoing outages (service and since when, no ticket details) and
+upcoming maintenance. Indonesian by default, English with ?lang=en.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from bot.core import alertmanager, availability, catalog, maintenance, outages
+from bot.i18n import fmt_dt, norm_lang, t
+from bot.runtime import Helpdesk
+from storage.db import session_scope
+from storage.models import Outage, ServiceState, utcnow
+
+log = logging.getLogger(__name__)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+DAYS = 90
+
+
+def _level(day: availability.Day) -> str:
+    value = day.availability
+    if value is None:
+        return "nodata"
+    if day.down_s > 0:
+        return "minor" if value >= 99.0 else "major"
+    return "maint" if day.maintenance_s > 0 or day.planned_down_s > 0 else "ok"
+
+
+def snapshot(engine: Engine, now: datetime, tz: str) -> dict[str, Any]:
+    """Everything the page shows, as plain data (also the /api/status body)."""
+    with Session(engine) as s:
+        return _snapshot(s, now, tz)
+
+
+def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
+    services = catalog.list_services(s)
+    ids = [svc.id for svc in services]
+    states = {st.service_id: st for st in s.exec(select(ServiceState))}
+    maint = outages.in_maintenance(s, ids, now)
+    zone = ZoneInfo(tz)
+    first = datetime.combine(now.astimezone(zone).date() - timedelta(days=DAYS - 1), time(0), zone)
+    figs = availability.figures(s, first, now, now, tz)
+    bars = availability.daily(s, now, tz, DAYS)
+    out_services = []
+    for svc in services:
+        st = states.get(svc.id)
+        state = "maintenance" if svc.id in maint else (st.state if st else "unmonitored")
+        f = figs.get(svc.id)
+        out_services.append({
+            "id": svc.id, "name": svc.name, "state": state,
+            "since": st.since.isoformat() if st else None,
+            "target": svc.availability_target,
+            "uptime_90d": round(f.without_maintenance, 3) if f and f.without_maintenance is not None else None,
+            "days": [{"date": d.day.isoformat(), "availability": None if d.availability is None else round(d.availability, 3),
+                      "down_s": int(d.down_s), "maintenance_s": int(d.maintenance_s), "level": _level(d)}
+                     for d in bars.get(svc.id, [])],
+        })
+    names = {svc.id: svc.name for svc in services}
+    incidents = [
+        {"service": o.service_id, "service_name": names.get(o.service_id, o.service_id), "since": o.started_at.isoformat()}
+        for o in s.exec(select(Outage).where(col(Outage.ended_at).is_(None), col(Outage.planned).is_(False))
+                        .order_by(col(Outage.started_at)))
+    ]
+    windows = []
+    for w in maintenance.upcoming(s, now, limit=20):
+        affected = maintenance.services_of(s, w.id or 0)
+        windows.append({"id": w.id, "services": [x.id for x in affected], "service_names": [x.name for x in affected],
+                        "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
+                        "impact": w.impact, "running": w.starts_at <= now})
+    states_now = {x["state"] for x in out_services}
+    overall = "down" if "down" in states_now else "maintenance" if "maintenance" in states_now else (
+        "degraded" if "degraded" in states_now else "up")
+    return {"generated_at": now.isoformat(), "overall": overall, "services": out_services,
+            "incidents": incidents, "maintenance": windows}
+
+
+def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
+    """Texts and formatted times for the template; the template itself only loops."""
+
+    def dt(value: str | None) -> str:
+        return fmt_dt(datetime.fromisoformat(value), lang, tz) if value else "-"
+
+    def pct(value: float | None) -> str:
+        if value is None:
+            return t("status.no_data", lang)
+        text = f"{value:.2f}%"
+        return text.replace(".", ",") if lang == "id" else text
+
+    headline = {"down": "status.some_down", "maintenance": "status.some_maintenance",
+                "degraded": "status.some_down"}.get(data["overall"], "status.all_up")
+    services = []
+    for svc in data["services"]:
+        services.append({
+            **svc,
+            "state_text": t(f"status.state.{svc['state']}", lang),
+            "uptime_text": t("status.uptime", lang, value=pct(svc["uptime_90d"]), target=f"{svc['target']:g}")
+            if svc["state"] != "unmonitored" else "",
+            "bars": [{"level": d["level"], "title": t("status.bar", lang, day=d["date"], value=pct(d["availability"]))}
+                     for d in svc["days"]],
+        })
+    return {
+        "lang": lang, "t": lambda key, **kw: t(key, lang, **kw), "overall": data["overall"],
+        "headline": t(headline, lang), "updated": t("status.updated", lang, at=dt(data["generated_at"])),
+        "services": services,
+        "incidents": [t("status.incident_line", lang, service=i["service_name"], since=dt(i["since"])) for i in data["incidents"]],
+        "maintenance": [{**w, "names": ", ".join(w["service_names"]), "start": dt(w["starts_at"]), "end": dt(w["ends_at"])}
+                        for w in data["maintenance"]],
+        "switch_href": "/status" if lang == "en" else "/status?lang=en",
+    }
+
+
+def _authorized(request: Request, token: str | None) -> bool:
+    if not token:
+        return False
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def routes(helpdesk: Helpdesk) -> list[Route]:
+    settings = helpdesk.settings
+    engine = helpdesk.engine
+    tz = settings.timezone
+
+    async def page(request: Request) -> Response:
+        lang = norm_lang(request.query_params.get("lang"))
+        data = await asyncio.to_thread(snapshot, engine, utcnow(), tz)
+        response = templates.TemplateResponse(request, "status.html", render_context(data, lang, tz))
+        response.headers["Cache-Control"] = "public, max-age=15"
+        return response
+
+    async def api(_: Request) -> Response:
+        data = await asyncio.to_thread(snapshot, engine, utcnow(), tz)
+        return JSONResponse(data, headers={"Cache-Control": "public, max-age=15", "Access-Control-Allow-Origin": "*"})
+
+    async def alertmanager_hook(request: Request) -> Response:
+        token = settings.alertmanager_token.get_secret_value() if settings.alertmanager_token else None
+        if not _authorized(request, token):
+            return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            payload = json.loads(await request.body())
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return JSONResponse({"error": "invalid JSON"}, status_code=400)
+        policy = outages.Policy(settings.probe_down_after, settings.probe_up_after, tz)
+
+        def apply() -> dict[str, list[str]]:
+            with session_scope(engine) as s:
+                return alertmanager.ingest(s, payload, utcnow(), label=settings.alertmanager_label, policy=policy)
+
+        try:
+            result = await asyncio.to_thread(apply)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        if result["ignored"]:
+            log.info("alertmanager: alerts for unknown services %s", result["ignored"])
+        return JSONResponse({"status": "ok", **result})
+
+    return [
+        Route("/status", page),
+        Route("/api/status", api),
+        Route("/alerts/alertmanager", alertmanager_hook, methods=["POST"]),
+    ]
