@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core import alerts, catalog, faq, learning, people, reporting
+from bot.core import alerts, catalog, faq, learning, monitoring_chat, people, reporting
 from bot.core import ticket_commands as tc
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
@@ -53,6 +53,8 @@ COMMANDS: dict[str, str] = {
     "batalkan": "cancelticket", "cancelticket": "cancelticket",
     "tautkan": "link", "link": "link",
     "kandidat": "candidates", "candidates": "candidates",
+    "ketersediaan": "availability", "availability": "availability",
+    "pemeliharaan": "maintenance", "maintenance": "maintenance",
 }  # fmt: skip
 
 #: states in which a group chat's free text answers the bot (the resolution note, the cause).
@@ -219,6 +221,8 @@ class Conversations:
             "cancelticket": lambda: tc.cancel_ticket(turn, arg, tail),
             "link": lambda: self._link(turn, arg),
             "candidates": lambda: self._candidates(turn),
+            "availability": lambda: monitoring_chat.availability_command(turn, rest),
+            "maintenance": lambda: monitoring_chat.maintenance_command(turn, rest),
         }
         if command is None:
             return turn.say(turn.t("command.unknown", command=f"/{name}"[:40]), [turn.choice("menu.help", "menu:help")])
@@ -262,6 +266,8 @@ class Conversations:
             if verb == "ack" and alert_id.isdigit():
                 alerts.acknowledge(turn.session, int(alert_id), turn.ensure_person(), now=turn.now)
                 return turn.say(turn.t("alert.ack_done"))
+        elif kind == "mw":
+            return monitoring_chat.on_action(turn, value)
         elif kind == "kb":
             verb, _, cid = value.partition(":")
             if cid.isdigit() and verb in ("ok", "no"):
@@ -312,6 +318,8 @@ class Conversations:
             return tc.on_resolve_note(turn, text)
         if state == "resolve_cause":
             return tc.on_resolve_cause(turn, text)
+        if state.startswith("maint_"):
+            return monitoring_chat.on_text(turn, text)
         if _NUMBER.match(text):
             return tc.status(turn, text)
         turn.reset()

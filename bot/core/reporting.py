@@ -7,7 +7,7 @@ user confirms.
 
 from __future__ import annotations
 
-from bot.core import catalog, tickets
+from bot.core import catalog, monitoring_chat, tickets
 from bot.core.messages import Choice, Reply
 from bot.core.priority import PRIORITY_NAMES, priority_for
 from bot.core.turn import Turn
@@ -75,6 +75,10 @@ def chose_type(turn: Turn, type_: str) -> list[Reply]:
     if type_ not in tickets.TYPES:
         return turn.say(turn.t("report.ask_type"))
     turn.update(type=type_)
+    if type_ == "gangguan":  # a service already known down: join its incident
+        known = monitoring_chat.known_outage(turn, turn.data.get("service"))
+        if known is not None:
+            return known
     if len(turn.data.get("description", "")) >= MIN_DESCRIPTION:
         return ask_impact(turn)
     turn.conv.state = "report_description"

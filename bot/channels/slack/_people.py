@@ -14,14 +14,12 @@ import time
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.core import people
 from bot.i18n import norm_lang
-from storage.db import session_scope
+from storage.db import insert_for, session_scope
 from storage.models import Identity, Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -81,9 +79,8 @@ class SlackPeople:
             person = s.exec(select(Person).where(Person.email == email.strip().lower())).first()
             if person is None:
                 return False
-            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
             s.execute(
-                insert(Identity)
+                insert_for(s)(Identity)
                 .values(
                     person_id=person.id, channel=CHANNEL, external_id=user,
                     display_name=(name or "")[:200] or None, created_at=utcnow(),

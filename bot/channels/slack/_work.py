@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -20,7 +18,7 @@ from bot.core.priority import PRIORITY_NAMES
 from bot.core.roles import SUMMARY_ROLES, has_any, is_operator
 from bot.core.tickets import Actor
 from bot.i18n import fmt_dt, norm_lang, t
-from storage.db import session_scope
+from storage.db import insert_for, session_scope
 from storage.models import Conversation, InboundEvent, Person, Service, Ticket, utcnow
 
 CHANNEL = "slack"
@@ -33,13 +31,13 @@ def _lang(person: Person | None) -> str:
 def first_delivery(engine: Engine, key: str) -> bool:
     """Record a platform event id; False when it was seen before (a Slack retry)."""
     with session_scope(engine) as s:
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = s.execute(
-            insert(InboundEvent)
+        inserted = s.execute(
+            insert_for(s)(InboundEvent)
             .values(channel=CHANNEL, key=key[:200], received_at=utcnow())
             .on_conflict_do_nothing(index_elements=["channel", "key"])
-        )
-        return bool(result.rowcount)
+            .returning(InboundEvent.id)  # rowcount is -1 here through the ORM on psycopg
+        ).scalar_one_or_none()
+        return inserted is not None
 
 
 def services(engine: Engine) -> list[tuple[str, str]]:
