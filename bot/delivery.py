@@ -1,28 +1,44 @@
 """Hands outbox notices to the push channels (Telegram, Slack) with bounded retries.
 
-A channel registers a `Transport`; `delivery_tick(now)` claims due notices, sends them,
-and records sent, retry-later with exponential backoff, or failed with the reason.
+A channel registers a `Transport`; `tick(now)` claims due notices (a lease: FOR UPDATE
+SKIP LOCKED on PostgreSQL, a conditional UPDATE … RETURNING on SQLite), sends them, and
+records sent, retry-later with exponential backoff, or failed with the reason. A replica
+killed in the middle leaves leased rows that any replica claims again once the lease
+expires, so no notice is lost (a send cut off mid-way may be repeated: at least once).
+
+A notice that keeps failing is marked failed and reported to every admin on each chat
+they linked, never dropped silently. Per-platform rate limits pace the sends; a notice
+that would have to wait long is given back to the outbox for later, untried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from bot.core import alerts, notices
+from bot.core import alerts, escalation, notices
+from bot.core.roles import Role
+from bot.i18n import t
 from storage.db import session_scope
 from storage.models import Notice, utcnow
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
+FAILURE_KIND = "notice.failed"
 
 
 class TransportError(Exception):
@@ -43,9 +59,58 @@ class Transport(Protocol):
 
 
 @dataclass
+class RateLimiter:
+    """Spacing of sends per platform (`rates`: notices per second) and per chat
+    (`intervals`: seconds between two notices to one chat; "<channel>_group" applies to
+    chat ids starting with "-", Telegram's groups). In-process: each replica paces itself."""
+
+    rates: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    _channel_free: dict[str, float] = field(default_factory=dict)
+    _target_free: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def _interval(self, channel: str, target: str) -> float:
+        if target.startswith("-") and f"{channel}_group" in self.intervals:
+            return self.intervals[f"{channel}_group"]
+        return self.intervals.get(channel, 0.0)
+
+    def delay(self, channel: str, target: str) -> float:
+        """Seconds until a notice to this chat may go out."""
+        now = self.clock()
+        free = max(self._channel_free.get(channel, 0.0), self._target_free.get((channel, target), 0.0))
+        return max(free - now, 0.0)
+
+    def taken(self, channel: str, target: str) -> None:
+        now = self.clock()
+        rate = self.rates.get(channel, 0.0)
+        if rate > 0:
+            self._channel_free[channel] = max(self._channel_free.get(channel, 0.0), now) + 1.0 / rate
+        interval = self._interval(channel, target)
+        if interval > 0:
+            self._target_free[(channel, target)] = now + interval
+            if len(self._target_free) > 10_000:  # forget chats whose pause is long over
+                self._target_free = {k: v for k, v in self._target_free.items() if v > now}
+
+
+@dataclass
 class Deliverer:
     engine: Engine
     transports: dict[str, Transport] = field(default_factory=dict)
+    lease: timedelta = notices.LEASE
+    max_attempts: int = MAX_ATTEMPTS
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    #: a rate-limited notice waits in the tick up to this long; longer, it goes back to the outbox
+    max_wait: float = 1.0
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Settings) -> Deliverer:
+        return cls(
+            engine,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            max_attempts=settings.delivery_max_attempts,
+            limiter=RateLimiter(dict(settings.delivery_channel_rates), dict(settings.delivery_target_intervals)),
+        )
 
     def register(self, channel: str, transport: Transport) -> None:
         self.transports[channel] = transport
@@ -58,6 +123,13 @@ class Deliverer:
         batch = await asyncio.to_thread(self._claim, now, limit)
         sent = 0
         for notice in batch:
+            wait = self.limiter.delay(notice.channel, notice.target)
+            if wait > self.max_wait:
+                await asyncio.to_thread(self._release, notice, now + timedelta(seconds=wait))
+                continue
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.limiter.taken(notice.channel, notice.target)
             transport = self.transports[notice.channel]
             try:
                 ref = await transport.send(notice)
@@ -71,24 +143,39 @@ class Deliverer:
                 sent += 1
         return sent
 
+    async def drain(self, now: datetime | None = None, limit: int = 50, max_passes: int = 100) -> int:
+        """Ticks until nothing due is left (or `max_passes`): catches up after a pause."""
+        total = 0
+        for _ in range(max_passes):
+            sent = await self.tick(now, limit)
+            total += sent
+            if sent < limit:
+                break
+        return total
+
     def _claim(self, now: datetime, limit: int) -> list[Notice]:
         with session_scope(self.engine) as s:
-            batch = notices.claim(s, channels=set(self.transports), now=now, limit=limit)
+            batch = notices.claim(s, channels=set(self.transports), now=now, limit=limit, lease=self.lease)
             for notice in batch:
                 if notice.kind.startswith("alert."):
                     alerts.refresh_payload(s, notice)
             return batch
+
+    def _release(self, notice: Notice, at: datetime) -> None:
+        with session_scope(self.engine) as s:
+            notices.release(s, notice.id or 0, at=at)
 
     def _sent(self, notice: Notice, ref: str | None) -> None:
         with session_scope(self.engine) as s:
             notices.mark_sent(s, notice.id or 0)
             if notice.kind == "alert.post":
                 alerts.record_post(
-                    s, notice.payload["alert_id"], notice.channel, notice.target, ref, notice.payload.get("text", "")
+                    s, notice.payload["alert_id"], notice.channel, notice.target, ref,
+                    notice.payload.get("text", ""), seq=int(notice.payload.get("seq") or 0),
                 )
 
     def _failed(self, notice: Notice, exc: TransportError, now: datetime) -> None:
-        give_up = exc.permanent or notice.attempts >= MAX_ATTEMPTS
+        give_up = exc.permanent or notice.attempts >= self.max_attempts
         if exc.retry_after is not None:
             delay = timedelta(seconds=exc.retry_after)
         else:
@@ -96,3 +183,31 @@ class Deliverer:
         log.warning("notice %s to %s failed (attempt %s): %s", notice.id, notice.channel, notice.attempts, exc)
         with session_scope(self.engine) as s:
             notices.mark_failed(s, notice.id or 0, str(exc), permanent=give_up, retry_at=now + delay)
+            if give_up:
+                report_failure(s, notice, str(exc), now)
+
+
+def report_failure(session: Session, notice: Notice, error: str, now: datetime) -> int:
+    """Tell every admin, on each chat they linked, that a notice was given up; returns how
+    many reports were queued. A failed report is only logged (no report about a report)."""
+    if notice.kind == FAILURE_KIND:
+        log.error("failure report %s to %s:%s failed too: %s", notice.id, notice.channel, notice.target, error)
+        return 0
+    admins = escalation.people_with_role(session, Role.ADMIN)
+    lang = {p.id: p.lang or "id" for p in admins}
+    queued = 0
+    for person in admins:
+        for channel, target in escalation.chats_of(session, [person]):
+            if (channel, target) == (notice.channel, notice.target):
+                continue
+            text = t("sla.delivery_failed", lang[person.id], id=notice.id, kind=notice.kind, channel=notice.channel,
+                     target=notice.target, attempts=notice.attempts, error=error[:300])
+            queued += notices.enqueue(
+                session, channel=channel, target=target, kind=FAILURE_KIND,
+                payload={"text": text, "notice_id": notice.id},
+                dedupe_key=f"notice:{notice.id}:failed:{channel}:{target}", now=now,
+            )
+    if not queued:
+        log.error("notice %s to %s:%s given up (%s) and no admin chat to report it to",
+                  notice.id, notice.channel, notice.target, error)
+    return queued

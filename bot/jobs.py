@@ -1,14 +1,20 @@
 """Which tick runs when. Jobs live in memory and are rebuilt at start; whatever must
-survive a restart lives in our tables (outbox, tickets), so replicas can share them."""
+survive a restart lives in our tables (outbox, tickets, alerts), so replicas can share
+them: every tick claims its rows, so two replicas running the same job do no work twice."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.core import escalation
 from bot.delivery import Deliverer
 from bot.runtime import Helpdesk
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -17,17 +23,28 @@ class Jobs:
     def __init__(self, helpdesk: Helpdesk, deliverer: Deliverer) -> None:
         self.helpdesk = helpdesk
         self.deliverer = deliverer
+        self.escalation = escalation.EscalationPolicy.from_settings(helpdesk.settings)
         self.scheduler = AsyncIOScheduler(timezone=helpdesk.settings.timezone)
+
+    async def sla_scan(self, now: datetime | None = None) -> Counter[str]:
+        """SLA escalation steps, then alert repeats; the database work runs off the loop."""
+        now = now or utcnow()
+        engine = self.helpdesk.engine
+        done = await asyncio.to_thread(escalation.sla_tick, engine, now, self.escalation)
+        done += await asyncio.to_thread(escalation.alert_tick, engine, now, self.escalation)
+        if done:
+            log.info("sla scan: %s", dict(done))
+        return done
 
     def start(self) -> None:
         """Needs a running event loop: call from the web app's lifespan."""
+        settings = self.helpdesk.settings
+        common = {"max_instances": 1, "coalesce": True}
         self.scheduler.add_job(
-            self.deliverer.tick,
-            "interval",
-            seconds=self.helpdesk.settings.delivery_interval_seconds,
-            id="delivery",
-            max_instances=1,
-            coalesce=True,
+            self.deliverer.tick, "interval", seconds=settings.delivery_interval_seconds, id="delivery", **common
+        )
+        self.scheduler.add_job(
+            self.sla_scan, "interval", seconds=settings.sla_scan_interval_seconds, id="sla", **common
         )
         self.scheduler.start()
 
