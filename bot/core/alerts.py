@@ -29,6 +29,8 @@ from storage.models import (
 )
 
 ALERT_PRIORITIES = (1, 2)
+#: alerts that the ticket's own acknowledgement answers (its "ack" event shows who and when).
+TICKET_ACK_KINDS = frozenset({"ticket.new", "sla.response_breach"})
 OPEN = ("baru", "ditugaskan", "dikerjakan", "menunggu_pengguna")
 _MARKS = {"ack": "alert.acked", "assign": "alert.assigned", "selesai": "alert.resolved",
           "ditutup": "alert.closed", "dibatalkan": "alert.cancelled", "dikerjakan": "alert.working"}  # fmt: skip
@@ -59,9 +61,10 @@ def operator_channels(session: Session, service_id: str | None = None) -> list[O
 
 def raise_alert(
     session: Session, *, key: str, kind: str, ticket: Ticket | None = None, service_id: str | None = None,
-    priority: int = 3, now: datetime | None = None,
+    priority: int = 3, now: datetime | None = None, post_to_operators: bool = True,
 ) -> Alert | None:
-    """Create the alert once (key is unique) and post it to every operator group of the service."""
+    """Create the alert once (key is unique) and post it to every operator group of the service
+    (unless `post_to_operators` is false: the caller posts it to people instead)."""
     if session.exec(select(Alert.id).where(Alert.key == key)).first() is not None:
         return None
     alert = Alert(key=key, kind=kind, ticket_id=ticket.id if ticket else None,
@@ -69,7 +72,7 @@ def raise_alert(
                   created_at=now or utcnow())
     session.add(alert)
     session.flush()
-    for dest in operator_channels(session, alert.service_id):
+    for dest in operator_channels(session, alert.service_id) if post_to_operators else []:
         post(session, alert, dest.channel, dest.target, now=now)
     return alert
 
@@ -78,7 +81,7 @@ def post(session: Session, alert: Alert, channel: str, target: str, *, now: date
     text, choices = render(session, alert)
     notices.enqueue(
         session, channel=channel, target=target, kind="alert.post",
-        payload={"alert_id": alert.id, "text": text, "choices": choices},
+        payload={"alert_id": alert.id, "text": text, "choices": choices, "seq": alert.repeats},
         dedupe_key=f"alert:{alert.id}:post:{channel}:{target}:{alert.repeats}", now=now,
     )
 
@@ -134,13 +137,17 @@ def refresh_payload(session: Session, notice: Notice) -> None:
         notice.payload = {**notice.payload, "text": text, "choices": choices}
 
 
-def record_post(session: Session, alert_id: int, channel: str, target: str, message_ref: str | None, sent_text: str) -> None:
-    """Called once a post went out; if the alert changed meanwhile, the post is edited."""
+def record_post(
+    session: Session, alert_id: int, channel: str, target: str, message_ref: str | None, sent_text: str, seq: int = 0
+) -> None:
+    """Called once a post went out; if the alert changed meanwhile, the post is edited.
+    `seq` tells repeated posts of one alert in one chat apart: each is edited on ack."""
     row = session.exec(
-        select(AlertPost).where(AlertPost.alert_id == alert_id, AlertPost.channel == channel, AlertPost.target == target)
+        select(AlertPost).where(AlertPost.alert_id == alert_id, AlertPost.channel == channel,
+                                AlertPost.target == target, AlertPost.seq == seq)
     ).first()
     if row is None:
-        row = AlertPost(alert_id=alert_id, channel=channel, target=target)
+        row = AlertPost(alert_id=alert_id, channel=channel, target=target, seq=seq)
     row.message_ref = message_ref
     session.add(row)
     session.flush()
@@ -194,9 +201,13 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
             if ticket.acknowledged_at is None:
                 choices.append({"label": t("button.ack", lang), "action": f"t:ack:{n}"})
             choices.append({"label": t("button.resolve", lang), "action": f"t:resolve:{n}"})
+            if alert.acknowledged_at is None and ticket.acknowledged_at is not None:
+                # an SLA alert on a ticket that was answered already: the alert itself is acknowledged
+                choices.append({"label": t("button.ack", lang), "action": f"a:ack:{alert.id}"})
     elif alert.acknowledged_at is None:
         choices.append({"label": t("button.ack", lang), "action": f"a:ack:{alert.id}"})
-    if alert.acknowledged_at is not None and ticket is None:
+    if alert.acknowledged_at is not None and (ticket is None or alert.acknowledged_by is not None
+                                              and alert.kind not in TICKET_ACK_KINDS):
         person = session.get(Person, alert.acknowledged_by) if alert.acknowledged_by else None
         lines.append(t("alert.acked", lang, who=person.name if person else "?", at=fmt_dt(alert.acknowledged_at, lang)))
     return "\n".join(lines), choices
