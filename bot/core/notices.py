@@ -99,7 +99,8 @@ def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
 
 
 def claim(
-    session: Session, *, channels: set[str] | None = None, now: datetime | None = None, limit: int = 50
+    session: Session, *, channels: set[str] | None = None, now: datetime | None = None, limit: int = 50,
+    lease: timedelta = LEASE,
 ) -> list[Notice]:
     """Lease due notices to this worker. Another replica never gets the same row while the
     lease holds; a worker that dies leaves rows whose lease expires and are claimed again."""
@@ -118,7 +119,7 @@ def claim(
         sa.update(Notice)
         .where(col(Notice.id).in_(pick.scalar_subquery()))
         .where(due)
-        .values(status="sending", locked_until=now + LEASE, attempts=Notice.attempts + 1)
+        .values(status="sending", locked_until=now + lease, attempts=Notice.attempts + 1)
         .returning(Notice)
     )
     rows = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
@@ -141,6 +142,14 @@ def mark_failed(
     else:
         values.update(status="pending", next_attempt_at=retry_at)
     session.execute(sa.update(Notice).where(col(Notice.id) == notice_id).values(**values))
+
+
+def release(session: Session, notice_id: int, *, at: datetime) -> None:
+    """Give a claimed notice back untried (a rate limit said "not yet"): no attempt is counted."""
+    session.execute(
+        sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "sending")
+        .values(status="pending", next_attempt_at=at, locked_until=None, attempts=Notice.attempts - 1)
+    )
 
 
 def pending_for(session: Session, channel: str, target: str, *, now: datetime | None = None) -> list[Notice]:
