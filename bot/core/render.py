@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.core import sla
 from bot.core.priority import PRIORITY_NAMES
 from bot.core.turn import Turn
 from storage.models import Person, Service, Ticket
@@ -39,11 +40,25 @@ def ticket_detail(turn: Turn, session: Session, ticket: Ticket) -> str:
                 resolution=turn.dt(ticket.resolution_due_at),
             )
         )
+        lines.extend(sla_lines(turn, session, ticket))
     if ticket.resolution:
         lines.append(turn.t("ticket.detail.resolution", note=ticket.resolution))
     if ticket.root_cause:
         lines.append(turn.t("ticket.detail.root_cause", note=ticket.root_cause))
     return "\n".join(lines)
+
+
+def sla_lines(turn: Turn, session: Session, ticket: Ticket) -> list[str]:
+    """SLA state and business time used of the resolution clock; the response clock while open."""
+    status = sla.status(session, ticket, turn.now)
+    clock = status.resolution
+    lines = [turn.t("sla.detail", state=turn.t(f"sla.state.{status.state}"),
+                    used=sla.format_duration(clock.used, turn.lang),
+                    target=sla.format_duration(clock.target, turn.lang), percent=round(clock.ratio * 100))]
+    lines.append(turn.t("sla.detail_response", state=turn.t(f"sla.state.{status.response.state}")))
+    if status.paused and ticket.state == "menunggu_pengguna":
+        lines.append(turn.t("sla.paused"))
+    return lines
 
 
 def service_line(service: Service) -> str:
