@@ -72,7 +72,7 @@ def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | N
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        deliverer = Deliverer(helpdesk.engine)
+        deliverer = Deliverer.from_settings(helpdesk.engine, helpdesk.settings)
         app.state.deliverer = deliverer
         async with AsyncExitStack() as stack:
             for start in channel_starters or []:
