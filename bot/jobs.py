@@ -46,7 +46,25 @@ class Jobs:
         self.scheduler.add_job(
             self.sla_scan, "interval", seconds=settings.sla_scan_interval_seconds, id="sla", **common
         )
+        add_monitoring_jobs(self.scheduler, self.helpdesk)
         self.scheduler.start()
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+
+
+def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """Availability probes (only with HELPDESK_PROBES=true) and maintenance announcements."""
+    from bot.core import maintenance
+    from bot.core.probes import Prober
+
+    settings = helpdesk.settings
+    common = {"max_instances": 1, "coalesce": True}
+
+    async def maintenance_job() -> None:
+        await asyncio.to_thread(maintenance.maintenance_tick, helpdesk.engine, utcnow(), settings.timezone)
+
+    scheduler.add_job(maintenance_job, "interval", seconds=settings.maintenance_tick_seconds, id="maintenance", **common)
+    if settings.probes_enabled:
+        prober = Prober.from_settings(helpdesk.engine, settings)
+        scheduler.add_job(prober.tick, "interval", seconds=settings.probe_tick_seconds, id="probes", **common)
