@@ -15,7 +15,7 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,6 +25,9 @@ from sqlmodel import Session, col, select
 
 from storage.db import session_scope
 from storage.models import Service, ServiceState, utcnow
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 DEFAULT_INTERVAL = 60
 MIN_INTERVAL = 10
@@ -177,6 +180,17 @@ class Prober:
         self.up_after = up_after
         self.cert_warn_days = cert_warn_days
         self._client: httpx.AsyncClient | None = None
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Settings) -> Prober:
+        verify: ssl.SSLContext | bool = True
+        if settings.probe_ca_bundle:
+            verify = ssl.create_default_context(cafile=str(settings.probe_ca_bundle))
+        return cls(
+            engine, concurrency=settings.probe_concurrency, timeout=settings.probe_timeout_seconds,
+            verify=verify, timezone=settings.timezone, down_after=settings.probe_down_after,
+            up_after=settings.probe_up_after, cert_warn_days=settings.probe_cert_warn_days,
+        )
 
     async def aclose(self) -> None:
         if self._client is not None:
