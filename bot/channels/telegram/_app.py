@@ -1,0 +1,183 @@
+"""The PTB Application inside our web app's lifespan: long polling by default, our own
+`/telegram/webhook` route when TELEGRAM_WEBHOOK_URL is set.
+
+The webhook route processes the update before answering, so Telegram's own
+back-pressure (max_connections) applies and a crash mid-update shows up as a failed
+delivery; the dedupe in the database makes its redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from contextlib import AsyncExitStack
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import UpdateType
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.channels.telegram._inbound import CHANNEL, Inbound
+from bot.channels.telegram._outgoing import Sender
+from bot.channels.telegram._transport import TelegramTransport
+from bot.config import Settings
+from bot.core import alerts
+from bot.delivery import Deliverer
+from bot.runtime import Helpdesk
+from storage.db import session_scope
+from storage.models import InboundEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024
+#: Telegram redelivers a webhook update for about a day; dedupe keys live a little longer.
+DEDUPE_KEEP = timedelta(days=2)
+#: updates handled at once; each turn runs in a worker thread.
+CONCURRENT_UPDATES = 16
+#: PTB's per-group limiter: Telegram allows about 20 messages a minute in a group.
+GROUP_MESSAGES_PER_MINUTE = 20
+#: the update kinds we act on; others are not even sent to us.
+ALLOWED_UPDATES = [
+    UpdateType.MESSAGE, UpdateType.EDITED_MESSAGE, UpdateType.CALLBACK_QUERY, UpdateType.MY_CHAT_MEMBER,
+]
+_SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def api_base(settings: Settings) -> str:
+    """TELEGRAM_API_BASE_URL for a self-hosted Bot API server; Telegram's own otherwise."""
+    return (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    base = api_base(settings)
+    rate = settings.telegram_rate_limit
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=rate,
+                overall_time_period=1 if rate > 0 else 0,
+                group_max_rate=GROUP_MESSAGES_PER_MINUTE if rate > 0 else 0,
+                group_time_period=60,
+                max_retries=0,  # replies ask for retries per call; notices go back to the outbox
+            )
+        )
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .job_queue(None)  # our scheduler runs the timed work
+    )
+    if settings.telegram_webhook_url:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def prepare(settings: Settings, engine: Engine) -> None:
+    """Operator groups from settings are registered (by configuration, not a person);
+    dedupe keys older than any redelivery are dropped."""
+    with session_scope(engine) as s:
+        for chat_id in settings.telegram_operator_chats:
+            alerts.register_operator_channel(s, CHANNEL, str(chat_id), None, name=f"telegram {chat_id}")
+        s.execute(
+            sa.delete(InboundEvent)
+            .where(col(InboundEvent.channel) == CHANNEL)
+            .where(col(InboundEvent.received_at) < utcnow() - DEDUPE_KEEP)
+        )
+
+
+class TelegramChannel:
+    """What the starter leaves on `app.state.telegram`: the PTB application, the inbound
+    side and the outbox transport."""
+
+    def __init__(self, helpdesk: Helpdesk, application: Application) -> None:  # type: ignore[type-arg]
+        self.settings = helpdesk.settings
+        self.application = application
+        self.sender = Sender(application.bot)
+        self.inbound = Inbound(helpdesk.conversations, helpdesk.engine, self.sender)
+        self.inbound.install(application)
+        self.transport = TelegramTransport(self.sender)
+        secret = self.settings.telegram_webhook_secret
+        self._secret = secret.get_secret_value().encode() if secret else b""
+
+    async def webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not self._secret or not hmac.compare_digest(given, self._secret):
+            log.warning("telegram webhook call with a wrong or missing secret from %s", request.client)
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("telegram webhook: unreadable update: %s", exc)
+            update = None
+        if update is None:
+            return Response(status_code=400)
+        await self.application.process_update(update)
+        return Response(status_code=200)
+
+
+async def start(helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack: AsyncExitStack) -> None:
+    """Channel starter (see bot.web.app.ChannelStarter)."""
+    settings = helpdesk.settings
+    webhook_mode = bool(settings.telegram_webhook_url)
+    if webhook_mode and not settings.telegram_webhook_secret:
+        raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
+    application = build_application(settings)
+    channel = TelegramChannel(helpdesk, application)
+    await asyncio.to_thread(prepare, settings, helpdesk.engine)
+    await application.initialize()  # getMe: a wrong token or base URL fails here, loudly
+    stack.push_async_callback(application.shutdown)
+    await application.start()
+    stack.push_async_callback(application.stop)
+    if webhook_mode:
+        if not any(getattr(r, "path", None) == WEBHOOK_PATH for r in app.router.routes):
+            app.router.routes.append(Route(WEBHOOK_PATH, channel.webhook, methods=["POST"]))
+        log.info("telegram: webhook mode on %s (register it with `helpdesk telegram set-webhook`)", WEBHOOK_PATH)
+    else:
+        assert application.updater is not None
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        stack.push_async_callback(application.updater.stop)
+        log.info("telegram: long polling as @%s", application.bot.username)
+    deliverer.register(CHANNEL, channel.transport)
+    app.state.telegram = channel
+
+
+async def set_webhook(settings: Settings, *, drop_pending_updates: bool = False) -> str:
+    """Register TELEGRAM_WEBHOOK_URL with its secret; done once, not at every start."""
+    url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+    if not url or not secret:
+        raise ValueError("TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET must both be set")
+    if not _SECRET_CHARS.match(secret.get_secret_value()):
+        raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+    if not url.startswith("https://"):
+        log.warning("Telegram only calls https:// webhooks (a self-hosted Bot API server may differ): %s", url)
+    if not url.rstrip("/").endswith(WEBHOOK_PATH):
+        log.warning("the webhook URL does not end in %s; make sure a proxy maps it there", WEBHOOK_PATH)
+    bot = build_application(settings.model_copy(update={"telegram_webhook_url": url})).bot
+    async with bot:
+        await bot.set_webhook(
+            url,
+            secret_token=secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=drop_pending_updates,
+        )
+    return url

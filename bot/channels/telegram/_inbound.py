@@ -1,0 +1,282 @@
+"""Every update, from long polling or from our webhook route, comes through
+`Inbound.on_update`: deduplicated in the database, then turned into `Incoming` for the
+conversation engine, whose replies are rendered back as Bot API calls.
+
+One handler instead of PTB's per-kind handlers, so the per-chat lock and the dedupe
+happen once, in arrival order, before anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from telegram import (
+    CallbackQuery,
+    Chat,
+    ChatMember,
+    ChatMemberUpdated,
+    ForceReply,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
+from telegram.constants import CallbackQueryLimit, ChatType
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.telegram._outgoing import KeyedLock, Sender, utf16_len
+from bot.core import alerts, people
+from bot.core.conversation import Conversations
+from bot.core.errors import HelpdeskError, NotAllowed
+from bot.core.messages import Incoming, Reply
+from bot.i18n import t
+from storage.db import session_scope
+from storage.models import InboundEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+#: the group registration command lives here: the core's commands know no platform groups.
+REGISTER_COMMANDS = frozenset({"daftarkan_grup", "registergroup"})
+TOAST = CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH
+
+
+def command_of(text: str) -> tuple[str, str | None]:
+    """("status", "helpdesk_bot") for "/status@helpdesk_bot INC-…"; ("", None) for plain text."""
+    if not text.startswith("/"):
+        return "", None
+    head = text[1:].split(maxsplit=1)[0] if len(text) > 1 else ""
+    name, _, bot = head.partition("@")
+    return name.lower(), bot or None
+
+
+def kind_of(update: Update) -> str:
+    """The update's kind, for log lines ("message", "inline_query", …)."""
+    return next((k for k in update.to_dict() if k != "update_id"), "empty")
+
+
+class Inbound:
+    def __init__(self, conversations: Conversations, engine: Engine, sender: Sender) -> None:
+        self.conversations = conversations
+        self.engine = engine
+        self.sender = sender
+        self.bot = sender.bot
+        self.locks = KeyedLock()
+        #: handler errors seen by the error handler; tests assert it stays empty.
+        self.errors: list[BaseException] = []
+
+    def install(self, application: Application) -> None:  # type: ignore[type-arg]
+        application.add_handler(TypeHandler(Update, self.on_update))
+        application.add_error_handler(self.on_error)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB swallows handler errors; log them with the update id, keep serving."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        if context.error is not None:
+            self.errors.append(context.error)
+
+    async def on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        # one update per chat at a time, taken in arrival order (asyncio locks are fair)
+        async with self.locks.hold(chat.id if chat else ("update", update.update_id)):
+            if not await asyncio.to_thread(self._first_delivery, update.update_id):
+                log.info("telegram update %s delivered again: ignored", update.update_id)
+                return
+            if update.callback_query is not None:
+                await self._on_button(update.callback_query)
+            elif update.message is not None:
+                await self._on_message(update.message)
+            elif update.edited_message is not None:
+                await self._on_edited(update.edited_message)
+            elif update.my_chat_member is not None:
+                await self._on_membership(update.my_chat_member)
+            else:
+                log.info("telegram update %s (%s) not handled: ignored", update.update_id, kind_of(update))
+
+    def _first_delivery(self, update_id: int) -> bool:
+        """Insert the update id; a redelivered update finds it there (across replicas too)."""
+        with session_scope(self.engine) as s:
+            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            inserted = s.execute(
+                insert(InboundEvent)
+                .values(channel=CHANNEL, key=str(update_id), received_at=utcnow())
+                .on_conflict_do_nothing()
+                .returning(InboundEvent.id)  # rowcount is -1 for this through the ORM on psycopg
+            ).first()
+            return inserted is not None
+
+    # -- messages -------------------------------------------------------------------
+
+    def _incoming(self, chat: Chat, user: User, *, text: str | None = None, action: str | None = None) -> Incoming:
+        return Incoming(
+            channel=CHANNEL,
+            chat_id=str(chat.id),
+            user_id=str(user.id),
+            text=text,
+            action=action,
+            display_name=user.full_name,
+            group=chat.type != ChatType.PRIVATE,
+        )
+
+    def _turn(self, msg: Incoming) -> tuple[list[Reply], bool]:
+        replies = self.conversations.handle(msg)
+        return replies, msg.group and self.conversations.awaits_group_text(msg)
+
+    async def _on_message(self, message: Message) -> None:
+        chat, user = message.chat, message.from_user
+        if user is None or user.is_bot:
+            log.debug("telegram message %s from no user or a bot: ignored", message.message_id)
+        elif chat.type == ChatType.PRIVATE:
+            if message.text:
+                await self._private_text(message, user)
+            else:
+                await self._tell(chat, user, "telegram.unsupported")
+        elif chat.type in GROUP_TYPES:
+            if message.migrate_to_chat_id:
+                log.warning(
+                    "telegram group %s became supergroup %s: register the new id (TELEGRAM_OPERATOR_CHATS or /daftarkan_grup)",
+                    chat.id, message.migrate_to_chat_id,
+                )
+            elif message.text and self._addressed_to_us(message):
+                await self._group_text(message, user)
+            else:
+                log.debug("telegram group message %s not for the bot: ignored", message.message_id)
+        else:
+            log.info("telegram message in a %s chat: ignored", chat.type)
+
+    def _addressed_to_us(self, message: Message) -> bool:
+        """Commands (not those addressed to another bot) and replies to our messages;
+        other group chatter never reaches the database."""
+        name, bot = command_of(message.text or "")
+        if name:
+            return bot is None or bot.lower() == (self.bot.username or "").lower()
+        replied = message.reply_to_message
+        return bool(replied and replied.from_user and replied.from_user.id == self.bot.id)
+
+    async def _private_text(self, message: Message, user: User) -> None:
+        chat = message.chat
+        if command_of(message.text or "")[0] in REGISTER_COMMANDS:
+            await self._tell(chat, user, "telegram.group_only")
+            return
+        replies = await asyncio.to_thread(self.conversations.handle, self._incoming(chat, user, text=message.text))
+        for reply in replies:
+            await self.sender.send(chat.id, reply.text, reply.choices)
+
+    async def _group_text(self, message: Message, user: User) -> None:
+        chat = message.chat
+        incoming = self._incoming(chat, user, text=message.text)
+        if command_of(message.text or "")[0] in REGISTER_COMMANDS:
+            await self._register_group(message, user, incoming)
+            return
+        replies, waiting = await asyncio.to_thread(self._turn, incoming)
+        await self._send_group(chat.id, replies, waiting, incoming, reply_to=message.message_id)
+
+    async def _send_group(
+        self, chat_id: int, replies: list[Reply], waiting: bool, msg: Incoming, *,
+        reply_to: int | None = None, mention: User | None = None,
+    ) -> None:
+        """A question the operator must answer goes out with ForceReply, so the answer
+        reaches the bot in privacy mode; selective, so only that operator is prompted."""
+        for i, reply in enumerate(replies):
+            if not (waiting and i == len(replies) - 1):
+                await self.sender.send(chat_id, reply.text, reply.choices, reply_to=reply_to)
+                continue
+            lang = await asyncio.to_thread(self.conversations.lang, msg)
+            text = f"{reply.text}\n{t('telegram.reply_hint', lang)}"
+            entities = None
+            if mention is not None:  # a button press has no message to reply to: mention instead
+                name = mention.full_name or str(mention.id)
+                text = f"{name}: {text}"
+                entities = [MessageEntity(MessageEntity.TEXT_MENTION, 0, utf16_len(name), user=mention)]
+            await self.sender.send(
+                chat_id, text, reply_to=reply_to, entities=entities, force_reply=ForceReply(selective=True)
+            )
+
+    async def _register_group(self, message: Message, user: User, msg: Incoming) -> None:
+        chat = message.chat
+
+        def register() -> tuple[str, str, dict[str, object]]:
+            lang = self.conversations.lang(msg)
+            try:
+                with session_scope(self.engine) as s:
+                    person = people.identify(s, CHANNEL, str(user.id))
+                    if person is None:  # None would mean "configuration" to the core
+                        raise NotAllowed("auth.admin_only")
+                    alerts.register_operator_channel(s, CHANNEL, str(chat.id), person, name=chat.title)
+            except HelpdeskError as exc:
+                return lang, exc.key, exc.params
+            log.info("telegram group %s registered as operator group by user %s", chat.id, user.id)
+            return lang, "telegram.group_registered", {}
+
+        lang, key, params = await asyncio.to_thread(register)
+        await self.sender.send(chat.id, t(key, lang, **params), reply_to=message.message_id)
+
+    async def _tell(self, chat: Chat, user: User, key: str) -> None:
+        lang = await asyncio.to_thread(self.conversations.lang, self._incoming(chat, user))
+        await self.sender.send(chat.id, t(key, lang))
+
+    async def _on_edited(self, message: Message) -> None:
+        if message.chat.type == ChatType.PRIVATE and message.from_user is not None:
+            await self._tell(message.chat, message.from_user, "telegram.edited")
+        else:
+            log.debug("telegram edited message in chat %s: ignored", message.chat.id)
+
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
+        chat, status = change.chat, change.new_chat_member.status
+        if chat.type == ChatType.PRIVATE:
+            log.info("telegram user %s %s the bot", chat.id, "blocked" if status == ChatMember.BANNED else "unblocked")
+        elif chat.type in GROUP_TYPES and status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
+            await self.sender.send(chat.id, t("telegram.group_hello", "id"))
+        else:
+            log.info("telegram bot is now %s in chat %s", status, chat.id)
+
+    # -- buttons --------------------------------------------------------------------
+
+    async def _answer(self, query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+        """Always answer, or the client spins; a query too old to answer is not an error."""
+        try:
+            await query.answer(text[:TOAST] if text else None, show_alert=True if alert else None)
+        except BadRequest as exc:
+            log.info("telegram callback %s not answered: %s", query.id, exc.message)
+
+    async def _on_button(self, query: CallbackQuery) -> None:
+        message, user = query.message, query.from_user
+        if message is None or not query.data:
+            await self._answer(query)
+            log.info("telegram callback %s without message or data: ignored", query.id)
+            return
+        chat = message.chat
+        msg = self._incoming(chat, user, action=query.data)
+        replies, waiting = await asyncio.to_thread(self._turn, msg)
+        refusal = next((r for r in replies if r.kind == "error"), None)
+        if refusal is not None:  # a refusal is an alert on the presser's screen, not chat noise
+            await self._answer(query, refusal.text, alert=True)
+            return
+        if not msg.group:
+            await self._answer(query)
+            if isinstance(message, Message) and message.reply_markup is not None:
+                # the choice is made: its buttons go, so nobody presses twice
+                try:
+                    await self.bot.edit_message_reply_markup(chat.id, message.message_id, reply_markup=None)
+                except (BadRequest, Forbidden) as exc:
+                    log.debug("telegram keyboard of %s not removed: %s", message.message_id, exc.message)
+            for reply in replies:
+                await self.sender.send(chat.id, reply.text, reply.choices)
+        elif waiting:
+            await self._answer(query)
+            await self._send_group(chat.id, replies, True, msg, mention=user)
+        else:
+            # In a group the alert itself is edited in place; a short answer is a toast.
+            toast = "\n".join(r.text for r in replies)
+            if utf16_len(toast) <= TOAST:
+                await self._answer(query, toast or None)
+            else:
+                await self._answer(query)
+                await self._send_group(chat.id, replies, False, msg)
