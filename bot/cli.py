@@ -81,6 +81,56 @@ def chat(
     console.run(helpdesk.conversations, user_id)
 
 
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="availability, evaluation, exception, catalogue, priority, sla, continuity, incidents, requests, complaints, or spbe-evidence")],
+    out: Annotated[Path, typer.Option("--out", help="File to write: .html (a .pdf is written beside it), .pdf, .csv; .zip for spbe-evidence")],
+    date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago)")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today)")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service id")] = None,
+) -> None:
+    """Write a report (SPBE evidence) built from the records."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from bot.reports import build_report, to_csv, to_html, to_pdf
+    from bot.reports.evidence import build_pack
+    from bot.reports.registry import resolve_kind
+    from bot.runtime import build
+    from storage.db import session_scope
+    from storage.models import utcnow
+
+    settings = _settings()
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    try:
+        end = date.fromisoformat(date_to) if date_to else today
+        start = date.fromisoformat(date_from) if date_from else end - timedelta(days=29)
+    except ValueError as exc:
+        _fail(f"bad date: {exc} (use YYYY-MM-DD)")
+    if start > end:
+        _fail("--from is after --to")
+    helpdesk = build(settings)
+    with session_scope(helpdesk.engine) as s:
+        if kind == "spbe-evidence":
+            out.write_bytes(build_pack(s, start=start, end=end, tz=settings.timezone, now=now))
+            typer.echo(f"wrote {out}")
+            return
+        name = resolve_kind(kind)
+        if name is None:
+            _fail(f"unknown report {kind!r}")
+        result = build_report(name, s, start=start, end=end, tz=settings.timezone, now=now, service_id=service)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        out.write_text(to_csv(result), encoding="utf-8")
+    elif suffix == ".pdf":
+        out.write_bytes(to_pdf(result))
+    else:
+        out.write_text(to_html(result), encoding="utf-8")
+        out.with_suffix(".pdf").write_bytes(to_pdf(result))
+    typer.echo(f"wrote {out}")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the migrations (also done at every start)."""
