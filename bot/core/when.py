@@ -159,7 +159,7 @@ def _resolve_day(p: _Point, today: date, clock: time, now_local: datetime) -> da
                 raise WhenError("maintenance.when.bad_date", text=f"{day.day}/{day.month}") from None
         if p.weekday is not None and day.weekday() != p.weekday:
             raise WhenError(
-                "when.weekday_mismatch", date=f"{day.day}/{day.month}/{day.year}",
+                "maintenance.when.weekday_mismatch", date=f"{day.day}/{day.month}/{day.year}",
                 actual=WEEKDAY_NAMES[day.weekday()], written=WEEKDAY_NAMES[p.weekday],
             )
         return day
