@@ -7,6 +7,7 @@ by polling, so no push transport is needed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 from typing import Any
 
@@ -38,7 +39,12 @@ def set_cookie(response: Response, sid: str, secure: bool) -> None:
 
 def render(replies: list[Reply]) -> list[dict[str, Any]]:
     return [
-        {"text": r.text, "kind": r.kind, "choices": [{"label": c.label, "action": c.action} for c in r.choices]}
+        {
+            "text": r.text,
+            "kind": r.kind,
+            "choices": [{"label": c.label, "action": c.action} for c in r.choices],
+            "image": base64.b64encode(r.image).decode() if r.image else None,
+        }
         for r in replies
     ]
 

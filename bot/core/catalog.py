@@ -175,10 +175,16 @@ def search_services(session: Session, text: str, limit: int = 5, cutoff: float =
     scored: list[tuple[Service, float]] = []
     for svc in list_services(session):
         phrases = [svc.id, svc.name, *svc.keywords]
-        words = {w for p in phrases for w in _tokens(p.replace("-", " "))} | {svc.id}
+        multi = [utils.default_process(k) for k in svc.keywords if len(_tokens(k)) > 1]
+        single = [svc.id, svc.name, *(k for k in svc.keywords if len(_tokens(k)) <= 1)]
+        words = {w for p in single for w in _tokens(p.replace("-", " "))} | {svc.id}
         words -= _GENERIC
-        total = 0.0
+        processed = f" {utils.default_process(text)} "
+        total = sum(100.0 for k in multi if f" {k} " in processed)
         for q in query:
+            if len(q) < 4:  # short words match exactly, or "ada" would find "data"
+                total += 100.0 if q in words else 0.0
+                continue
             best = process.extractOne(q, words, scorer=fuzz.ratio)
             if best and best[1] >= cutoff:
                 total += best[1]

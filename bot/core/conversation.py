@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core import alerts, catalog, faq, learning, monitoring_chat, people, reporting
+from bot.core import alerts, catalog, faq, learning, monitoring_chat, people, reporting, summary
 from bot.core import ticket_commands as tc
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
     "kandidat": "candidates", "candidates": "candidates",
     "ketersediaan": "availability", "availability": "availability",
     "pemeliharaan": "maintenance", "maintenance": "maintenance",
+    "ringkasan": "summary", "summary": "summary",
 }  # fmt: skip
 
 #: states in which a group chat's free text answers the bot (the resolution note, the cause).
@@ -223,6 +224,7 @@ class Conversations:
             "candidates": lambda: self._candidates(turn),
             "availability": lambda: monitoring_chat.availability_command(turn, rest),
             "maintenance": lambda: monitoring_chat.maintenance_command(turn, rest),
+            "summary": lambda: self._summary(turn, rest),
         }
         if command is None:
             return turn.say(turn.t("command.unknown", command=f"/{name}"[:40]), [turn.choice("menu.help", "menu:help")])
@@ -388,6 +390,14 @@ class Conversations:
         )
         turn.person = person
         return turn.say(turn.t("link.done", name=person.name, roles=", ".join(turn.t(f"role.{r}") for r in person.roles)))
+
+    def _summary(self, turn: Turn, argument: str) -> list[Reply]:
+        if not summary.may_ask(turn.person):
+            return turn.say(turn.t("summary.not_allowed"))
+        result = summary.build(turn.session, turn.now, self.timezone, argument)
+        turn.say(summary.render(result, turn.lang, self.timezone, turn.now))
+        turn.replies[-1].image = summary.chart(result)
+        return turn.replies
 
     def _candidates(self, turn: Turn) -> list[Reply]:
         rows = learning.pending(turn.session, limit=5)

@@ -23,8 +23,11 @@ class Choice:
 class Reply:
     text: str
     choices: list[Choice] = field(default_factory=list)
-    #: "text" for conversation, "notice" for something the system tells unasked.
+    #: "text" for conversation, "notice" for something the system tells unasked,
+    #: "error" for a refusal (shown as an alert where the channel has them).
     kind: str = "text"
+    #: a PNG chart for channels that show images; the text stands on its own without it.
+    image: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@
   function show(replies) {
     for (const r of replies) {
       const div = bubble(r.text, "bot", r.kind);
+      if (r.image) {
+        const img = document.createElement("img");
+        img.src = "data:image/png;base64," + r.image;
+        img.alt = "";
+        img.className = "chart";
+        div.appendChild(img);
+      }
       if (r.choices && r.choices.length) {
         const row = document.createElement("div");
         row.className = "choices";

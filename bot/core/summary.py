@@ -1,0 +1,166 @@
+"""On-demand status summary for coordinators and service managers (`/ringkasan`).
+
+Every figure is one aggregate query over indexed columns, so the answer stays fast with
+100,000 tickets: open tickets by priority and state, SLA at risk and breached,
+unacknowledged alerts, availability now and over 7 days, upcoming maintenance and this
+week's most frequent categories; optionally narrowed to one service or unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.core import availability, catalog
+from bot.core.roles import SUMMARY_ROLES, has_any
+from bot.core.tickets import OPEN_STATES
+from bot.i18n import fmt_dt, t
+from storage.models import (
+    Alert,
+    MaintenanceService,
+    MaintenanceWindow,
+    Person,
+    Service,
+    ServiceState,
+    Ticket,
+)
+
+
+@dataclass
+class Summary:
+    scope: str | None
+    service_ids: list[str] | None
+    open_by_priority: dict[int, int] = field(default_factory=dict)
+    open_by_state: dict[str, int] = field(default_factory=dict)
+    at_risk: int = 0
+    breached: int = 0
+    unacked_alerts: int = 0
+    states: dict[str, str] = field(default_factory=dict)
+    week_availability: dict[str, float | None] = field(default_factory=dict)
+    targets: dict[str, float] = field(default_factory=dict)
+    maintenance: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+    top_categories: list[tuple[str, int]] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_by_priority.values())
+
+
+def may_ask(person: Person | None) -> bool:
+    return has_any(person, SUMMARY_ROLES)
+
+
+def scope_for(session: Session, text: str) -> tuple[str | None, list[str] | None]:
+    """An argument names a service (fuzzy) or a provider unit; empty means everything."""
+    text = text.strip()
+    if not text:
+        return None, None
+    services = catalog.list_services(session)
+    units = {s.provider_unit for s in services}
+    for unit in units:
+        if text.lower() in unit.lower():
+            return unit, [s.id for s in services if s.provider_unit == unit]
+    found = catalog.search_services(session, text, limit=1)
+    if found:
+        return found[0][0].name, [found[0][0].id]
+    return text, []
+
+
+def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summary:
+    scope, ids = scope_for(session, argument)
+    out = Summary(scope, ids, names={s.id: s.name for s in session.exec(select(Service))})
+
+    def narrow(stmt, column):  # type: ignore[no-untyped-def]
+        return stmt if ids is None else stmt.where(col(column).in_(ids))
+
+    open_ = col(Ticket.state).in_(OPEN_STATES)
+    for prio, state, n in session.execute(
+        narrow(sa.select(Ticket.priority, Ticket.state, sa.func.count()).where(open_), Ticket.service_id)
+        .group_by(Ticket.priority, Ticket.state)
+    ).all():
+        out.open_by_priority[prio] = out.open_by_priority.get(prio, 0) + n
+        out.open_by_state[state] = out.open_by_state.get(state, 0) + n
+    running = sa.and_(open_, col(Ticket.sla_paused_at).is_(None))
+    response_open = col(Ticket.acknowledged_at).is_(None)
+    breached = sa.or_(
+        sa.and_(response_open, col(Ticket.response_due_at) < now),
+        col(Ticket.resolution_due_at) < now,
+    )
+    at_risk = sa.and_(sa.not_(breached), sa.or_(
+        sa.and_(response_open, col(Ticket.response_risk_at) <= now),
+        col(Ticket.resolution_risk_at) <= now,
+    ))
+    out.breached = session.execute(narrow(sa.select(sa.func.count()).where(open_, breached), Ticket.service_id)).scalar_one()
+    out.at_risk = session.execute(narrow(sa.select(sa.func.count()).where(running, at_risk), Ticket.service_id)).scalar_one()
+    out.unacked_alerts = session.execute(
+        narrow(sa.select(sa.func.count()).where(col(Alert.acknowledged_at).is_(None)), Alert.service_id)
+    ).scalar_one()
+    out.states = dict(session.execute(narrow(sa.select(ServiceState.service_id, ServiceState.state), ServiceState.service_id)).all())
+    for sid, figures in availability.figures(session, now - timedelta(days=7), now, now, tz, ids).items():
+        out.week_availability[sid] = figures.without_maintenance
+        out.targets[sid] = figures.target
+    upcoming = (
+        select(MaintenanceWindow)
+        .where(col(MaintenanceWindow.ends_at) > now, col(MaintenanceWindow.cancelled_at).is_(None))
+        .order_by(col(MaintenanceWindow.starts_at))
+        .limit(3)
+    )
+    if ids is not None:
+        upcoming = upcoming.where(col(MaintenanceWindow.id).in_(
+            select(MaintenanceService.window_id).where(col(MaintenanceService.service_id).in_(ids))
+        ))
+    for w in session.exec(upcoming):
+        out.maintenance.append((w.starts_at, w.ends_at, w.impact))
+    local = now.astimezone(ZoneInfo(tz))
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    label = sa.func.coalesce(Ticket.category, Ticket.service_id, "-")
+    out.top_categories = [
+        (out.names.get(c, c), n) for c, n in session.execute(
+            narrow(sa.select(label, sa.func.count()).where(col(Ticket.created_at) >= monday), Ticket.service_id)
+            .group_by(label).order_by(sa.func.count().desc()).limit(3)
+        ).all()
+    ]
+    return out
+
+
+def render(s: Summary, lang: str, tz: str, now: datetime) -> str:
+    lines = [t("summary.header", lang, at=fmt_dt(now, lang, tz), scope=f" · {s.scope}" if s.scope else "")]
+    if s.service_ids == []:
+        return lines[0] + "\n" + t("summary.scope_unknown", lang, text=s.scope or "")
+    prio = " · ".join(f"P{p}: {s.open_by_priority.get(p, 0)}" for p in (1, 2, 3, 4))
+    lines.append(t("summary.open", lang, total=s.open_total, by_priority=prio))
+    if s.open_by_state:
+        lines.append(t("summary.by_state", lang, states=", ".join(
+            f"{t(f'state.{k}', lang)} {v}" for k, v in sorted(s.open_by_state.items(), key=lambda kv: -kv[1]))))
+    lines.append(t("summary.sla", lang, at_risk=s.at_risk, breached=s.breached))
+    lines.append(t("summary.alerts", lang, n=s.unacked_alerts))
+    if s.states:
+        down = [s.names.get(k, k) for k, v in s.states.items() if v == "down"]
+        degraded = [s.names.get(k, k) for k, v in s.states.items() if v == "degraded"]
+        lines.append(t("summary.now", lang, up=sum(1 for v in s.states.values() if v == "up"), total=len(s.states),
+                       down=", ".join(down) or "-", degraded=", ".join(degraded) or "-"))
+    if s.week_availability:
+        worst = sorted(((v, k) for k, v in s.week_availability.items() if v is not None))[:5]
+        lines.append(t("summary.week", lang, items=", ".join(f"{s.names.get(k, k)} {v:.2f}%" for v, k in worst) or "-"))
+    if s.maintenance:
+        lines.append(t("summary.maintenance", lang, items="; ".join(
+            f"{fmt_dt(a, lang, tz)}–{fmt_dt(b, lang, tz)} {impact}".strip() for a, b, impact in s.maintenance)))
+    if s.top_categories:
+        lines.append(t("summary.categories", lang, items=", ".join(f"{c} ({n})" for c, n in s.top_categories)))
+    return "\n".join(lines)
+
+
+def chart(s: Summary) -> bytes | None:
+    """Availability over 7 days per service against its target, for channels that show images."""
+    if not s.week_availability:
+        return None
+    from bot.reports import charts
+
+    items = sorted(s.week_availability.items(), key=lambda kv: s.names.get(kv[0], kv[0]))
+    return charts.availability([s.names.get(k, k) for k, _ in items], [v for _, v in items],
+                               [s.targets[k] for k, _ in items], "Ketersediaan 7 hari")

@@ -1,0 +1,91 @@
+"""`/ringkasan` against hand-computed fixtures, and its role check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot.core import summary, tickets
+from bot.core.tickets import Actor
+from bot.runtime import Helpdesk
+from storage.db import session_scope
+from storage.models import Alert, MaintenanceService, MaintenanceWindow, Person, ServiceState, Ticket
+from tests.helpers import Chat
+
+NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wednesday 10:00 WIB
+
+
+def person_with(helpdesk: Helpdesk, role: str) -> str:
+    with Session(helpdesk.engine) as s:
+        return next(p.email for p in s.exec(select(Person).order_by(Person.id)) if role in p.roles and p.email)
+
+
+def fixture(helpdesk: Helpdesk) -> None:
+    """Open: VPN P1 breached (response due passed, not acked), VPN P3 at risk
+    (resolution risk passed, due ahead), e-mail P4 on track; one resolved e-mail ticket;
+    one unacknowledged alert (the P1's own); VPN down now; maintenance tomorrow for e-mail."""
+    with session_scope(helpdesk.engine) as s:
+        user = next(p for p in s.exec(select(Person)) if p.roles == ["pengguna"])
+        def open_(title: str, svc: str, i: int, u: int, at: datetime) -> Ticket:
+            return tickets.open_ticket(s, type_="gangguan", title=title, service_id=svc, impact=i, urgency=u,
+                                       reporter=user, now=at, auto_assign=False)
+        a = open_("a", "vpn", 1, 1, NOW - timedelta(hours=2))
+        b = open_("b", "vpn", 2, 2, NOW - timedelta(hours=1))
+        c = open_("c", "email", 3, 3, NOW - timedelta(minutes=10))
+        d = open_("d", "email", 3, 3, NOW - timedelta(hours=3))
+        tech = next(p for p in s.exec(select(Person)) if "pengelola_teknis" in p.roles)
+        tickets.resolve(s, d, Actor(tech), resolution="ok", root_cause="x", now=NOW - timedelta(hours=2))
+        for t, (resp_risk, resp_due, res_risk, res_due) in [
+            (a, (-90, -60, 60, 120)), (b, (-50, 30, -5, 60)), (c, (30, 60, 600, 900)),
+        ]:
+            t.acknowledged_at = None if t is not b else NOW - timedelta(minutes=55)
+            t.response_risk_at = NOW + timedelta(minutes=resp_risk)
+            t.response_due_at = NOW + timedelta(minutes=resp_due)
+            t.resolution_risk_at = NOW + timedelta(minutes=res_risk)
+            t.resolution_due_at = NOW + timedelta(minutes=res_due)
+            t.sla_paused_at = None
+            s.add(t)
+        assert s.exec(select(Alert).where(Alert.ticket_id == a.id)).one().acknowledged_at is None  # P1 raised it
+        s.add(ServiceState(service_id="vpn", state="down", since=NOW - timedelta(minutes=30),
+                           monitored_since=NOW - timedelta(days=10)))
+        s.add(ServiceState(service_id="email", state="up", since=NOW - timedelta(days=3),
+                           monitored_since=NOW - timedelta(days=10)))
+        w = MaintenanceWindow(starts_at=NOW + timedelta(days=1), ends_at=NOW + timedelta(days=1, hours=2), impact="surel mati")
+        s.add(w)
+        s.flush()
+        s.add(MaintenanceService(window_id=w.id, service_id="email"))
+
+
+def test_summary_figures(helpdesk: Helpdesk) -> None:
+    fixture(helpdesk)
+    with Session(helpdesk.engine) as s:
+        result = summary.build(s, NOW, "Asia/Jakarta")
+        vpn_only = summary.build(s, NOW, "Asia/Jakarta", "vpn")
+    assert result.open_by_priority == {1: 1, 3: 1, 4: 1}
+    assert result.open_by_state == {"baru": 3}
+    assert (result.breached, result.at_risk, result.unacked_alerts) == (1, 1, 1)
+    assert result.states == {"vpn": "down", "email": "up"}
+    assert len(result.maintenance) == 1 and result.maintenance[0][2] == "surel mati"
+    assert dict(result.top_categories)  # this week's tickets, grouped
+    assert vpn_only.open_by_priority == {1: 1, 3: 1} and vpn_only.maintenance == []
+    assert vpn_only.week_availability.keys() == {"vpn"}
+    text = summary.render(result, "id", "Asia/Jakarta", NOW)
+    assert "Tiket terbuka: 3" in text and "1 berisiko, 1 terlewati" in text and "tidak tersedia: Akses Jarak Jauh (VPN)" in text
+    assert summary.chart(result).startswith(b"\x89PNG")
+
+
+def test_ringkasan_in_chat_is_for_coordinators(helpdesk: Helpdesk, chat: Chat) -> None:
+    fixture(helpdesk)
+    chat.say("/ringkasan")
+    assert "hanya untuk koordinator" in chat.text
+    technician = Chat.as_person(helpdesk, "console", person_with(helpdesk, "pengelola_teknis"))
+    technician.say("/ringkasan")
+    assert "hanya untuk koordinator" in technician.text
+    coordinator = Chat.as_person(helpdesk, "web", person_with(helpdesk, "koordinator_layanan"))
+    coordinator.say("/ringkasan")
+    assert "Ringkasan status" in coordinator.text and "Tiket terbuka" in coordinator.text
+    coordinator.say("/summary Biro Umum")
+    assert "Biro Umum" in coordinator.text
+    coordinator.say("/ringkasan layanan-yang-tidak-ada-xyz")
+    assert "tidak ditemukan" in coordinator.text
