@@ -232,6 +232,6 @@ def acknowledge(session: Session, alert_id: int, person: Person, now: datetime |
                 notices.enqueue(
                     session, channel=p.channel, target=p.target, kind="alert.edit",
                     payload={"alert_id": alert.id, "message_ref": p.message_ref, "text": text, "choices": choices},
-                    dedupe_key=f"alert:{alert.id}:edit:{p.id}:ack",
+                    dedupe_key=f"alert:{alert.id}:edit:{p.id}:ack", now=alert.acknowledged_at,
                 )
     return alert
