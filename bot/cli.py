@@ -268,3 +268,28 @@ def kb_candidates(
                 typer.echo(f"{c.id:5}  {c.article_id:24} seen {c.seen:3}  {c.phrasing}")
             for article_id, no, total in learning.failing_articles(s):
                 typer.echo(f"review: {article_id} — 'Tidak' {no} of {total}")
+
+
+telegram_app = typer.Typer(help="Telegram channel.")
+app.add_typer(telegram_app, name="telegram")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    drop_pending: Annotated[bool, typer.Option("--drop-pending", help="Discard updates waiting at Telegram")] = False,
+) -> None:
+    """Register TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET with the Bot API (once, after changing them)."""
+    import asyncio
+
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram import set_webhook
+
+    settings = _settings()
+    if settings.telegram_bot_token is None:
+        _fail("TELEGRAM_BOT_TOKEN is not set")
+    try:
+        url = asyncio.run(set_webhook(settings, drop_pending_updates=drop_pending))
+    except (ValueError, TelegramError) as exc:
+        _fail(f"set-webhook failed: {exc}")
+    typer.echo(f"webhook set: {url}")
