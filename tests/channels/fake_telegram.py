@@ -122,6 +122,10 @@ class FakeBotApi:
         with self._lock:
             self._rules.append(Rule(method, status, count, retry_after, text, chat_id))
 
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for getUpdates."""
         with self._lock:
@@ -397,7 +401,8 @@ class AppServer:
         def serve() -> None:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(self.server.serve())
+            with contextlib.suppress(SystemExit):  # uvicorn exits when the lifespan fails to start
+                self.loop.run_until_complete(self.server.serve())
             self.loop.close()
 
         self._thread = threading.Thread(target=serve, name="app-under-test", daemon=True)

@@ -89,16 +89,22 @@ class Inbound:
             if not await asyncio.to_thread(self._first_delivery, update.update_id):
                 log.info("telegram update %s delivered again: ignored", update.update_id)
                 return
-            if update.callback_query is not None:
-                await self._on_button(update.callback_query)
-            elif update.message is not None:
-                await self._on_message(update.message)
-            elif update.edited_message is not None:
-                await self._on_edited(update.edited_message)
-            elif update.my_chat_member is not None:
-                await self._on_membership(update.my_chat_member)
-            else:
-                log.info("telegram update %s (%s) not handled: ignored", update.update_id, kind_of(update))
+            try:
+                await self._route(update)
+            except Forbidden as exc:  # blocked by the user or removed from the group meanwhile
+                log.info("telegram update %s: reply not delivered: %s", update.update_id, exc.message)
+
+    async def _route(self, update: Update) -> None:
+        if update.callback_query is not None:
+            await self._on_button(update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.message)
+        elif update.edited_message is not None:
+            await self._on_edited(update.edited_message)
+        elif update.my_chat_member is not None:
+            await self._on_membership(update.my_chat_member)
+        else:
+            log.info("telegram update %s (%s) not handled: ignored", update.update_id, kind_of(update))
 
     def _first_delivery(self, update_id: int) -> bool:
         """Insert the update id; a redelivered update finds it there (across replicas too)."""
