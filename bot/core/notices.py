@@ -47,8 +47,10 @@ def enqueue(
             next_attempt_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notice.id)
     )
-    return bool(session.execute(stmt).rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def _lang_of(session: Session, person_id: int | None) -> str:
@@ -114,10 +116,15 @@ def claim(
         pick = pick.where(col(Notice.channel).in_(channels))
     pick = pick.order_by(col(Notice.id)).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+        # A materialised CTE is run once. As `id IN (subquery)` the planner may rescan the
+        # LIMIT … FOR UPDATE SKIP LOCKED subquery per row and lease far more than `limit`.
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen = col(Notice.id) == picked.c.id
+    else:
+        chosen = col(Notice.id).in_(pick.scalar_subquery())
     stmt = (
         sa.update(Notice)
-        .where(col(Notice.id).in_(pick.scalar_subquery()))
+        .where(chosen)
         .where(due)
         .values(status="sending", locked_until=now + lease, attempts=Notice.attempts + 1)
         .returning(Notice)
