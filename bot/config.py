@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     link_code_ttl_minutes: int = Field(15, validation_alias=AliasChoices("HELPDESK_LINK_CODE_TTL", "link_code_ttl_minutes"))
     delivery_interval_seconds: float = Field(2.0, validation_alias=AliasChoices("HELPDESK_DELIVERY_INTERVAL", "delivery_interval_seconds"))
 
+    summary_targets: list[str] = Field(default_factory=list, validation_alias=AliasChoices("HELPDESK_SUMMARY_TARGETS", "summary_targets"))
+    daily_summary_cron: str = Field("30 7 * * mon-fri", validation_alias=AliasChoices("HELPDESK_DAILY_SUMMARY_CRON", "daily_summary_cron"))
+    weekly_report_cron: str = Field("0 8 * * mon", validation_alias=AliasChoices("HELPDESK_WEEKLY_REPORT_CRON", "weekly_report_cron"))
+    monthly_report_cron: str = Field("0 8 1 * *", validation_alias=AliasChoices("HELPDESK_MONTHLY_REPORT_CRON", "monthly_report_cron"))
+
     telegram_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token"))
     telegram_api_base_url: str | None = Field(None, validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "telegram_api_base_url"))
     telegram_webhook_url: str | None = Field(None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "telegram_webhook_url"))

@@ -47,6 +47,7 @@ class Jobs:
             self.sla_scan, "interval", seconds=settings.sla_scan_interval_seconds, id="sla", **common
         )
         add_monitoring_jobs(self.scheduler, self.helpdesk)
+        add_report_jobs(self.scheduler, self.helpdesk)
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -68,3 +69,29 @@ def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None
     if settings.probes_enabled:
         prober = Prober.from_settings(helpdesk.engine, settings)
         scheduler.add_job(prober.tick, "interval", seconds=settings.probe_tick_seconds, id="probes", **common)
+
+
+def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """The coordinators' daily summary and the weekly and monthly reports, at cron times."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.core import scheduled_posts
+    from bot.core.business_calendar import Holidays
+
+    settings = helpdesk.settings
+    tz, extra = settings.timezone, settings.summary_targets
+    closed = Holidays(frozenset(settings.cuti_bersama), settings.cuti_bersama_from_holidays)
+    posts = {
+        "daily-summary": (settings.daily_summary_cron,
+                          lambda: scheduled_posts.daily_summary(helpdesk.engine, utcnow(), tz, extra, closed)),
+        "weekly-report": (settings.weekly_report_cron,
+                          lambda: scheduled_posts.weekly_report(helpdesk.engine, utcnow(), tz, extra)),
+        "monthly-report": (settings.monthly_report_cron,
+                           lambda: scheduled_posts.monthly_report(helpdesk.engine, utcnow(), tz, extra)),
+    }
+    for job_id, (cron, work) in posts.items():
+        async def run(work=work) -> None:  # type: ignore[no-untyped-def]
+            await asyncio.to_thread(work)
+
+        scheduler.add_job(run, CronTrigger.from_crontab(cron, timezone=tz), id=job_id,
+                          max_instances=1, coalesce=True, misfire_grace_time=3600)

@@ -1,0 +1,64 @@
+"""Scheduled posts to coordinators: working days only, once per date, to the right people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.core import scheduled_posts
+from bot.core.business_calendar import Holidays
+from bot.runtime import Helpdesk
+from storage.db import session_scope
+from storage.models import Identity, Notice, Person
+
+HOLIDAYS = Holidays(frozenset(), True)
+
+
+@pytest.fixture
+def coordinator_chat(helpdesk: Helpdesk) -> str:
+    with session_scope(helpdesk.engine) as s:
+        person = next(p for p in s.exec(select(Person)) if "koordinator_layanan" in p.roles)
+        s.add(Identity(person_id=person.id, channel="telegram", external_id="9001"))
+    return "9001"
+
+
+def posted(helpdesk: Helpdesk) -> list[Notice]:
+    with Session(helpdesk.engine) as s:
+        return list(s.exec(select(Notice).where(Notice.kind == "report.scheduled")))
+
+
+def test_daily_summary_on_a_working_day_once(helpdesk: Helpdesk, coordinator_chat: str) -> None:
+    now = datetime(2026, 3, 4, 0, 30, tzinfo=UTC)  # Wednesday 07:30 WIB
+    extra = ["slack:C-KOORD"]
+    assert scheduled_posts.daily_summary(helpdesk.engine, now, "Asia/Jakarta", extra, HOLIDAYS) == 2
+    assert scheduled_posts.daily_summary(helpdesk.engine, now, "Asia/Jakarta", extra, HOLIDAYS) == 0
+    rows = posted(helpdesk)
+    assert {(n.channel, n.target) for n in rows} == {("telegram", coordinator_chat), ("slack", "C-KOORD")}
+    assert all("Ringkasan status" in n.payload["text"] for n in rows)
+
+
+@pytest.mark.parametrize("when", [
+    datetime(2026, 3, 7, 0, 30, tzinfo=UTC),   # Saturday
+    datetime(2026, 8, 17, 0, 30, tzinfo=UTC),  # Hari Kemerdekaan (Monday)
+])
+def test_no_daily_summary_on_weekends_and_holidays(helpdesk: Helpdesk, coordinator_chat: str, when: datetime) -> None:
+    assert scheduled_posts.daily_summary(helpdesk.engine, when, "Asia/Jakarta", [], HOLIDAYS) == 0
+    assert posted(helpdesk) == []
+
+
+def test_weekly_and_monthly_reports(helpdesk: Helpdesk, coordinator_chat: str) -> None:
+    monday = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # Monday 08:00 WIB
+    assert scheduled_posts.weekly_report(helpdesk.engine, monday, "Asia/Jakarta", []) == 1
+    first = datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
+    assert scheduled_posts.monthly_report(helpdesk.engine, first, "Asia/Jakarta", []) == 1
+    texts = sorted(n.payload["text"] for n in posted(helpdesk))
+    assert "2026-03-01 s.d. 2026-03-31" in texts[0] and "bulanan" in texts[0]
+    assert "2026-03-02 s.d. 2026-03-08" in texts[1] and "mingguan" in texts[1]
+    assert all("Tiket masuk" in x for x in texts)
+
+
+def test_nobody_to_tell(helpdesk: Helpdesk) -> None:
+    now = datetime(2026, 3, 4, 0, 30, tzinfo=UTC)
+    assert scheduled_posts.daily_summary(helpdesk.engine, now, "Asia/Jakarta", [], HOLIDAYS) == 0
