@@ -44,6 +44,7 @@ def render(replies: list[Reply]) -> list[dict[str, Any]]:
             "kind": r.kind,
             "choices": [{"label": c.label, "action": c.action} for c in r.choices],
             "image": base64.b64encode(r.image).decode() if r.image else None,
+            "document": {"name": r.document[0], "data": base64.b64encode(r.document[1]).decode()} if r.document else None,
         }
         for r in replies
     ]

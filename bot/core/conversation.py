@@ -18,7 +18,17 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core import alerts, catalog, faq, learning, monitoring_chat, people, reporting, summary
+from bot.core import (
+    alerts,
+    catalog,
+    faq,
+    learning,
+    monitoring_chat,
+    people,
+    report_chat,
+    reporting,
+    summary,
+)
 from bot.core import ticket_commands as tc
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
@@ -56,6 +66,7 @@ COMMANDS: dict[str, str] = {
     "ketersediaan": "availability", "availability": "availability",
     "pemeliharaan": "maintenance", "maintenance": "maintenance",
     "ringkasan": "summary", "summary": "summary",
+    "laporan": "report_doc", "reportdoc": "report_doc",
 }  # fmt: skip
 
 #: states in which a group chat's free text answers the bot (the resolution note, the cause).
@@ -225,6 +236,7 @@ class Conversations:
             "availability": lambda: monitoring_chat.availability_command(turn, rest),
             "maintenance": lambda: monitoring_chat.maintenance_command(turn, rest),
             "summary": lambda: self._summary(turn, rest),
+            "report_doc": lambda: report_chat.command(turn, rest, self.timezone),
         }
         if command is None:
             return turn.say(turn.t("command.unknown", command=f"/{name}"[:40]), [turn.choice("menu.help", "menu:help")])

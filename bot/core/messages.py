@@ -28,6 +28,8 @@ class Reply:
     kind: str = "text"
     #: a PNG chart for channels that show images; the text stands on its own without it.
     image: bytes | None = None
+    #: a document to attach, as (file name, bytes): a report's PDF, for example.
+    document: tuple[str, bytes] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ from bot.core import summary, tickets
 from bot.core.tickets import Actor
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import Alert, MaintenanceService, MaintenanceWindow, Person, ServiceState, Ticket
+from storage.models import (
+    Alert,
+    MaintenanceService,
+    MaintenanceWindow,
+    Person,
+    ServiceState,
+    Ticket,
+)
 from tests.helpers import Chat
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wednesday 10:00 WIB
@@ -89,3 +96,20 @@ def test_ringkasan_in_chat_is_for_coordinators(helpdesk: Helpdesk, chat: Chat) -
     assert "Biro Umum" in coordinator.text
     coordinator.say("/ringkasan layanan-yang-tidak-ada-xyz")
     assert "tidak ditemukan" in coordinator.text
+
+
+def test_report_documents_from_chat(helpdesk: Helpdesk, chat: Chat) -> None:
+    chat.say("/laporan evaluasi")
+    assert "hanya untuk koordinator" in chat.text and chat.replies[0].document is None
+    coordinator = Chat.as_person(helpdesk, "web", person_with(helpdesk, "koordinator_layanan"))
+    coordinator.say("/laporan")
+    assert "Cara pakai" in coordinator.text
+    coordinator.say("/laporan evaluasi 2026-03-01 2026-03-31 vpn")
+    reply = coordinator.replies[-1]
+    assert "Laporan Evaluasi" in reply.text and "2026-03-01 s.d. 2026-03-31" in reply.text
+    assert reply.document is not None and reply.document[0] == "evaluation-2026-03-01-2026-03-31.pdf"
+    assert reply.document[1].startswith(b"%PDF")
+    coordinator.say("/laporan katalog")
+    assert "Katalog Layanan SPBE" in coordinator.text
+    coordinator.say("/laporan evaluasi 2026-03-31 2026-03-01")
+    assert "sebelum" in coordinator.text

@@ -25,6 +25,15 @@
         img.className = "chart";
         div.appendChild(img);
       }
+      if (r.document) {
+        const a = document.createElement("a");
+        a.href = "data:application/pdf;base64," + r.document.data;
+        a.download = r.document.name;
+        a.textContent = "⬇ " + r.document.name;
+        a.className = "document";
+        div.appendChild(document.createElement("br"));
+        div.appendChild(a);
+      }
       if (r.choices && r.choices.length) {
         const row = document.createElement("div");
         row.className = "choices";
