@@ -40,6 +40,8 @@ class Call:
     status: int = 200
     #: what the fake answered (the Message for sendMessage and the edits)
     result: Any = None
+    #: when it arrived (time.monotonic of the fake's process)
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

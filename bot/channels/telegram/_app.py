@@ -46,6 +46,8 @@ MAX_UPDATE_BYTES = 1024 * 1024
 DEDUPE_KEEP = timedelta(days=2)
 #: updates handled at once; each turn runs in a worker thread.
 CONCURRENT_UPDATES = 16
+#: HTTP connections to the Bot API (replies, notices, edits).
+CONNECTION_POOL = 32
 #: PTB's per-group limiter: Telegram allows about 20 messages a minute in a group.
 GROUP_MESSAGES_PER_MINUTE = 20
 #: the update kinds we act on; others are not even sent to us.
@@ -81,6 +83,9 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         )
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(CONCURRENT_UPDATES)
+        # httpcore checks every pooled connection on each request: PTB's 256 costs more
+        # than it gives; a few more than the updates in flight is enough
+        .connection_pool_size(CONNECTION_POOL)
         .job_queue(None)  # our scheduler runs the timed work
     )
     if settings.telegram_webhook_url:

@@ -1,0 +1,283 @@
+"""Telegram webhook updates per second, from the POST to the reply at the Bot API.
+
+Our real web app runs in its own process (uvicorn on 127.0.0.1, the Telegram channel in
+webhook mode, the scheduler on, as `helpdesk run` would) against the fake Bot API of
+the tests, which runs in this process and timestamps every call it receives. The load
+generator posts N updates with the right X-Telegram-Bot-Api-Secret-Token, with bounded
+concurrency: questions from many private chats (each its own employee), plus a few
+employees who report an incident through the whole guided flow, pressing inline
+buttons (callback queries) as fast as the replies arrive.
+
+Reported per database: updates_per_s (all updates / time from the first POST to the
+last reply received by the fake server), first_reply_*_ms (POST to the first reply of
+that update at the fake server), http_p99_ms (our webhook's answer; we process before
+answering, so Telegram's max_connections is the back-pressure), and checks: every
+update answered, every report a ticket, no handler error.
+
+    python bench/telegram_webhook.py                     # SQLite (temp file) and PostgreSQL
+    python bench/telegram_webhook.py --updates 2000 --concurrency 64
+    python bench/telegram_webhook.py --backends sqlite
+    python bench/telegram_webhook.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+For PostgreSQL it creates a database `bench_tg_<random>` on the server of
+--database-url, and drops it at the end. TELEGRAM_RATE_LIMIT is 0 by default
+(--rate-limit): Telegram's own 30 messages/s would otherwise be what is measured; the
+per-chat pace (about 1 message/s after a burst of 3) stays on, and is what slows the
+reporters' flows. Progress goes to stderr; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import queue
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.channels.fake_telegram import TOKEN, FakeBotApi, Updates, buttons  # noqa: E402
+
+SECRET = "bench-webhook-secret"
+WEBHOOK = "/telegram/webhook"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: a reporter's flow: /lapor with a description, then service, type, impact, urgency, send.
+REPORT_STEPS = ("svc:vpn", "type:gangguan", "imp:2", "urg:2", "rep:send")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def database(backend: str, pg_url: str, folder: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    base = make_url(pg_url)
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"bench_tg_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def serve(db_url: str, api_url: str, rate_limit: float, data_dir: str, ports: Any, stop: Any, errors: Any) -> None:
+    """The product's process: the web app with the Telegram channel in webhook mode."""
+    import logging
+
+    import uvicorn
+    from pydantic import SecretStr
+
+    from bot.channels import telegram
+    from bot.config import Settings
+    from bot.runtime import build
+    from bot.web.app import create_app
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(
+        data_dir=Path(data_dir), database_url=db_url, _env_file=None,
+        telegram_bot_token=SecretStr(TOKEN), telegram_api_base_url=api_url,
+        telegram_webhook_url=f"https://helpdesk.example.go.id{WEBHOOK}",
+        telegram_webhook_secret=SecretStr(SECRET), telegram_rate_limit=rate_limit,
+    )
+    helpdesk = build(settings)
+    app = create_app(helpdesk, channel_starters=[telegram.start])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    ports.put(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+
+    async def stop_when_told() -> None:
+        await asyncio.to_thread(stop.wait)
+        server.should_exit = True
+
+    async def run() -> None:
+        watcher = asyncio.create_task(stop_when_told())
+        await server.serve(sockets=[sock])
+        watcher.cancel()
+        errors.put(len(app.state.telegram.inbound.errors) if hasattr(app.state, "telegram") else -1)
+
+    asyncio.run(run())
+
+
+@contextmanager
+def product(db_url: str, api_url: str, rate_limit: float) -> Iterator[tuple[str, Any]]:
+    ctx = multiprocessing.get_context("spawn")
+    ports, errors, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc = ctx.Process(target=serve, args=(db_url, api_url, rate_limit, data_dir, ports, stop, errors))
+        proc.start()
+        try:
+            port = ports.get(timeout=120)
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or not proc.is_alive():
+                    raise RuntimeError("the web app did not start")
+                time.sleep(0.1)
+            yield url, errors
+        finally:
+            stop.set()  # uvicorn exits its loop and runs the lifespan's shutdown
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(10)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+async def load(url: str, api: FakeBotApi, questions: list[str], reporters: int, concurrency: int,
+               first_user: int) -> dict[str, Any]:
+    ups = Updates(start=first_user * 10)
+    first_reply: list[float] = []
+    http_ms: list[float] = []
+    statuses: dict[int, int] = {}
+    gate = asyncio.Semaphore(concurrency)
+
+    async with httpx.AsyncClient(base_url=url, timeout=60,
+                                 limits=httpx.Limits(max_connections=concurrency)) as client:
+
+        async def post(update: dict[str, Any], chat: int) -> None:
+            async with gate:
+                mark = api.mark()
+                start = time.monotonic()
+                response = await client.post(WEBHOOK, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                http_ms.append((time.monotonic() - start) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                replies = [c for c in api.since(mark, "sendMessage") if int(c.params["chat_id"]) == chat]
+                if replies:
+                    first_reply.append((replies[0].at - start) * 1000)
+
+        async def ask(n: int, text: str) -> None:
+            user = Updates.user(first_user + n, f"Pegawai{n}")
+            await post(ups.text(user, text), user["id"])
+
+        async def report(n: int) -> None:
+            user = Updates.user(first_user + len(questions) + n, f"Pelapor{n}")
+            chat = user["id"]
+            await post(ups.text(user, "/lapor VPN kantor putus terus sejak pagi, tidak bisa membuka aplikasi"), chat)
+            for step in REPORT_STEPS:
+                shown = [c for c in api.sent(chat) if step in [d for _, d in buttons(c)]]
+                if not shown:
+                    return
+                await post(ups.press(user, shown[-1].result, step), chat)
+
+        began = time.monotonic()
+        await asyncio.gather(*(ask(n, q) for n, q in enumerate(questions)), *(report(n) for n in range(reporters)))
+        http_done = time.monotonic()
+    chats = set(range(first_user, first_user + len(questions) + reporters))
+    last_reply = max((c.at for c in api.calls_of("sendMessage") if int(c.params["chat_id"]) in chats), default=http_done)
+    total = len(questions) + reporters * (1 + len(REPORT_STEPS))
+    elapsed = max(last_reply, http_done) - began
+    return {
+        "updates": total,
+        "seconds": round(elapsed, 3),
+        "updates_per_s": round(total / elapsed, 1),
+        "first_reply_p50_ms": round(percentile(first_reply, 0.50), 1),
+        "first_reply_p95_ms": round(percentile(first_reply, 0.95), 1),
+        "first_reply_p99_ms": round(percentile(first_reply, 0.99), 1),
+        "http_p99_ms": round(percentile(http_ms, 0.99), 1),
+        "http_mean_ms": round(statistics.fmean(http_ms), 1) if http_ms else 0.0,
+        "answered": len(first_reply),
+        "statuses": statuses,
+    }
+
+
+def questions_from_knowledge(count: int, seed: int) -> list[str]:
+    from bot.config import KNOWLEDGE_DIR
+    from knowledge.articles import load_articles
+
+    rng = random.Random(seed)
+    articles = load_articles(KNOWLEDGE_DIR / "articles")
+    phrasings = [p for a in articles for p in (a.question, *a.alternates)]
+    return [rng.choice(phrasings) for _ in range(count)]
+
+
+def tickets_in(db_url: str) -> int:
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM ticket").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def run_backend(backend: str, args: argparse.Namespace, questions: list[str], reporters: int) -> dict[str, Any]:
+    api = FakeBotApi().start()
+    try:
+        with tempfile.TemporaryDirectory() as folder, database(backend, args.database_url, Path(folder)) as db_url:
+            with product(db_url, api.url, args.rate_limit) as (url, errors):
+                log(f"{backend}: app up; warming up")
+                asyncio.run(load(url, api, questions[:20], 0, args.concurrency, first_user=900_000))
+                log(f"{backend}: {len(questions)} questions and {reporters} reports, concurrency {args.concurrency}")
+                result = asyncio.run(load(url, api, questions, reporters, args.concurrency, first_user=100_000))
+            result["tickets"] = tickets_in(db_url)
+            try:
+                result["handler_errors"] = errors.get(timeout=10)
+            except queue.Empty:
+                result["handler_errors"] = None
+            result["ok"] = (result["answered"] == len(questions) + reporters * (1 + len(REPORT_STEPS))
+                            and result["tickets"] == reporters and result["statuses"] == {200: result["updates"]}
+                            and result["handler_errors"] in (0, None))
+            log(f"{backend}: {json.dumps(result)}")
+            return result
+    finally:
+        api.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=600, help="updates in all (about 5%% go to reports)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--database-url", default=PG_DEFAULT, help="PostgreSQL server to create the bench database on")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="TELEGRAM_RATE_LIMIT for the run (0 = off)")
+    parser.add_argument("--reporters", type=int, default=None,
+                        help="employees who report through the guided flow (6 updates each; default: 5%% of updates)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    reporters = args.reporters if args.reporters is not None else max(1, args.updates // 20 // (1 + len(REPORT_STEPS)))
+    questions = questions_from_knowledge(args.updates - reporters * (1 + len(REPORT_STEPS)), args.seed)
+    out: dict[str, Any] = {"benchmark": "telegram_webhook", "concurrency": args.concurrency,
+                           "rate_limit": args.rate_limit, "questions": len(questions), "reporters": reporters}
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        try:
+            out[backend] = run_backend(backend, args, questions, reporters)
+        except sa.exc.OperationalError as exc:
+            log(f"{backend}: database unreachable: {exc.__class__.__name__}")
+            out[backend] = {"error": "database unreachable"}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
