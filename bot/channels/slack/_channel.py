@@ -79,7 +79,8 @@ class Where:
 
 
 class SlackChannel:
-    def __init__(self, helpdesk: Helpdesk, *, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, helpdesk: Helpdesk, *, session: aiohttp.ClientSession | None = None,
+                 workers: int = 16) -> None:
         settings = helpdesk.settings
         if settings.slack_bot_token is None or settings.slack_signing_secret is None:
             raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required")
@@ -104,6 +105,8 @@ class SlackChannel:
         #: finished units of work by kind ("event", "duplicate", "command", "action", "view", "error").
         self.stats: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: work in flight at once (DB turns and Web API calls); the rest waits, already acked.
+        self._slots = asyncio.Semaphore(workers)
         from bot.channels.slack._listeners import register
 
         register(self)
@@ -144,7 +147,8 @@ class SlackChannel:
 
     async def _guard(self, kind: str, work_: Coroutine[Any, Any, None]) -> None:
         try:
-            await work_
+            async with self._slots:
+                await work_
         except Exception:
             log.exception("slack %s failed", kind)
             self.stats["error"] += 1
@@ -282,8 +286,9 @@ class SlackChannel:
     async def open_resolve(self, trigger_id: str, user: str, number: str, where: Where, respond: Respond | None) -> None:
         """Selesai asks for the resolution note (and root cause): in Slack, a modal."""
         ticket, refusal = await asyncio.to_thread(work.resolve_gate, self.engine, user, number)
-        if refusal is not None or ticket is None:
-            await self.tell(where, user, refusal or work.Outcome("", error=True), respond)
+        if ticket is None:
+            assert refusal is not None
+            await self.tell(where, user, refusal, respond)
             return
         origin = where.channel if where.mode == "channel" else ""
         view = resolve_modal(ticket["number"], ticket["title"], ticket["type"], ticket["lang"], origin)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import message
+from bot.channels.slack._channel import Where
 from bot.core.messages import Reply
 from bot.i18n import t
 
@@ -54,8 +55,8 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
         outcome = await asyncio.to_thread(work.summary, ch.engine, user, ch.timezone)
         await say(outcome.text)
         return
-    where = await ch.dm_where(user)
-    where = type(where)(where.chat_id, False, "ephemeral", command.get("channel_id") or where.channel)
+    dm = await ch.dm_where(user)
+    where = Where(dm.chat_id, False, "ephemeral", command.get("channel_id") or dm.channel)
     if sub == "faq":
         if not rest:
             await say(t("slack.command.faq_usage", lang))
