@@ -151,7 +151,7 @@ def _open_items(
 def _monitored(session: Session, service_ids: list[str] | None) -> dict[str, tuple[float, datetime]]:
     stmt = select(Service.id, Service.availability_target, ServiceState.monitored_since).join(
         ServiceState, col(ServiceState.service_id) == col(Service.id)
-    )
+    ).where(col(Service.active))
     if service_ids is not None:
         stmt = stmt.where(col(Service.id).in_(service_ids))
     return {sid: (target, since) for sid, target, since in session.execute(stmt).all()}
@@ -218,14 +218,18 @@ def daily(
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
+    dates = [first + timedelta(days=i) for i in range(days)]
+    bounds = [datetime.combine(d, time(0), zone) for d in [*dates, today + timedelta(days=1)]]
+    full = [(min(bounds[i + 1], now) - bounds[i]).total_seconds() for i in range(days)]
     out: dict[str, dict[date, Day]] = {}
     for sid, (_, since) in mon.items():
         row: dict[date, Day] = {}
-        for i in range(days):
-            d = first + timedelta(days=i)
-            lo = max(datetime.combine(d, time(0), zone), since)
-            hi = min(datetime.combine(d + timedelta(days=1), time(0), zone), now)
-            row[d] = Day(d, monitored_s=max(0.0, (hi - lo).total_seconds()))
+        for i, d in enumerate(dates):
+            if since <= bounds[i]:
+                seconds = full[i]
+            else:
+                seconds = max(0.0, (min(bounds[i + 1], now) - since).total_seconds())
+            row[d] = Day(d, monitored_s=seconds)
         out[sid] = row
     rows = session.execute(
         sa.select(ServiceDay.service_id, ServiceDay.day, ServiceDay.down_s, ServiceDay.planned_down_s,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.requests import Request
@@ -103,6 +104,19 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
         text = f"{value:.2f}%"
         return text.replace(".", ",") if lang == "id" else text
 
+    bar_text = t("status.bar", lang)
+    no_data = t("status.no_data", lang)
+
+    def bars_html(days: list[dict[str, Any]]) -> Markup:
+        """9,000 bars on a 100-service page: built here, not in Jinja's slower loop."""
+        parts = []
+        for d in days:
+            value = d["availability"]
+            shown = no_data if value is None else (f"{value:.2f}%".replace(".", ",") if lang == "id" else f"{value:.2f}%")
+            title = escape(bar_text.format(day=d["date"], value=shown))
+            parts.append(f'<span class="{d["level"]}" title="{title}"></span>')
+        return Markup("".join(parts))
+
     headline = {"down": "status.some_down", "maintenance": "status.some_maintenance",
                 "degraded": "status.some_down"}.get(data["overall"], "status.all_up")
     services = []
@@ -112,8 +126,7 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
             "state_text": t(f"status.state.{svc['state']}", lang),
             "uptime_text": t("status.uptime", lang, value=pct(svc["uptime_90d"]), target=f"{svc['target']:g}")
             if svc["state"] != "unmonitored" else "",
-            "bars": [{"level": d["level"], "title": t("status.bar", lang, day=d["date"], value=pct(d["availability"]))}
-                     for d in svc["days"]],
+            "bars_html": bars_html(svc["days"]) if svc["days"] else None,
         })
     return {
         "lang": lang, "t": lambda key, **kw: t(key, lang, **kw), "overall": data["overall"],
