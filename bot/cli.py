@@ -293,3 +293,9 @@ def telegram_set_webhook(
     except (ValueError, TelegramError) as exc:
         _fail(f"set-webhook failed: {exc}")
     typer.echo(f"webhook set: {url}")
+
+
+from bot.cli_monitoring import availability_report, maintenance_app  # noqa: E402
+
+app.add_typer(maintenance_app, name="maintenance")
+app.command("availability")(availability_report)
