@@ -262,6 +262,17 @@ def dm_event(user: str, text: str, channel: str | None = None) -> dict[str, Any]
             "text": text, "ts": ts, "event_ts": ts}
 
 
+def buttons(call: Call) -> dict[str, str]:
+    """value → label of every button in a recorded message or view."""
+    blocks = call.params.get("blocks") or (call.params.get("view") or {}).get("blocks") or []
+    out = {}
+    for block in blocks:
+        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
+            if el.get("type") == "button":
+                out[el["value"]] = el["text"]["text"]
+    return out
+
+
 def interaction_body(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -336,6 +347,25 @@ class SlackHarness:
             "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": state}},
         }
         return self.post(interaction_body(payload), content_type="application/x-www-form-urlencoded")
+
+    def report(self, user: str, **values: str) -> Any:
+        """Report through `/helpdesk lapor` and the modal; returns the new Ticket."""
+        from sqlmodel import Session, select
+
+        from storage.models import Ticket
+
+        done = self.channel.stats["view"]
+        response, _, trigger = self.command(user, "lapor")
+        assert response.status_code == 200
+        opened = self.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0]
+        form = {"service": "vpn", "type": "gangguan", "description": "VPN putus terus sejak pagi", "impact": "3",
+                "urgency": "3", **values}
+        assert self.submit(user, opened.params["view"], form).status_code == 200
+        self.wait("view", done + 1)
+        with Session(self.channel.engine) as s:
+            ticket = s.exec(select(Ticket).order_by(Ticket.id.desc())).first()  # type: ignore[union-attr]
+        assert ticket is not None
+        return ticket
 
     def tick(self) -> int:
         """One pass of the outbox, in the app's event loop."""

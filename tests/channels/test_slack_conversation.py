@@ -15,39 +15,13 @@ from bot.i18n import fmt_dt, t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Identity, Person, Ticket
-from tests.channels.fake_slack import SlackHarness, slack_harness
+from tests.channels.fake_slack import SlackHarness, buttons, slack_harness
 
 
 @pytest.fixture
 def slack(helpdesk: Helpdesk) -> Iterator[SlackHarness]:
     with slack_harness(helpdesk) as harness:
         yield harness
-
-
-def buttons(call) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """value → label of every button in a recorded message or view."""
-    blocks = call.params.get("blocks") or (call.params.get("view") or {}).get("blocks") or []
-    out = {}
-    for block in blocks:
-        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
-            if el.get("type") == "button":
-                out[el["value"]] = el["text"]["text"]
-    return out
-
-
-def report_via_modal(slack: SlackHarness, user: str, **values: str) -> Ticket:
-    done = slack.channel.stats["view"]
-    response, _, trigger = slack.command(user, "lapor")
-    assert response.status_code == 200
-    opened = slack.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0]
-    form = {"service": "vpn", "type": "gangguan", "description": "VPN putus terus sejak pagi", "impact": "3",
-            "urgency": "3", **values}
-    assert slack.submit(user, opened.params["view"], form).status_code == 200
-    slack.wait("view", done + 1)
-    with Session(slack.channel.engine) as s:
-        ticket = s.exec(select(Ticket).order_by(Ticket.id.desc())).first()  # type: ignore[union-attr]
-        assert ticket is not None
-        return ticket
 
 
 def test_question_in_dm_is_answered_from_the_knowledge_base(slack: SlackHarness, helpdesk: Helpdesk) -> None:
@@ -82,7 +56,7 @@ def test_app_mention_is_answered_in_the_users_dm(slack: SlackHarness, helpdesk: 
 
 
 def test_report_through_the_modal_gets_a_ticket_number(slack: SlackHarness) -> None:
-    ticket = report_via_modal(slack, "U102", service="vpn", impact="2", urgency="1")
+    ticket = slack.report("U102", service="vpn", impact="2", urgency="1")
     assert ticket.service_id == "vpn" and ticket.type == "gangguan" and ticket.priority == 2
     assert (ticket.reporter_channel, ticket.reporter_chat_id) == ("slack", "D102")
     assert ticket.title == "VPN putus terus sejak pagi"
@@ -117,7 +91,7 @@ def test_report_button_in_dm_opens_the_modal(slack: SlackHarness) -> None:
 
 
 def test_helpdesk_status_answers_ephemerally(slack: SlackHarness) -> None:
-    ticket = report_via_modal(slack, "U105")
+    ticket = slack.report("U105")
     response, url, _ = slack.command("U105", f"status {ticket.number}")
     assert response.status_code == 200 and response.text == ""
     [answer] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
@@ -130,7 +104,7 @@ def test_helpdesk_status_answers_ephemerally(slack: SlackHarness) -> None:
 
 
 def test_helpdesk_tiket_faq_bantuan_and_unknown(slack: SlackHarness, helpdesk: Helpdesk) -> None:
-    ticket = report_via_modal(slack, "U106")
+    ticket = slack.report("U106")
     article = helpdesk.kb.current.articles[2]
     urls = {}
     for text in ("tiket", f"faq {article.question}", "bantuan", "", "terbang"):
@@ -175,7 +149,7 @@ def test_unknown_email_links_with_the_one_time_code(slack: SlackHarness) -> None
 
 
 def test_app_home_shows_open_tickets_with_due_times(slack: SlackHarness) -> None:
-    ticket = report_via_modal(slack, "U110")
+    ticket = slack.report("U110")
     event = {"type": "app_home_opened", "user": "U110", "channel": "D110", "tab": "home", "event_ts": "1.0"}
     slack.event(event)
     slack.wait("event")
@@ -189,7 +163,7 @@ def test_app_home_shows_open_tickets_with_due_times(slack: SlackHarness) -> None
 
 
 def test_operator_home_shows_their_queue(slack: SlackHarness) -> None:
-    ticket = report_via_modal(slack, "U111", service="vpn")
+    ticket = slack.report("U111", service="vpn")
     with Session(slack.channel.engine) as s:
         assignee = s.get(Person, ticket.assignee_id)
     assert assignee is not None and assignee.email

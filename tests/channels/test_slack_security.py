@@ -19,7 +19,6 @@ from bot.config import Settings
 from bot.runtime import Helpdesk
 from storage.models import Conversation, InboundEvent
 from tests.channels.fake_slack import SlackHarness, dm_event, event_body, slack_harness
-from tests.channels.test_slack_conversation import report_via_modal
 
 OPS = "COPS"
 FORBIDDEN = ("<!channel>", "<!here>", "<!everyone>", "<@U", "<#C", "<http")
@@ -70,6 +69,14 @@ def test_unsigned_garbage_gets_401_not_a_crash(slack: SlackHarness) -> None:
     nothing_happened(slack)
 
 
+def test_bolt_verifies_signatures_too(slack: SlackHarness) -> None:
+    from slack_bolt.middleware.request_verification.async_request_verification import (
+        AsyncRequestVerification,
+    )
+
+    assert any(isinstance(m, AsyncRequestVerification) for m in slack.channel.app._async_middleware_list)
+
+
 def test_signed_request_is_served(slack: SlackHarness) -> None:
     challenge = json.dumps({"token": "x", "challenge": "abc123", "type": "url_verification"}).encode()
     response = slack.post(challenge)
@@ -101,7 +108,7 @@ def test_user_text_never_becomes_a_mention(slack: SlackHarness) -> None:
     assert "&lt;!channel&gt; @here @boss &amp; @everyone #umum" in echoed.params["text"]
     # In a modal the text comes raw; it reaches the operator channel and /helpdesk status.
     evil = "<!channel> VPN mati <@U999> & <!here> <https://evil.example|klik>"
-    ticket = report_via_modal(slack, "U305", service="vpn", impact="1", urgency="1", description=evil)
+    ticket = slack.report("U305", service="vpn", impact="1", urgency="1", description=evil)
     slack.tick()
     post = slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == OPS)[0]
     assert "&lt;!channel&gt; VPN mati &lt;@U999&gt; &amp; &lt;!here&gt;" in post.params["text"]

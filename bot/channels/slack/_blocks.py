@@ -132,7 +132,7 @@ def report_modal(services: list[tuple[str, str]], lang: str, description: str = 
         "close": plain(t("slack.modal.close", lang), 24),
         "blocks": [
             _select("service", t("slack.modal.service", lang),
-                    _options([*services, ("-", t("report.no_service", lang))]),
+                    _options([*services[:99], ("-", t("report.no_service", lang))]),
                     placeholder=t("slack.modal.service_placeholder", lang)),
             _select("type", t("slack.modal.type", lang),
                     _options((k, t(f"type.{k}", lang)) for k in ("gangguan", "permintaan", "keluhan")),

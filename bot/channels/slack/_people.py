@@ -36,10 +36,15 @@ class SlackPeople:
         self._misses: dict[str, tuple[float, str | None]] = {}
 
     async def dm_channel(self, user: str) -> str:
-        """The bot's DM with the user: where their conversation and notices live."""
+        """The bot's DM with the user: where their conversation and notices live. Without
+        im:write the user id stands in (chat.postMessage to a user id lands in the DM too)."""
         if user not in self._dm:
-            response = await self.client.conversations_open(users=user)
-            self._dm[user] = str(response["channel"]["id"])
+            try:
+                response = await self.client.conversations_open(users=user)
+                self._dm[user] = str(response["channel"]["id"])
+            except SlackApiError as exc:
+                log.warning("slack conversations.open %s failed: %s", user, exc.response.get("error"))
+                return user
         return self._dm[user]
 
     def remember_dm(self, user: str, channel: str) -> None:
