@@ -110,6 +110,13 @@ def test_flood_control_on_a_reply_is_waited_out(helpdesk: Helpdesk, bot: BotUnde
     assert delivered.params["text"].startswith("Selamat datang")
 
 
+def test_a_reply_is_sent_again_after_a_connection_failure(bot: BotUnderTest, api: FakeBotApi) -> None:
+    api.fail("sendMessage", 502, count=1, chat_id=1001, description="Bad Gateway")
+    bot.send(Updates().text(BUDI, "/mulai"))
+    assert [c.status for c in api.calls_of("sendMessage", ok=None)] == [502, 200]
+    assert api.sent(1001)[0].params["text"].startswith("Selamat datang")
+
+
 def test_network_trouble_is_retried_later(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi) -> None:
     ticket_taken_by_operator(helpdesk)
     api.fail("sendMessage", 502, count=1, chat_id=1001, description="Bad Gateway")
@@ -248,3 +255,13 @@ def test_unknown_update_kinds_do_not_raise(bot: BotUnderTest, api: FakeBotApi) -
     assert [c.params["text"] for c in api.since(start)] == [t("telegram.group_only", "id")]
     with Session(bot.helpdesk.engine) as s:
         assert s.exec(select(Ticket)).all() == []
+
+
+def test_helpdesk_run_starts_telegram_when_a_token_is_set(tmp_path: Path) -> None:
+    from bot.channels import telegram
+    from bot.channels.registry import starters_for
+    from bot.config import Settings
+
+    settings = Settings(data_dir=tmp_path, _env_file=None)
+    assert telegram.start not in starters_for(settings)
+    assert telegram.start in starters_for(settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)}))

@@ -24,7 +24,7 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.constants import MessageLimit
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
@@ -36,6 +36,9 @@ ROW_BUTTONS = 3
 ROW_CHARS = 30
 #: in-process retries of a conversation reply after a 429 (the outbox retries notices).
 REPLY_RETRIES = 3
+#: and after a connection failure (502, refused): the request did not get through.
+NETWORK_RETRIES = 2
+NETWORK_BACKOFF = 0.5
 
 
 def keyboard(choices: Iterable[Choice]) -> InlineKeyboardMarkup | None:
@@ -196,14 +199,23 @@ class Sender:
         for i, piece in enumerate(pieces):
             final = i == len(pieces) - 1
             await self.pacer.wait(chat_id)
-            last = await self.bot.send_message(
-                chat_id,
-                piece,
-                reply_markup=(force_reply or keyboard(choices)) if final else None,
-                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to and i == 0
-                else None,
-                entities=entities if i == 0 else None,
-                rate_limit_args=retries,
-            )
+            for attempt in range(NETWORK_RETRIES + 1):
+                try:
+                    last = await self.bot.send_message(
+                        chat_id,
+                        piece,
+                        reply_markup=(force_reply or keyboard(choices)) if final else None,
+                        reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                        if reply_to and i == 0
+                        else None,
+                        entities=entities if i == 0 else None,
+                        rate_limit_args=retries,
+                    )
+                    break
+                except (BadRequest, TimedOut):
+                    raise  # refused, or perhaps delivered: sending again could double it
+                except NetworkError:
+                    if retries is None or attempt == NETWORK_RETRIES:
+                        raise
+                    await asyncio.sleep(NETWORK_BACKOFF * (attempt + 1))
         return last
