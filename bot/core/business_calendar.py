@@ -136,25 +136,35 @@ class Calendar:
     week: tuple[tuple[tuple[int, int], ...], ...] | None
     tz: ZoneInfo
     closed_days: Holidays
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def always(self) -> bool:
         return self.week is None
 
+    def _day(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The day's opening intervals in UTC, computed once per day (every ticket hook uses them)."""
+        found = self._days.get(day)
+        if found is None:
+            assert self.week is not None
+            found = () if self.closed_days.closed(day) else tuple(
+                (self._at(day, a), self._at(day, b)) for a, b in self.week[day.weekday()])
+            if len(self._days) > 50_000:
+                self._days.clear()
+            self._days[day] = found
+        return found
+
     def _open_intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Opening intervals (UTC) from the local day of `start` on; ends when none remain."""
-        assert self.week is not None
         day = start.astimezone(self.tz).date() - timedelta(days=1)  # catch the overnight tail
         idle = 0
         while idle < 800:  # a calendar closed for two years has no hours at all
             found = False
-            if not self.closed_days.closed(day):
-                for a, b in self.week[day.weekday()]:
-                    lo = self._at(day, a)
-                    hi = self._at(day, b)
-                    if hi > start:
-                        found = True
-                        yield max(lo, start), hi
+            for lo, hi in self._day(day):
+                if hi > start:
+                    found = True
+                    yield max(lo, start), hi
             idle = 0 if found else idle + 1
             day += timedelta(days=1)
         raise CalendarError("calendar has no opening hours in two years")

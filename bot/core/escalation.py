@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -100,24 +101,50 @@ def chats_of(session: Session, people: list[Person]) -> list[tuple[str, str]]:
     return [(i.channel, i.external_id) for i in rows]
 
 
-def _service_manager(session: Session, service_id: str | None) -> list[Person]:
-    service = session.get(Service, service_id) if service_id else None
-    manager = session.get(Person, service.service_manager_id) if service and service.service_manager_id else None
-    return [manager] if manager else []
+class Lookups:
+    """Who and where, asked once per tick batch: many tickets of one service share them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+
+    def _get(self, key: tuple[str, str | None], make: Callable[[], list[tuple[str, str]]]) -> list[tuple[str, str]]:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def operator_groups(self, service_id: str | None) -> list[tuple[str, str]]:
+        return self._get(("groups", service_id), lambda: [
+            (c.channel, c.target) for c in alerts.operator_channels(self.session, service_id)])
+
+    def service_manager(self, service_id: str | None) -> list[tuple[str, str]]:
+        def make() -> list[tuple[str, str]]:
+            service = self.session.get(Service, service_id) if service_id else None
+            manager = self.session.get(Person, service.service_manager_id) if service and service.service_manager_id else None
+            return chats_of(self.session, [manager] if manager else [])
+
+        return self._get(("manager", service_id), make)
+
+    def role(self, role: str) -> list[tuple[str, str]]:
+        return self._get(("role", role), lambda: chats_of(self.session, people_with_role(self.session, role)))
+
+    def person(self, person: Person) -> list[tuple[str, str]]:
+        return self._get(("person", str(person.id)), lambda: chats_of(self.session, [person]))
 
 
-def destinations(session: Session, alert: Alert, level: int) -> list[tuple[str, str]]:
+def destinations(session: Session, alert: Alert, level: int, lookups: Lookups | None = None) -> list[tuple[str, str]]:
     """Where an alert goes at a level, first posts first, without duplicates."""
+    look = lookups or Lookups(session)
     if alert.kind == "sla.resolution_breach":
-        found = chats_of(session, people_with_role(session, Role.KOORDINATOR_LAYANAN))
+        found = look.role(Role.KOORDINATOR_LAYANAN)
     else:
-        found = [(c.channel, c.target) for c in alerts.operator_channels(session, alert.service_id)]
+        found = look.operator_groups(alert.service_id)
         if alert.kind == "sla.response_breach":
-            found += chats_of(session, _service_manager(session, alert.service_id))
+            found = found + look.service_manager(alert.service_id)
     if level >= 1:
-        found += chats_of(session, _service_manager(session, alert.service_id))
+        found = found + look.service_manager(alert.service_id)
     if level >= 2:
-        found += chats_of(session, people_with_role(session, Role.KOORDINATOR_LAYANAN))
+        found = found + look.role(Role.KOORDINATOR_LAYANAN)
     return list(dict.fromkeys(found))
 
 
@@ -137,26 +164,29 @@ def sla_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = No
                 .limit(batch)
             )
             rows = _claim(s, stmt)
+            look = Lookups(s)
             for ticket in rows:
-                escalate(s, ticket, now, policy, done)
+                escalate(s, ticket, now, policy, done, look)
         done["tickets"] += len(rows)
         if len(rows) < batch:
             return done
 
 
-def escalate(session: Session, ticket: Ticket, now: datetime, policy: EscalationPolicy, done: Counter[str]) -> None:
+def escalate(session: Session, ticket: Ticket, now: datetime, policy: EscalationPolicy, done: Counter[str],
+             look: Lookups | None = None) -> None:
+    look = look or Lookups(session)
     for bit, at in sla.pending_events(ticket):
         if at > now:
             break
         ticket.sla_notified = (ticket.sla_notified or 0) | bit
         if bit == sla.RESPONSE_RISK:
-            _response_risk(session, ticket, at, now, policy, done)
+            _response_risk(session, ticket, at, now, policy, done, look)
         elif bit == sla.RESOLUTION_RISK:
-            _resolution_risk(session, ticket, at, now, policy, done)
+            _resolution_risk(session, ticket, at, now, policy, done, look)
         elif bit == sla.RESPONSE_BREACH and policy.allows(ticket.priority, "response_breach"):
-            _breach(session, ticket, "sla.response_breach", at, now, done)
+            _breach(session, ticket, "sla.response_breach", at, now, done, look)
         elif bit == sla.RESOLUTION_BREACH and policy.allows(ticket.priority, "resolution_breach"):
-            _breach(session, ticket, "sla.resolution_breach", at, now, done)
+            _breach(session, ticket, "sla.resolution_breach", at, now, done, look)
     ticket.sla_next_at = sla.next_event_at(ticket)
     if ticket.sla_next_at is not None and ticket.sla_next_at <= now:
         ticket.sla_next_at = None  # cannot happen; never let one row hold the scan in a loop
@@ -173,23 +203,23 @@ def _reassign(session: Session, ticket: Ticket, now: datetime, done: Counter[str
 
 
 def _response_risk(session: Session, ticket: Ticket, at: datetime, now: datetime, policy: EscalationPolicy,
-                   done: Counter[str]) -> None:
+                   done: Counter[str], look: Lookups) -> None:
     if policy.allows(ticket.priority, "reassign"):
         _reassign(session, ticket, now, done)
     if policy.allows(ticket.priority, "at_risk"):
-        _tell_assignee(session, ticket, "response_risk", ticket.response_due_at, at, now, policy, done)
+        _tell_assignee(session, ticket, "response_risk", ticket.response_due_at, at, now, policy, done, look)
 
 
 def _resolution_risk(session: Session, ticket: Ticket, at: datetime, now: datetime, policy: EscalationPolicy,
-                     done: Counter[str]) -> None:
+                     done: Counter[str], look: Lookups) -> None:
     if ticket.assignee_id is None and policy.allows(ticket.priority, "reassign"):
         _reassign(session, ticket, now, done)
     if policy.allows(ticket.priority, "at_risk"):
-        _tell_assignee(session, ticket, "resolution_risk", ticket.resolution_due_at, at, now, policy, done)
+        _tell_assignee(session, ticket, "resolution_risk", ticket.resolution_due_at, at, now, policy, done, look)
 
 
 def _tell_assignee(session: Session, ticket: Ticket, event: str, due: datetime | None, at: datetime,
-                   now: datetime, policy: EscalationPolicy, done: Counter[str]) -> None:
+                   now: datetime, policy: EscalationPolicy, done: Counter[str], look: Lookups) -> None:
     person = session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
     if person is None:
         log.warning("ticket %s is at risk and has nobody to tell", ticket.number)
@@ -200,7 +230,7 @@ def _tell_assignee(session: Session, ticket: Ticket, event: str, due: datetime |
     choices = [{"label": t("button.take", lang), "action": f"t:take:{ticket.number}"}]
     if ticket.acknowledged_at is None:
         choices.insert(0, {"label": t("button.ack", lang), "action": f"t:ack:{ticket.number}"})
-    for channel, target in chats_of(session, [person]):
+    for channel, target in look.person(person):
         if notices.enqueue(
             session, channel=channel, target=target, kind=f"sla.{event}",
             payload={"text": text, "choices": choices, "ticket": ticket.number},
@@ -209,18 +239,17 @@ def _tell_assignee(session: Session, ticket: Ticket, event: str, due: datetime |
             done[f"notice.{event}"] += 1
 
 
-def _breach(session: Session, ticket: Ticket, kind: str, at: datetime, now: datetime, done: Counter[str]) -> None:
-    response = kind == "sla.response_breach"
+def _breach(session: Session, ticket: Ticket, kind: str, at: datetime, now: datetime, done: Counter[str],
+            look: Lookups) -> None:
     alert = alerts.raise_alert(
         session, key=f"sla:{ticket.id}:{kind}:{at.timestamp():.0f}", kind=kind, ticket=ticket,
-        priority=ticket.priority, now=now, post_to_operators=response,
+        priority=ticket.priority, now=now, post_to_operators=False,
     )
     if alert is None:
         return
-    already = {(c.channel, c.target) for c in alerts.operator_channels(session, alert.service_id)} if response else set()
-    for channel, target in destinations(session, alert, 0):
-        if (channel, target) not in already:
-            alerts.post(session, alert, channel, target, now=now)
+    rendered = alerts.render(session, alert)
+    for channel, target in destinations(session, alert, 0, look):
+        alerts.post(session, alert, channel, target, now=now, rendered=rendered)
     done[kind] += 1
 
 
@@ -246,24 +275,27 @@ def alert_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = 
                 .limit(batch)
             )
             rows = _claim(s, due)
+            look = Lookups(s)
             for alert in rows:
                 if _settled(s, alert, now):
                     done["settled"] += 1
                 else:
-                    repeat(s, alert, now, policy, done)
+                    repeat(s, alert, now, policy, done, look)
                 s.add(alert)
         if len(rows) < batch:
             return done
 
 
-def repeat(session: Session, alert: Alert, now: datetime, policy: EscalationPolicy, done: Counter[str]) -> None:
+def repeat(session: Session, alert: Alert, now: datetime, policy: EscalationPolicy, done: Counter[str],
+           look: Lookups | None = None) -> None:
     alert.repeats += 1
     level = policy.level_after(alert.priority, alert.repeats)
     if level > alert.level:
         done["escalated"] += 1
     alert.level = max(alert.level, level)
-    for channel, target in destinations(session, alert, alert.level):
-        alerts.post(session, alert, channel, target, now=now)
+    rendered = alerts.render(session, alert)
+    for channel, target in destinations(session, alert, alert.level, look):
+        alerts.post(session, alert, channel, target, now=now, rendered=rendered)
     alert.next_repeat_at = now + policy.repeat_every(alert.priority)
     done["repeated"] += 1
 
