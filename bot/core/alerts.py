@@ -77,8 +77,12 @@ def raise_alert(
     return alert
 
 
-def post(session: Session, alert: Alert, channel: str, target: str, *, now: datetime | None = None) -> None:
-    text, choices = render(session, alert)
+def post(
+    session: Session, alert: Alert, channel: str, target: str, *, now: datetime | None = None,
+    rendered: tuple[str, list[dict[str, str]]] | None = None,
+) -> None:
+    """`rendered`: the alert rendered once by a caller that posts it to many chats."""
+    text, choices = rendered or render(session, alert)
     notices.enqueue(
         session, channel=channel, target=target, kind="alert.post",
         payload={"alert_id": alert.id, "text": text, "choices": choices, "seq": alert.repeats},
