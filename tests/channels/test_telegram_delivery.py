@@ -26,14 +26,8 @@ from bot.runtime import Helpdesk
 from bot.web.app import create_app
 from storage.db import session_scope
 from storage.models import Notice, Ticket, utcnow
-from tests.channels.fake_telegram import (
-    TOKEN,
-    AppServer,
-    BotUnderTest,
-    FakeBotApi,
-    Updates,
-    buttons,
-)
+from tests.channels.fake_telegram import TOKEN, FakeBotApi, Updates, buttons
+from tests.channels.telegram_harness import AppServer, BotUnderTest
 
 BUDI = Updates.user(1001, "Budi")
 

@@ -15,7 +15,8 @@ from bot.i18n import t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import AlertPost, OperatorChannel, Ticket, TicketEvent
-from tests.channels.fake_telegram import BotUnderTest, Call, FakeBotApi, Updates, buttons
+from tests.channels.fake_telegram import Call, FakeBotApi, Updates, buttons
+from tests.channels.telegram_harness import BotUnderTest
 
 GROUP_ID = -1001500
 GROUP = Updates.group_chat(GROUP_ID)

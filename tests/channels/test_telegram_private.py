@@ -14,7 +14,8 @@ from bot.i18n import t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Identity, InboundEvent, Person, Ticket
-from tests.channels.fake_telegram import BotUnderTest, Call, FakeBotApi, Updates, buttons
+from tests.channels.fake_telegram import Call, FakeBotApi, Updates, buttons
+from tests.channels.telegram_harness import BotUnderTest
 
 BUDI = Updates.user(1001, "Budi", "Santoso")
 

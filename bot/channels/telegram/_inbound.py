@@ -107,12 +107,13 @@ class Inbound:
             log.info("telegram update %s (%s) not handled: ignored", update.update_id, kind_of(update))
 
     def _first_delivery(self, update_id: int) -> bool:
-        """Insert the update id; a redelivered update finds it there (across replicas too)."""
+        """Insert the update id; a redelivered update finds it there (across replicas too).
+        Update ids count per bot: the key names the bot, so a new token starts afresh."""
         with session_scope(self.engine) as s:
             insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
             inserted = s.execute(
                 insert(InboundEvent)
-                .values(channel=CHANNEL, key=str(update_id), received_at=utcnow())
+                .values(channel=CHANNEL, key=f"{self.bot.id}:{update_id}", received_at=utcnow())
                 .on_conflict_do_nothing()
                 .returning(InboundEvent.id)  # rowcount is -1 for this through the ORM on psycopg
             ).first()
