@@ -25,6 +25,8 @@ MAX_SECTION = 3000
 #: the notification text; the blocks carry the whole message.
 MAX_FALLBACK = 3000
 MAX_MESSAGE_BLOCKS = 50
+#: ~30,000 characters of text per reply, so a long text never pushes its buttons out.
+MAX_SECTIONS_PER_REPLY = 10
 MAX_VIEW_BLOCKS = 100
 BUTTONS_PER_ROW = 5
 MAX_LABEL = 75
@@ -84,7 +86,7 @@ def message(replies: Iterable[Reply]) -> dict[str, Any]:
     for n, reply in enumerate(replies):
         if reply.text.strip():
             texts.append(reply.text)
-            blocks += [section(c) for c in chunks(reply.text)]
+            blocks += [section(c) for c in chunks(reply.text)[:MAX_SECTIONS_PER_REPLY]]
         blocks += button_rows(reply.choices, str(n))
     raw = "\n\n".join(texts)
     fallback = escape(raw if len(raw) <= MAX_FALLBACK else raw[: MAX_FALLBACK - 1] + "…")

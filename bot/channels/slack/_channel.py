@@ -24,6 +24,7 @@ import aiohttp
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
@@ -65,6 +66,17 @@ def dm_text(text: str) -> str:
     if len(words) == 1 or _NUMBER.match(words[1]) or (len(words) == 2 and head in ("tautkan", "link", "bahasa", "language")):
         return "/" + text
     return text
+
+
+class _TokenFromClient(logging.Filter):
+    """bolt also reads SLACK_BOT_TOKEN from the environment and warns that it goes unused
+    when a client is given; passing the token through our client is deliberate."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_TokenFromClient())
 
 
 @dataclass(frozen=True)
