@@ -35,8 +35,13 @@ templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "tem
 DAYS = 90
 
 
-def _level(day: availability.Day) -> str:
-    value = day.availability
+def _day(d: availability.Day) -> dict[str, Any]:
+    value = d.availability
+    return {"date": d.day.isoformat(), "availability": None if value is None else round(value, 3),
+            "down_s": int(d.down_s), "maintenance_s": int(d.maintenance_s), "level": _level(d, value)}
+
+
+def _level(day: availability.Day, value: float | None) -> str:
     if value is None:
         return "nodata"
     if day.down_s > 0:
@@ -69,9 +74,7 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
             "since": st.since.isoformat() if st else None,
             "target": svc.availability_target,
             "uptime_90d": round(f.without_maintenance, 3) if f and f.without_maintenance is not None else None,
-            "days": [{"date": d.day.isoformat(), "availability": None if d.availability is None else round(d.availability, 3),
-                      "down_s": int(d.down_s), "maintenance_s": int(d.maintenance_s), "level": _level(d)}
-                     for d in bars.get(svc.id, [])],
+            "days": [_day(d) for d in bars.get(svc.id, [])],
         })
     names = {svc.id: svc.name for svc in services}
     incidents = [

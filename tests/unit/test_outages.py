@@ -184,3 +184,25 @@ async def test_down_inside_maintenance_is_planned_until_the_window_ends(helpdesk
         assert win is not None and win.rolled_up and win.announced == "end"
         day = s.exec(select(ServiceDay).where(ServiceDay.service_id == "vpn")).one()
         assert day.maintenance_s == 60 and day.planned_down_s == rows[0].duration_s
+
+
+async def test_certificate_expiry_warns_operators_once(helpdesk: Helpdesk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.probe_servers import make_tls
+
+    server_ctx, client_ctx, not_after = make_tls(tmp_path, days=3)
+    server = await FakeHttp(server_ctx).start()
+    watch(helpdesk, "website", server.url)
+    prober = Prober(helpdesk.engine, timeout=2, verify=client_ctx, cert_warn_days=14)
+    clock = Clock(prober)
+    clock.now = not_after - dt.timedelta(days=3)  # the certificate is real: probe in its lifetime
+    try:
+        await clock.tick(3)
+    finally:
+        await prober.aclose()
+        await server.stop()
+    with Session(helpdesk.engine) as s:
+        warned = list(s.exec(select(Notice).where(Notice.kind == "service.cert")))
+        assert [(n.channel, n.target) for n in warned] == [("telegram", "-100777")]
+        assert "Sertifikat TLS" in warned[0].payload["text"] and "hari lagi" in warned[0].payload["text"]
+        st = s.get(ServiceState, "website")
+        assert st is not None and st.state == "up" and st.cert_expires_at == not_after
