@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from bot.core import availability, catalog, maintenance, outages
-from bot.core.errors import HelpdeskError
+from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.messages import Choice, Reply
 from bot.core.turn import Turn
 from bot.core.when import parse_span
@@ -165,8 +165,7 @@ def _ask_when(turn: Turn, service_id: str) -> list[Reply]:
 def on_action(turn: Turn, value: str) -> list[Reply]:
     verb, _, arg = value.partition(":")
     if not maintenance.may_schedule(turn.person):
-        turn.reset()
-        return [Reply(turn.t("maintenance.not_allowed"), kind="error")]
+        raise NotAllowed("maintenance.not_allowed")  # a button pressed by someone else
     if verb == "new":
         return ask_service(turn)
     if verb == "svc" and turn.state == "maint_service" and turn.session.get(Service, arg):

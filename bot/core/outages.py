@@ -15,6 +15,7 @@ Down inside a maintenance window is a planned outage: recorded, no incident, no 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -40,6 +41,8 @@ from storage.models import (
     StateChange,
     Ticket,
 )
+
+log = logging.getLogger(__name__)
 
 #: criticality → (impact, urgency): tinggi → P1, sedang → P2, rendah → P3.
 IMPACT_URGENCY = {"tinggi": (1, 1), "sedang": (2, 1), "rendah": (2, 2)}
@@ -129,9 +132,14 @@ def record_readings(engine: Engine, readings: list[Reading], now: datetime, poli
             new = step(st, r.state, policy)
             s.add(st)
             if new is not None:
-                with s.begin_nested():
-                    change(s, st, new, now, source="probe", reason=r.error,
-                           planned=r.service_id in maint, tz=policy.timezone)
+                try:
+                    with s.begin_nested():
+                        change(s, st, new, now, source="probe", reason=r.error,
+                               planned=r.service_id in maint, tz=policy.timezone)
+                except Exception:  # retried at the next reading: the streak is still there
+                    log.exception("state change of %s to %s failed", r.service_id, new)
+                    s.refresh(st)
+                    continue
             if "cert" in r.warnings and r.cert_expires_at is not None:
                 cert_warning(s, r.service_id, r.cert_expires_at, now)
         bump_days(s, counters)

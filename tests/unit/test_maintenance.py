@@ -175,3 +175,11 @@ def test_late_scheduler_skips_stale_stages_and_cancellation_is_announced(helpdes
     with Session(helpdesk.engine) as s:
         keys = [n.dedupe_key.split(":")[1:3] for n in s.exec(select(Notice).order_by(col(Notice.id)))]
         assert keys == [[str(wid), "1h"], [str(wid), "end"], [str(later), "24h"], [str(later), "cancelled"]]
+
+
+def test_forged_button_is_refused(helpdesk: Helpdesk, chat: Chat) -> None:
+    replies = chat.act("mw:new", now=NOW)
+    assert [r.kind for r in replies] == ["error"] and "koordinator layanan" in replies[0].text
+    chat.act("mw:ok", now=NOW)
+    with Session(helpdesk.engine) as s:
+        assert s.exec(select(MaintenanceWindow)).first() is None
