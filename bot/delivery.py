@@ -94,6 +94,13 @@ class RateLimiter:
 
 
 @dataclass
+class _Outcome:
+    sent: list[tuple[Notice, str | None]] = field(default_factory=list)
+    failed: list[tuple[Notice, TransportError]] = field(default_factory=list)
+    released: list[tuple[Notice, datetime]] = field(default_factory=list)
+
+
+@dataclass
 class Deliverer:
     engine: Engine
     transports: dict[str, Transport] = field(default_factory=dict)
@@ -102,6 +109,8 @@ class Deliverer:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     #: a rate-limited notice waits in the tick up to this long; longer, it goes back to the outbox
     max_wait: float = 1.0
+    #: chats served at the same time (each chat's notices stay in order)
+    concurrency: int = 16
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> Deliverer:
@@ -116,32 +125,58 @@ class Deliverer:
         self.transports[channel] = transport
 
     async def tick(self, now: datetime | None = None, limit: int = 50) -> int:
-        """One delivery pass; returns how many notices were sent."""
+        """One delivery pass; returns how many notices were sent.
+
+        Chats are served concurrently, each chat's notices in order. What happened is
+        recorded in one transaction at the end; a crash before that leaves the batch
+        leased, and it is sent again after the lease (at least once, never lost)."""
         if not self.transports:
             return 0
         now = now or utcnow()
         batch = await asyncio.to_thread(self._claim, now, limit)
-        sent = 0
+        if not batch:
+            return 0
+        chats: dict[tuple[str, str], list[Notice]] = {}
         for notice in batch:
-            wait = self.limiter.delay(notice.channel, notice.target)
-            if wait > self.max_wait:
-                await asyncio.to_thread(self._release, notice, now + timedelta(seconds=wait))
-                continue
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.limiter.taken(notice.channel, notice.target)
-            transport = self.transports[notice.channel]
-            try:
-                ref = await transport.send(notice)
-            except TransportError as exc:
-                await asyncio.to_thread(self._failed, notice, exc, now)
-            except Exception as exc:  # an adapter bug must not stop delivery of the rest
-                log.exception("transport %s crashed on notice %s", notice.channel, notice.id)
-                await asyncio.to_thread(self._failed, notice, TransportError(repr(exc)), now)
-            else:
-                await asyncio.to_thread(self._sent, notice, ref)
-                sent += 1
-        return sent
+            chats.setdefault((notice.channel, notice.target), []).append(notice)
+        outcome = _Outcome()
+        deadline = time.monotonic() + self.lease.total_seconds() / 2
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def serve(queue: list[Notice]) -> None:
+            async with gate:
+                for i, notice in enumerate(queue):
+                    wait = await self._pace(notice, deadline)
+                    if wait is not None:  # too long to wait: back to the outbox, in order
+                        outcome.released += [(n, now + timedelta(seconds=wait)) for n in queue[i:]]
+                        return
+                    try:
+                        ref = await self.transports[notice.channel].send(notice)
+                    except TransportError as exc:
+                        outcome.failed.append((notice, exc))
+                        if not exc.permanent:  # keep the chat's order: the rest waits too
+                            later = exc.retry_after if exc.retry_after is not None else BASE_BACKOFF.total_seconds()
+                            outcome.released += [(n, now + timedelta(seconds=later)) for n in queue[i + 1:]]
+                            return
+                    except Exception as exc:  # an adapter bug must not stop delivery of the rest
+                        log.exception("transport %s crashed on notice %s", notice.channel, notice.id)
+                        outcome.failed.append((notice, TransportError(repr(exc))))
+                    else:
+                        outcome.sent.append((notice, ref))
+
+        await asyncio.gather(*(serve(queue) for queue in chats.values()))
+        await asyncio.to_thread(self._record, outcome, now)
+        return len(outcome.sent)
+
+    async def _pace(self, notice: Notice, deadline: float) -> float | None:
+        """Wait for the rate limits; None when the notice may go now, else how long it
+        would still have to wait (more than `max_wait`, or past half the lease)."""
+        while (wait := self.limiter.delay(notice.channel, notice.target)) > 0:
+            if wait > self.max_wait or time.monotonic() + wait > deadline:
+                return wait
+            await asyncio.sleep(wait)
+        self.limiter.taken(notice.channel, notice.target)
+        return None
 
     async def drain(self, now: datetime | None = None, limit: int = 50, max_passes: int = 100) -> int:
         """Ticks until nothing due is left (or `max_passes`): catches up after a pause."""
@@ -161,30 +196,30 @@ class Deliverer:
                     alerts.refresh_payload(s, notice)
             return batch
 
-    def _release(self, notice: Notice, at: datetime) -> None:
+    def _record(self, outcome: _Outcome, now: datetime) -> None:
         with session_scope(self.engine) as s:
-            notices.release(s, notice.id or 0, at=at)
+            notices.mark_sent_many(s, [n.id or 0 for n, _ in outcome.sent], now=utcnow())
+            for notice, ref in outcome.sent:
+                if notice.kind == "alert.post":
+                    alerts.record_post(
+                        s, notice.payload["alert_id"], notice.channel, notice.target, ref,
+                        notice.payload.get("text", ""), seq=int(notice.payload.get("seq") or 0),
+                    )
+            for notice, at in outcome.released:
+                notices.release(s, notice.id or 0, at=at)
+            for notice, exc in outcome.failed:
+                self._failed(s, notice, exc, now)
 
-    def _sent(self, notice: Notice, ref: str | None) -> None:
-        with session_scope(self.engine) as s:
-            notices.mark_sent(s, notice.id or 0)
-            if notice.kind == "alert.post":
-                alerts.record_post(
-                    s, notice.payload["alert_id"], notice.channel, notice.target, ref,
-                    notice.payload.get("text", ""), seq=int(notice.payload.get("seq") or 0),
-                )
-
-    def _failed(self, notice: Notice, exc: TransportError, now: datetime) -> None:
+    def _failed(self, session: Session, notice: Notice, exc: TransportError, now: datetime) -> None:
         give_up = exc.permanent or notice.attempts >= self.max_attempts
         if exc.retry_after is not None:
             delay = timedelta(seconds=exc.retry_after)
         else:
             delay = min(BASE_BACKOFF * (2 ** max(notice.attempts - 1, 0)), MAX_BACKOFF)
         log.warning("notice %s to %s failed (attempt %s): %s", notice.id, notice.channel, notice.attempts, exc)
-        with session_scope(self.engine) as s:
-            notices.mark_failed(s, notice.id or 0, str(exc), permanent=give_up, retry_at=now + delay)
-            if give_up:
-                report_failure(s, notice, str(exc), now)
+        notices.mark_failed(session, notice.id or 0, str(exc), permanent=give_up, retry_at=now + delay)
+        if give_up:
+            report_failure(session, notice, str(exc), now)
 
 
 def report_failure(session: Session, notice: Notice, error: str, now: datetime) -> int:
