@@ -140,6 +140,15 @@ def mark_sent(session: Session, notice_id: int, *, now: datetime | None = None) 
     )
 
 
+def mark_sent_many(session: Session, notice_ids: list[int], *, now: datetime | None = None) -> None:
+    """One statement for a delivery batch."""
+    if notice_ids:
+        session.execute(
+            sa.update(Notice).where(col(Notice.id).in_(notice_ids))
+            .values(status="sent", sent_at=now or utcnow(), locked_until=None, last_error=None)
+        )
+
+
 def mark_failed(
     session: Session, notice_id: int, error: str, *, permanent: bool, retry_at: datetime | None = None
 ) -> None:
