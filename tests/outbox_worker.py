@@ -57,6 +57,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--barrier", type=Path)
     parser.add_argument("--deadline", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--poll", type=float, default=0.01, help="sleep when nothing was sent")
     parser.add_argument("--idle-exit", type=float, default=0.0, help="stop after this long with nothing left")
     args = parser.parse_args(argv)
     engine = make_engine(args.url)
@@ -76,7 +77,7 @@ async def main(argv: list[str]) -> int:
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since >= args.idle_exit:
                 return 0
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(args.poll)
     return 1
 
 

@@ -206,3 +206,24 @@ def test_sigkill_during_delivery_loses_no_notice(engine: Engine, db_url: str, tm
     assert asyncio.run(survivor.tick(now + timedelta(seconds=3))) == 5  # expired: all go out
     assert sorted(n.id for n in recorder.sent) == sorted(n.id for n in rows(engine))
     assert {n.status for n in rows(engine)} == {"sent"}
+
+
+async def test_a_chat_keeps_its_order_when_the_platform_says_wait(engine: Engine) -> None:
+    class SlowDown(Recorder):
+        async def send(self, notice: Notice) -> str | None:
+            if notice.target == "busy" and self.fail.pop("once", None) is not None:
+                raise TransportError("429 Too Many Requests", retry_after=30)
+            return await super().send(notice)
+
+    recorder = SlowDown({"once": TransportError("unused")})
+    deliverer = Deliverer(engine)
+    deliverer.register("telegram", recorder)
+    enqueue(engine, 3, target="busy", prefix="busy")
+    enqueue(engine, 2, target="calm", prefix="calm")
+    assert await deliverer.tick(NOW) == 2  # the calm chat is not held up
+    waiting = [n for n in rows(engine) if n.target == "busy"]
+    assert [(n.status, n.attempts, n.next_attempt_at) for n in waiting] == [
+        ("pending", 1, NOW + timedelta(seconds=30)), ("pending", 0, NOW + timedelta(seconds=30)),
+        ("pending", 0, NOW + timedelta(seconds=30))]
+    assert await deliverer.tick(NOW + timedelta(seconds=30)) == 3
+    assert [n.payload["text"] for n in recorder.sent if n.target == "busy"] == ["pesan 0", "pesan 1", "pesan 2"]
