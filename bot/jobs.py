@@ -11,9 +11,10 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core import escalation
+from bot.core import escalation, sla
 from bot.delivery import Deliverer
 from bot.runtime import Helpdesk
+from storage.db import session_scope
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,20 @@ class Jobs:
             log.info("sla scan: %s", dict(done))
         return done
 
+    async def plan_unplanned(self, now: datetime | None = None) -> int:
+        """Once at start: due times for open tickets older than the SLA clocks."""
+        now = now or utcnow()
+        total = 0
+        while True:
+            planned = await asyncio.to_thread(self._plan_batch, now)
+            total += planned
+            if planned < 1000:
+                return total
+
+    def _plan_batch(self, now: datetime) -> int:
+        with session_scope(self.helpdesk.engine) as s:
+            return sla.plan_unplanned(s, now, limit=1000)
+
     def start(self) -> None:
         """Needs a running event loop: call from the web app's lifespan."""
         settings = self.helpdesk.settings
@@ -46,6 +61,7 @@ class Jobs:
         self.scheduler.add_job(
             self.sla_scan, "interval", seconds=settings.sla_scan_interval_seconds, id="sla", **common
         )
+        self.scheduler.add_job(self.plan_unplanned, id="sla-plan", misfire_grace_time=None)
         add_monitoring_jobs(self.scheduler, self.helpdesk)
         add_report_jobs(self.scheduler, self.helpdesk)
         self.scheduler.start()

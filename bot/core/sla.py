@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.core.business_calendar import Calendar, calendar
 from storage.models import Service, Ticket
@@ -137,6 +137,26 @@ def state_changed(session: Session, ticket: Ticket, new: str, now: datetime) -> 
     elif ticket.sla_paused_at is None:
         ticket.sla_paused_at = now
         ticket.sla_next_at = None
+
+
+def plan_unplanned(session: Session, now: datetime, limit: int = 1000) -> int:
+    """Open tickets from before the SLA clocks (migration 0003) get due times; the steps
+    whose moment has passed count as taken, so old tickets show their state but do not
+    flood anyone with escalations. Returns how many were planned."""
+    rows = list(session.exec(
+        select(Ticket).where(col(Ticket.state).in_(RUNNING | PAUSED), col(Ticket.resolution_due_at).is_(None))
+        .limit(limit)
+    ))
+    for ticket in rows:
+        if ticket.state in PAUSED and ticket.sla_paused_at is None:
+            ticket.sla_paused_at = ticket.resolved_at or ticket.updated_at
+        _plan(ticket, *_context(session, ticket))
+        for bit, at in _events(ticket):
+            if at is not None and at <= now:
+                ticket.sla_notified |= bit
+        ticket.sla_next_at = next_event_at(ticket)
+        session.add(ticket)
+    return len(rows)
 
 
 # --- planning ---------------------------------------------------------------------------

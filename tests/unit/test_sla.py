@@ -146,3 +146,25 @@ def test_chat_shows_due_times_state_and_business_time_used(helpdesk: Helpdesk) -
     chat.say(f"/status {number}", now=wib(2026, 3, 9, 14))
     assert "SLA: terlewati · waktu kerja terpakai 5 j 00 m dari 8 j 00 m (62 %)" in chat.text
     assert "Tanggapan pertama: terlewati" in chat.text
+
+
+async def test_tickets_from_before_the_sla_clocks_are_planned_once_without_a_flood(helpdesk: Helpdesk) -> None:
+    from bot.core import escalation
+    from bot.delivery import Deliverer
+    from bot.jobs import Jobs
+
+    add_service(helpdesk)
+    with session_scope(helpdesk.engine) as s:
+        old = open_p3(s, wib(2026, 3, 2, 9))  # a week old: every step long past
+        new = open_p3(s, wib(2026, 3, 9, 9))
+        for t in (old, new):  # as migration 0003 found them
+            t.response_due_at = t.resolution_due_at = t.response_risk_at = t.resolution_risk_at = None
+            t.sla_next_at = None
+            s.add(t)
+    jobs = Jobs(helpdesk, Deliverer(helpdesk.engine))
+    assert await jobs.plan_unplanned(wib(2026, 3, 9, 9, 30)) == 2
+    with Session(helpdesk.engine) as s:
+        old, new = (s.get(Ticket, t.id) for t in (old, new))
+        assert old.resolution_due_at == wib(2026, 3, 3, 8, 30) and old.sla_next_at is None
+        assert new.resolution_due_at == wib(2026, 3, 10, 8, 30) and new.sla_next_at == wib(2026, 3, 9, 9, 45)
+    assert escalation.sla_tick(helpdesk.engine, wib(2026, 3, 9, 9, 30))["tickets"] == 0
