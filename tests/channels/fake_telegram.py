@@ -1,7 +1,7 @@
 """A Bot API server for tests, on 127.0.0.1 (port 0), and a runner for our web app.
 
 `FakeBotApi` answers the methods our bot uses (getMe, getUpdates with long polling,
-sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery, setWebhook,
+sendMessage, sendPhoto, sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, setWebhook,
 deleteWebhook), records every call with its decoded parameters, and can be scripted to
 answer 429 (with parameters.retry_after) or 403. It runs aiohttp in its own thread and
 event loop, so the bot under test talks to it over real HTTP whatever loop it runs in.
@@ -281,6 +281,28 @@ class FakeBotApi:
         with self._lock:
             self._messages[(chat_id, message["message_id"])] = message
         return 200, message
+
+    def _upload(self, params: dict[str, Any], field: str) -> tuple[int, Any]:
+        """sendPhoto / sendDocument arrive as multipart: keep the file's name and bytes."""
+        upload = params.get(field)
+        if not hasattr(upload, "file"):
+            return 400, f"Bad Request: {field} is not a file"
+        data = upload.file.read()
+        params[field] = {"filename": upload.filename, "size": len(data), "head": data[:8]}
+        chat_id = int(params["chat_id"])
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat(chat_id),
+                   "from": self._bot_user()}
+        if field == "photo":
+            message["photo"] = [{"file_id": "p1", "file_unique_id": "p1", "width": 800, "height": 400}]
+        else:
+            message["document"] = {"file_id": "d1", "file_unique_id": "d1", "file_name": upload.filename}
+        return 200, message
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> tuple[int, Any]:
+        return self._upload(params, "photo")
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> tuple[int, Any]:
+        return self._upload(params, "document")
 
     def _edit(self, params: dict[str, Any], text: str | None) -> tuple[int, Any]:
         key = (int(params["chat_id"]), int(params["message_id"]))

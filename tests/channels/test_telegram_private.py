@@ -4,6 +4,7 @@ against the fake Bot API; each test asserts the exact Bot API calls the bot made
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from bot.core import people
 from bot.i18n import t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import Identity, InboundEvent, Person, Ticket
+from storage.models import Identity, InboundEvent, Person, ServiceState, Ticket, utcnow
 from tests.channels.fake_telegram import Call, FakeBotApi, Updates, buttons
 from tests.channels.telegram_harness import BotUnderTest
 
@@ -236,3 +237,36 @@ def test_long_polling(helpdesk: Helpdesk, api: FakeBotApi, ups: Updates) -> None
     assert methods[:2] == ["getMe", "deleteWebhook"]
     polls = api.calls_of("getUpdates")
     assert polls[-1].params["allowed_updates"] == ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def test_coordinator_gets_summary_with_chart_and_report_document(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
+    with session_scope(helpdesk.engine) as s:
+        coordinator = next(p for p in s.exec(select(Person)) if "koordinator_layanan" in p.roles)
+        s.add(Identity(person_id=coordinator.id, channel="telegram", external_id="1009"))
+    user = Updates.user(1009, "Koordinator")
+    start = api.mark()
+    bot.send(ups.text(user, "/ringkasan"))
+    calls = api.since(start)
+    assert [c.method for c in calls] == ["sendMessage"]  # nothing monitored yet: no chart
+    assert "Ringkasan status" in calls[0].params["text"]
+    start = api.mark()
+    bot.send(ups.text(user, "/laporan katalog"))
+    text, document = api.since(start)
+    assert text.method == "sendMessage" and "Katalog Layanan SPBE" in text.params["text"]
+    assert document.method == "sendDocument" and document.params["chat_id"] == "1009"
+    assert document.params["document"]["filename"].startswith("catalogue-")
+    assert document.params["document"]["head"].startswith(b"%PDF")
+    # others are refused and get no document
+    start = api.mark()
+    bot.send(ups.text(BUDI, "/laporan katalog"))
+    assert [c.method for c in api.since(start)] == ["sendMessage"]
+    # with a monitored service the summary brings its availability chart as a photo
+    with session_scope(helpdesk.engine) as s:
+        s.add(ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=3)))
+    start = api.mark()
+    bot.send(ups.text(user, "/ringkasan"))
+    summary_text, photo = api.since(start)
+    assert summary_text.method == "sendMessage" and photo.method == "sendPhoto"
+    assert photo.params["photo"]["head"].startswith(b"\x89PNG")

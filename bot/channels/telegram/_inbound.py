@@ -175,6 +175,7 @@ class Inbound:
         replies = await asyncio.to_thread(self.conversations.handle, self._incoming(chat, user, text=message.text))
         for reply in replies:
             await self.sender.send(chat.id, reply.text, reply.choices)
+            await self.sender.attach(chat.id, reply)
 
     async def _group_text(self, message: Message, user: User) -> None:
         chat = message.chat

@@ -19,6 +19,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     ReplyParameters,
@@ -28,7 +29,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.core.messages import Choice
+from bot.core.messages import Choice, Reply
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 #: buttons per keyboard row, and how many label characters still fit side by side.
@@ -172,11 +173,21 @@ class ChatPacer:
 
 
 class Sender:
-    """Sends texts with buttons to one chat, paced, split, as plain text."""
+    """Sends texts with buttons to one chat, paced, split, as plain text; charts and
+    documents of a reply follow as a photo and a file."""
 
     def __init__(self, bot: ExtBot, pacer: ChatPacer | None = None) -> None:
         self.bot = bot
         self.pacer = pacer or ChatPacer()
+
+    async def attach(self, chat_id: int, reply: Reply) -> None:
+        if reply.image:
+            await self.pacer.wait(chat_id)
+            await self.bot.send_photo(chat_id, photo=InputFile(reply.image, filename="grafik.png"))
+        if reply.document:
+            name, data = reply.document
+            await self.pacer.wait(chat_id)
+            await self.bot.send_document(chat_id, document=InputFile(data, filename=name))
 
     async def send(
         self,
