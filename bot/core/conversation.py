@@ -39,7 +39,7 @@ from bot.core.roles import is_operator
 from bot.core.turn import Turn
 from bot.i18n import LANGUAGES, norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.models import Conversation, Service, utcnow
+from storage.models import Conversation, InboundEvent, Service, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,9 @@ class Conversations:
             self.kb.matcher()  # pick up changed articles before the transaction starts
             with session_scope(self.engine) as session:
                 conv = self._conversation(session, msg)
+                if msg.dedupe_key and not self._first_delivery(session, msg):
+                    log.info("%s delivery %s seen before: ignored", msg.channel, msg.dedupe_key)
+                    return []
                 person = people.identify(session, msg.channel, msg.user_id)
                 turn = Turn(session, msg, conv, person, now, self.timezone)
                 self._dispatch(turn, text, msg.action)
@@ -161,6 +164,16 @@ class Conversations:
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()  # one turn at a time per chat, across replicas
         return session.exec(stmt).one()
+
+    @staticmethod
+    def _first_delivery(session: Session, msg: Incoming) -> bool:
+        insert = insert_for(session)
+        return session.execute(
+            insert(InboundEvent)
+            .values(channel=msg.channel, key=msg.dedupe_key, received_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(InboundEvent.id)
+        ).first() is not None
 
     def _lang(self, msg: Incoming) -> str:
         try:

@@ -44,3 +44,6 @@ class Incoming:
     display_name: str | None = None
     #: True in group chats: free text there is not a question to the bot.
     group: bool = False
+    #: the platform's id of this delivery (Telegram update_id, Slack event_id): recorded in
+    #: the turn's own transaction, so a redelivery changes nothing and a crash loses nothing.
+    dedupe_key: str | None = None

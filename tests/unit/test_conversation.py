@@ -218,3 +218,20 @@ def test_notices_follow_the_chosen_language(helpdesk: Helpdesk, operator: Chat) 
     operator.say(f"/ambil {number}")  # not the vicon technician: still allowed for operators
     told = [r.text for r in chat.notices()]
     assert told and all("is now" in t for t in told)
+
+
+def test_redelivery_changes_nothing_and_a_failed_turn_is_not_lost(helpdesk: Helpdesk) -> None:
+    from bot.core.messages import Incoming
+
+    def send(text: str, key: str) -> list:  # type: ignore[type-arg]
+        msg = Incoming(channel="telegram", chat_id="77", user_id="77", text=text, dedupe_key=key)
+        return helpdesk.conversations.handle(msg)
+
+    assert send("/lapor", "bot:1")
+    assert send("/lapor", "bot:1") == []  # the same delivery again: no reply, no change
+    with Session(helpdesk.engine) as s:
+        conv = s.exec(select(Conversation).where(Conversation.chat_id == "77")).one()
+        assert conv.state == "report_service"
+    # a turn that fails rolls its dedupe key back with everything else: redelivery is served
+    assert "tidak ditemukan" in send("/status INC-2026-999999", "bot:2")[0].text
+    assert "tidak ditemukan" in send("/status INC-2026-999999", "bot:2")[0].text

@@ -9,6 +9,7 @@ happen once, in arrival order, before anything else.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,6 +62,15 @@ def kind_of(update: Update) -> str:
     return next((k for k in update.to_dict() if k != "update_id"), "empty")
 
 
+#: the update being handled, for the conversation turn it becomes
+_DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar("telegram_delivery", default=None)
+
+
+def _turns_of(update: Update) -> bool:
+    """Updates that become conversation turns carry their dedupe key into the turn."""
+    return bool((update.message and update.message.text) or (update.callback_query and update.callback_query.data))
+
+
 class Inbound:
     def __init__(self, conversations: Conversations, engine: Engine, sender: Sender) -> None:
         self.conversations = conversations
@@ -86,13 +96,21 @@ class Inbound:
         chat = update.effective_chat
         # one update per chat at a time, taken in arrival order (asyncio locks are fair)
         async with self.locks.hold(chat.id if chat else ("update", update.update_id)):
-            if not await asyncio.to_thread(self._first_delivery, update.update_id):
+            key = f"{self.bot.id}:{update.update_id}"
+            if _turns_of(update):
+                # recorded inside the conversation turn's own transaction (Incoming.dedupe_key)
+                token = _DELIVERY.set(key)
+            elif not await asyncio.to_thread(self._first_delivery, update.update_id):
                 log.info("telegram update %s delivered again: ignored", update.update_id)
                 return
+            else:
+                token = _DELIVERY.set(None)
             try:
                 await self._route(update)
             except Forbidden as exc:  # blocked by the user or removed from the group meanwhile
                 log.info("telegram update %s: reply not delivered: %s", update.update_id, exc.message)
+            finally:
+                _DELIVERY.reset(token)
 
     async def _route(self, update: Update) -> None:
         if update.callback_query is not None:
@@ -130,6 +148,7 @@ class Inbound:
             action=action,
             display_name=user.full_name,
             group=chat.type != ChatType.PRIVATE,
+            dedupe_key=_DELIVERY.get(),
         )
 
     def _turn(self, msg: Incoming) -> tuple[list[Reply], bool]:
@@ -263,6 +282,9 @@ class Inbound:
         chat = message.chat
         msg = self._incoming(chat, user, action=query.data)
         replies, waiting = await asyncio.to_thread(self._turn, msg)
+        if not replies and msg.dedupe_key:  # a press delivered before: answer it, change nothing
+            await self._answer(query)
+            return
         refusal = next((r for r in replies if r.kind == "error"), None)
         if refusal is not None:  # a refusal is an alert on the presser's screen, not chat noise
             await self._answer(query, refusal.text, alert=True)
