@@ -132,14 +132,17 @@ def test_summary_is_for_coordinators_only(slack: SlackHarness) -> None:
     slack.report("U203", service="email", impact="3", urgency="3")
     _, refused_url, _ = slack.command("U203", "ringkasan")
     [refused] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in refused_url)
-    assert refused.params["text"] == t("slack.summary.not_allowed")
+    assert refused.params["text"] == t("summary.not_allowed")
 
     slack.fake.add_user("UKOOR", email="nur.hidayati@kementerian.go.id", name="Nur Hidayati")
     _, url, _ = slack.command("UKOOR", "ringkasan")
     [summary] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
     text = summary.params["text"]
-    assert ": 2 tiket" in text.splitlines()[0]
-    assert "P1 (kritis): 1" in text and "P4 (rendah): 1" in text and "ditugaskan: 2" in text
+    assert "Ringkasan status" in text.splitlines()[0]
+    assert "Tiket terbuka: 2 (P1: 1 · P2: 0 · P3: 0 · P4: 1)" in text and "ditugaskan 2" in text
+    _, url, _ = slack.command("UKOOR", "ringkasan vpn")
+    [narrowed] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
+    assert "Akses Jarak Jauh (VPN)" in narrowed.params["text"] and "Tiket terbuka: 1 (P1: 1" in narrowed.params["text"]
 
 
 def _notice(slack: SlackHarness, **kw: object) -> int:

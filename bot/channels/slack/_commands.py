@@ -52,7 +52,7 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
         await say(t("slack.command.usage", lang))
         return
     if sub == "summary":
-        outcome = await asyncio.to_thread(work.summary, ch.engine, user, ch.timezone)
+        outcome = await asyncio.to_thread(work.summary, ch.engine, user, ch.timezone, rest)
         await say(outcome.text)
         return
     dm = await ch.dm_where(user)

@@ -7,19 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.channels.slack._blocks import home_view
 from bot.core import catalog, people, tickets
+from bot.core import summary as core_summary
 from bot.core.errors import HelpdeskError
-from bot.core.priority import PRIORITY_NAMES
-from bot.core.roles import SUMMARY_ROLES, has_any, is_operator
+from bot.core.roles import is_operator
 from bot.core.tickets import Actor
-from bot.i18n import fmt_dt, norm_lang, t
+from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.models import Conversation, InboundEvent, Person, Service, Ticket, utcnow
+from storage.models import Conversation, InboundEvent, Person, Service, utcnow
 
 CHANNEL = "slack"
 
@@ -124,29 +123,12 @@ def home(engine: Engine, user: str, tz: str) -> dict[str, Any]:
         return home_view(lang, tz, own, queue, person.id if person else None)
 
 
-def summary(engine: Engine, user: str, tz: str) -> Outcome:
-    """Open tickets counted by priority and by state, for coordinators and service managers."""
+def summary(engine: Engine, user: str, tz: str, argument: str = "") -> Outcome:
+    """The core's status summary (the same as /ringkasan in every channel), role-checked."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
         lang = _lang(person)
-        if not has_any(person, SUMMARY_ROLES):
-            return Outcome(t("slack.summary.not_allowed", lang), error=True)
-        rows = s.execute(
-            sa.select(Ticket.priority, Ticket.state, sa.func.count())
-            .where(col(Ticket.state).in_(tickets.OPEN_STATES))
-            .group_by(Ticket.priority, Ticket.state)
-        ).all()
-    at = fmt_dt(utcnow(), lang, tz)
-    total = sum(n for _, _, n in rows)
-    if not total:
-        return Outcome(t("slack.summary.none", lang, at=at))
-    by_priority = {p: sum(n for pr, _, n in rows if pr == p) for p in sorted(PRIORITY_NAMES)}
-    by_state = {st: sum(n for _, s_, n in rows if s_ == st) for st in tickets.OPEN_STATES}
-    lines = [
-        t("slack.summary.header", lang, total=total, at=at),
-        t("slack.summary.by_priority", lang,
-          items=" · ".join(f"P{p} ({t(f'priority.{PRIORITY_NAMES[p]}', lang)}): {n}" for p, n in by_priority.items())),
-        t("slack.summary.by_state", lang,
-          items=" · ".join(f"{t(f'state.{st}', lang)}: {n}" for st, n in by_state.items())),
-    ]
-    return Outcome("\n".join(lines))
+        if not core_summary.may_ask(person):
+            return Outcome(t("summary.not_allowed", lang), error=True)
+        now = utcnow()
+        return Outcome(core_summary.render(core_summary.build(s, now, tz, argument), lang, tz, now))
