@@ -97,7 +97,7 @@ class RateLimiter:
 class _Outcome:
     sent: list[tuple[Notice, str | None]] = field(default_factory=list)
     failed: list[tuple[Notice, TransportError]] = field(default_factory=list)
-    released: list[tuple[Notice, datetime]] = field(default_factory=list)
+    released: list[tuple[Notice, datetime, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -148,15 +148,15 @@ class Deliverer:
                 for i, notice in enumerate(queue):
                     wait = await self._pace(notice, deadline)
                     if wait is not None:  # too long to wait: back to the outbox, in order
-                        outcome.released += [(n, now + timedelta(seconds=wait)) for n in queue[i:]]
+                        outcome.released += [(n, now + timedelta(seconds=wait), None) for n in queue[i:]]
                         return
                     try:
                         ref = await self.transports[notice.channel].send(notice)
                     except TransportError as exc:
                         outcome.failed.append((notice, exc))
-                        if not exc.permanent:  # keep the chat's order: the rest waits too
-                            later = exc.retry_after if exc.retry_after is not None else BASE_BACKOFF.total_seconds()
-                            outcome.released += [(n, now + timedelta(seconds=later)) for n in queue[i + 1:]]
+                        if exc.retry_after is not None:  # the chat is told to wait: the rest waits too
+                            later = now + timedelta(seconds=exc.retry_after)
+                            outcome.released += [(n, later, str(exc)) for n in queue[i + 1:]]
                             return
                     except Exception as exc:  # an adapter bug must not stop delivery of the rest
                         log.exception("transport %s crashed on notice %s", notice.channel, notice.id)
@@ -198,17 +198,22 @@ class Deliverer:
 
     def _record(self, outcome: _Outcome, now: datetime) -> None:
         with session_scope(self.engine) as s:
-            notices.mark_sent_many(s, [n.id or 0 for n, _ in outcome.sent], now=utcnow())
+            notices.mark_sent_many(s, sorted(n.id or 0 for n, _ in outcome.sent), now=utcnow())
             for notice, ref in outcome.sent:
                 if notice.kind == "alert.post":
                     alerts.record_post(
                         s, notice.payload["alert_id"], notice.channel, notice.target, ref,
                         notice.payload.get("text", ""), seq=int(notice.payload.get("seq") or 0),
                     )
-            for notice, at in outcome.released:
-                notices.release(s, notice.id or 0, at=at)
-            for notice, exc in outcome.failed:
-                self._failed(s, notice, exc, now)
+            # the rest row by row in id order, as the claim locks them
+            released = {n.id: (at, why) for n, at, why in outcome.released}
+            failed = {n.id: (n, exc) for n, exc in outcome.failed}
+            for notice_id in sorted({*released, *failed}, key=lambda i: i or 0):
+                if notice_id in released:
+                    at, why = released[notice_id]
+                    notices.release(s, notice_id or 0, at=at, reason=why)
+                else:
+                    self._failed(s, *failed[notice_id], now)
 
     def _failed(self, session: Session, notice: Notice, exc: TransportError, now: datetime) -> None:
         give_up = exc.permanent or notice.attempts >= self.max_attempts

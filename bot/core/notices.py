@@ -160,11 +160,15 @@ def mark_failed(
     session.execute(sa.update(Notice).where(col(Notice.id) == notice_id).values(**values))
 
 
-def release(session: Session, notice_id: int, *, at: datetime) -> None:
-    """Give a claimed notice back untried (a rate limit said "not yet"): no attempt is counted."""
+def release(session: Session, notice_id: int, *, at: datetime, reason: str | None = None) -> None:
+    """Give a claimed notice back untried (a rate limit said "not yet"): no attempt is counted.
+    `reason` (why its chat waits) is kept as the notice's last error."""
+    values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "locked_until": None,
+                              "attempts": Notice.attempts - 1}
+    if reason is not None:
+        values["last_error"] = reason[:1000]
     session.execute(
-        sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "sending")
-        .values(status="pending", next_attempt_at=at, locked_until=None, attempts=Notice.attempts - 1)
+        sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "sending").values(**values)
     )
 
 
