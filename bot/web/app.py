@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -21,11 +22,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bot.channels import webchat
+from bot.core import summary
 from bot.delivery import Deliverer
 from bot.i18n import catalogue
 from bot.jobs import Jobs
 from bot.runtime import Helpdesk
 from bot.web import status
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -67,6 +70,20 @@ def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | N
     async def chat_poll(request: Request) -> Response:
         return await webchat.poll(request, conversations)
 
+    async def availability_chart(request: Request) -> Response:
+        """Public like the status page: channels that show images by URL (Slack) link here."""
+
+        def draw() -> bytes | None:
+            with Session(helpdesk.engine) as session:
+                result = summary.build(session, utcnow(), helpdesk.settings.timezone,
+                                       request.query_params.get("scope", "")[:100])
+                return summary.chart(result)
+
+        png = await asyncio.to_thread(draw)
+        if png is None:
+            return Response(status_code=404)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})
+
     async def root(_: Request) -> Response:
         return RedirectResponse("/chat")
 
@@ -86,6 +103,7 @@ def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | N
     routes = [
         Route("/", root),
         Route("/healthz", healthz),
+        Route("/charts/availability-7d.png", availability_chart),
         Route("/chat", chat_page),
         Route("/api/chat", chat_api, methods=["POST"]),
         Route("/api/chat/notices", chat_poll),

@@ -14,7 +14,16 @@ from bot.core import notices
 from bot.i18n import t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import AlertPost, Notice, OperatorChannel, Person, Ticket, TicketEvent
+from storage.models import (
+    AlertPost,
+    Notice,
+    OperatorChannel,
+    Person,
+    ServiceState,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 from tests.channels.fake_slack import SlackHarness, buttons, slack_harness
 
 OPS = "COPS"
@@ -143,6 +152,13 @@ def test_summary_is_for_coordinators_only(slack: SlackHarness) -> None:
     _, url, _ = slack.command("UKOOR", "ringkasan vpn")
     [narrowed] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
     assert "Akses Jarak Jauh (VPN)" in narrowed.params["text"] and "Tiket terbuka: 1 (P1: 1" in narrowed.params["text"]
+    assert not [b for b in narrowed.params["blocks"] if b["type"] == "image"]  # nothing monitored: no chart
+    with session_scope(slack.channel.engine) as s:
+        s.add(ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=2)))
+    _, url, _ = slack.command("UKOOR", "ringkasan vpn")
+    [charted] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
+    [image] = [b for b in charted.params["blocks"] if b["type"] == "image"]
+    assert image["image_url"].endswith("/charts/availability-7d.png?scope=vpn")
 
 
 def _notice(slack: SlackHarness, **kw: object) -> int:

@@ -88,3 +88,17 @@ def test_report_through_the_web_api_and_poll_notices(client: TestClient, helpdes
 def test_root_redirects_to_chat(client: TestClient) -> None:
     res = client.get("/", follow_redirects=False)
     assert res.status_code in (302, 307) and res.headers["location"] == "/chat"
+
+
+def test_availability_chart_is_served_for_channels_that_link_images(client: TestClient, helpdesk: Helpdesk) -> None:
+    from datetime import timedelta
+
+    from storage.db import session_scope
+    from storage.models import ServiceState, utcnow
+
+    assert client.get("/charts/availability-7d.png").status_code == 404  # nothing monitored yet
+    with session_scope(helpdesk.engine) as s:
+        s.add(ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=2)))
+    res = client.get("/charts/availability-7d.png?scope=vpn")
+    assert res.status_code == 200 and res.headers["content-type"] == "image/png"
+    assert res.content.startswith(b"\x89PNG")

@@ -101,6 +101,7 @@ class SlackChannel:
         self.engine = helpdesk.engine
         self.conversations = helpdesk.conversations
         self.timezone = settings.timezone
+        self.public_url = settings.public_url.rstrip("/")
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=base_url if base_url.endswith("/") else base_url + "/",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import message
@@ -53,7 +54,11 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
         return
     if sub == "summary":
         outcome = await asyncio.to_thread(work.summary, ch.engine, user, ch.timezone, rest)
-        await say(outcome.text)
+        body = message([Reply(outcome.text)])
+        if outcome.chart:  # Slack fetches the image from our public chart URL
+            url = f"{ch.public_url}/charts/availability-7d.png?scope={quote(rest)}"
+            body["blocks"].append({"type": "image", "image_url": url, "alt_text": t("summary.chart_alt", lang)})
+        await respond(**body, response_type="ephemeral")
         return
     dm = await ch.dm_where(user)
     where = Where(dm.chat_id, False, "ephemeral", command.get("channel_id") or dm.channel)

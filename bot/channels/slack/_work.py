@@ -61,6 +61,8 @@ class Outcome:
     error: bool = False
     number: str | None = None
     priority: int | None = None
+    #: the chart exists (services are monitored): Slack shows it from our public URL
+    chart: bool = False
 
 
 def open_report(
@@ -131,4 +133,5 @@ def summary(engine: Engine, user: str, tz: str, argument: str = "") -> Outcome:
         if not core_summary.may_ask(person):
             return Outcome(t("summary.not_allowed", lang), error=True)
         now = utcnow()
-        return Outcome(core_summary.render(core_summary.build(s, now, tz, argument), lang, tz, now))
+        result = core_summary.build(s, now, tz, argument)
+        return Outcome(core_summary.render(result, lang, tz, now), chart=bool(result.week_availability))
