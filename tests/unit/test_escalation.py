@@ -271,3 +271,27 @@ async def test_scheduler_runs_the_scan_and_the_repeats(settings: Settings, engin
         assert {"delivery", "sla"} <= {j.id for j in jobs.scheduler.get_jobs()}
     finally:
         jobs.shutdown()
+
+
+def test_two_replicas_scanning_at_once_take_each_step_once(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+    import threading
+
+    opened = [open_ticket(helpdesk, 2, 2) for _ in range(30)]
+    at = max(t.response_risk_at for t in opened)
+    gate = threading.Barrier(2)
+    results: list[int] = []
+
+    def replica() -> None:
+        gate.wait()
+        results.append(escalation.sla_tick(helpdesk.engine, at, batch=5)["reassigned"])
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert sum(results) == 30  # every ticket reassigned once, by one replica or the other
+    with Session(helpdesk.engine) as s:
+        moved = s.exec(select(TicketEvent).where(TicketEvent.kind == "assign", TicketEvent.channel == "sla"))
+        assert sorted(e.ticket_id for e in moved) == sorted(t.id for t in opened)
+    assert len(outbox(helpdesk, kind="sla.response_risk")) == 30
