@@ -260,12 +260,16 @@ def alert_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = 
     """Start the repeat clock of new alerts; post again (and one level up) the ones due."""
     policy = policy or EscalationPolicy()
     done: Counter[str] = Counter()
-    with session_scope(engine) as s:
-        fresh = select(Alert).where(col(Alert.acknowledged_at).is_(None), col(Alert.next_repeat_at).is_(None))
-        for alert in _claim(s, fresh.order_by(col(Alert.id)).limit(batch)):
-            if not _settled(s, alert, now):
-                alert.next_repeat_at = alert.created_at + policy.repeat_every(alert.priority)
-            s.add(alert)
+    fresh = select(Alert).where(col(Alert.acknowledged_at).is_(None), col(Alert.next_repeat_at).is_(None))
+    while True:
+        with session_scope(engine) as s:
+            rows = _claim(s, fresh.order_by(col(Alert.id)).limit(batch))
+            for alert in rows:
+                if not _settled(s, alert, now):
+                    alert.next_repeat_at = alert.created_at + policy.repeat_every(alert.priority)
+                s.add(alert)
+        if len(rows) < batch:
+            break
     while True:
         with session_scope(engine) as s:
             due = (
