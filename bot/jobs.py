@@ -56,7 +56,7 @@ class Jobs:
         settings = self.helpdesk.settings
         common = {"max_instances": 1, "coalesce": True}
         self.scheduler.add_job(
-            self.deliverer.tick, "interval", seconds=settings.delivery_interval_seconds, id="delivery", **common
+            self.deliverer.drain, "interval", seconds=settings.delivery_interval_seconds, id="delivery", **common
         )
         self.scheduler.add_job(
             self.sla_scan, "interval", seconds=settings.sla_scan_interval_seconds, id="sla", **common
