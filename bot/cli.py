@@ -256,10 +256,10 @@ def kb_candidates(
     with session_scope(helpdesk.engine) as s:
         try:
             for cid in approve or []:
-                learning.decide(s, cid, True, None)
+                learning.decide(s, cid, True, None, cli=True)
                 typer.echo(f"approved {cid}")
             for cid in reject or []:
-                learning.decide(s, cid, False, None)
+                learning.decide(s, cid, False, None, cli=True)
                 typer.echo(f"rejected {cid}")
         except HelpdeskError as exc:
             _fail(f"{exc.key} {exc.params}")

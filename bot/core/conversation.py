@@ -207,7 +207,7 @@ class Conversations:
         choices = turn.data.get("choices") or []
         if not choices:
             return None
-        if text.isdigit() and 1 <= int(text) <= len(choices):
+        if text.isascii() and text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(choices):
             return choices[int(text) - 1][1]
         wanted = utils.default_process(text)
         if not wanted:
@@ -290,19 +290,20 @@ class Conversations:
                 return ticket_actions[verb]()
         elif kind == "a":
             verb, _, alert_id = value.partition(":")
-            if verb == "ack" and alert_id.isdigit():
+            if verb == "ack" and alert_id.isascii() and alert_id.isdecimal() and len(alert_id) <= 12:
                 alerts.acknowledge(turn.session, int(alert_id), turn.ensure_person(), now=turn.now)
                 return turn.say(turn.t("alert.ack_done"))
         elif kind == "mw":
             return monitoring_chat.on_action(turn, value)
         elif kind == "kb":
             verb, _, cid = value.partition(":")
-            if cid.isdigit() and verb in ("ok", "no"):
+            if cid.isascii() and cid.isdecimal() and len(cid) <= 12 and verb in ("ok", "no"):
                 cand = learning.decide(turn.session, int(cid), verb == "ok", turn.person, now=turn.now)
                 return turn.say(turn.t(f"kb.candidate_{'approved' if verb == 'ok' else 'rejected'}", phrasing=cand.phrasing))
         elif kind == "faq":
             verb, _, article_id = value.partition(":")
-            if verb == "pick" and state == "faq_choose":
+            offered = [a for _, a in turn.data.get("choices") or []]
+            if verb == "pick" and state == "faq_choose" and action in offered:
                 return faq.picked(turn, self.kb, article_id)
             if verb in ("yes", "no") and state == "faq_feedback" and turn.data.get("article") == article_id:
                 return faq.feedback(turn, article_id, verb == "yes")

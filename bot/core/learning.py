@@ -47,9 +47,13 @@ def pending(session: Session, limit: int = 20) -> list[KbCandidate]:
     )
 
 
-def decide(session: Session, candidate_id: int, approve: bool, reviewer: Person | None, now: datetime | None = None) -> KbCandidate:
-    """reviewer=None is the CLI, run by whoever administers the server."""
-    if reviewer is not None and not has_any(reviewer, REVIEWER_ROLES):
+def decide(
+    session: Session, candidate_id: int, approve: bool, reviewer: Person | None, now: datetime | None = None,
+    *, cli: bool = False,
+) -> KbCandidate:
+    """Chat callers pass the reviewer, whose role is checked; only the CLI (run by whoever
+    administers the server) passes cli=True and no reviewer."""
+    if not cli and not has_any(reviewer, REVIEWER_ROLES):
         raise NotAllowed("auth.reviewer_only")
     cand = session.get(KbCandidate, candidate_id)
     if cand is None or cand.status != "pending":

@@ -105,7 +105,7 @@ def maintenance_command(turn: Turn, rest: str) -> list[Reply]:
         return one_line(turn, tail.strip()) if tail.strip() else ask_service(turn)
     if verb in CANCEL_WORDS:
         number = tail.strip().lstrip("#")
-        if not number.isdigit():
+        if not (number.isascii() and number.isdecimal() and len(number) <= 12):
             return turn.say(turn.t("maintenance.usage_cancel"))
         if turn.person is None or not maintenance.may_schedule(turn.person):
             return turn.say(turn.t("maintenance.not_allowed"))

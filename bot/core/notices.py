@@ -157,7 +157,10 @@ def mark_failed(
         values["status"] = "failed"
     else:
         values.update(status="pending", next_attempt_at=retry_at)
-    session.execute(sa.update(Notice).where(col(Notice.id) == notice_id).values(**values))
+    # only while still ours to settle: a row another replica sent meanwhile stays sent
+    session.execute(
+        sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "sending").values(**values)
+    )
 
 
 def release(session: Session, notice_id: int, *, at: datetime, reason: str | None = None) -> None:
@@ -173,14 +176,13 @@ def release(session: Session, notice_id: int, *, at: datetime, reason: str | Non
 
 
 def pending_for(session: Session, channel: str, target: str, *, now: datetime | None = None) -> list[Notice]:
-    """Pull channels: take this chat's pending notices and mark them sent."""
-    rows = list(
-        session.exec(
-            select(Notice)
-            .where(Notice.channel == channel, Notice.target == target, Notice.status == "pending")
-            .order_by(col(Notice.id))
-        )
+    """Pull channels: take this chat's pending notices, marked sent in the same statement,
+    so two polls at once never both show a notice."""
+    stmt = (
+        sa.update(Notice)
+        .where(col(Notice.channel) == channel, col(Notice.target) == target, col(Notice.status) == "pending")
+        .values(status="sent", sent_at=now or utcnow(), locked_until=None)
+        .returning(Notice)
     )
-    for row in rows:
-        mark_sent(session, row.id or 0, now=now)
-    return rows
+    rows = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
+    return sorted(rows, key=lambda n: n.id or 0)

@@ -157,9 +157,13 @@ def redeem_link_code(
     if ident is None:
         session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, display_name=display_name))
     elif ident.person_id != person.id:
-        old = ident.person_id
+        old = session.get(Person, ident.person_id)
         ident.person_id = person.id
         session.add(ident)
-        session.execute(sa.update(Ticket).where(col(Ticket.reporter_id) == old).values(reporter_id=person.id))
+        if old is not None and old.email is None:
+            # a person made for this chat account alone: its tickets are this user's
+            session.execute(
+                sa.update(Ticket).where(col(Ticket.reporter_id) == old.id).values(reporter_id=person.id)
+            )
     session.flush()
     return person

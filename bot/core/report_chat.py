@@ -33,8 +33,10 @@ def command(turn: Turn, text: str, tz: str) -> list[Reply]:
                 return turn.say(turn.t("report_chat.bad_argument", word=word[:40]))
             service_id = found[0][0].id
     end = dates[1] if len(dates) > 1 else (dates[0] if dates else today)
+    if end.year < 2000:
+        return turn.say(turn.t("report_chat.bad_period"))
     start = dates[0] if len(dates) > 1 else end - timedelta(days=29)
-    if start > end:
+    if start > end or start.year < 2000 or (end - start).days > 3 * 366:
         return turn.say(turn.t("report_chat.bad_period"))
     report = build_report(kind, turn.session, start=start, end=end, tz=tz, now=turn.now, service_id=service_id)
     lines = [f"📑 {report.title}"]

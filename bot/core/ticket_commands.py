@@ -15,8 +15,9 @@ from bot.core.turn import Turn
 from storage.models import Ticket
 
 
-def _find(turn: Turn, number: str) -> Ticket:
-    return tickets.find(turn.session, number, turn.person)
+def _find(turn: Turn, number: str, *, for_update: bool = True) -> Ticket:
+    """Every command here changes the ticket (except /status): lock its row."""
+    return tickets.find(turn.session, number, turn.person, for_update=for_update)
 
 
 def ticket_buttons(turn: Turn, ticket: Ticket) -> list[Choice]:
@@ -38,7 +39,7 @@ def ticket_buttons(turn: Turn, ticket: Ticket) -> list[Choice]:
 def status(turn: Turn, number: str) -> list[Reply]:
     if not number:
         return turn.say(turn.t("usage.status"))
-    ticket = _find(turn, number)
+    ticket = _find(turn, number, for_update=False)
     return turn.say(ticket_detail(turn, turn.session, ticket), ticket_buttons(turn, ticket))
 
 
@@ -123,6 +124,8 @@ def _finish_resolve(turn: Turn, cause: str | None) -> list[Reply]:
     number, note = turn.data["number"], turn.data["note"]
     turn.reset()
     ticket = _find_for_operator(turn, number)
+    if ticket.state not in tickets.OPEN_STATES:  # resolved or cancelled meanwhile: leave the flow
+        return turn.say(turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}")))
     tickets.resolve(turn.session, ticket, turn.actor, resolution=note, root_cause=cause, now=turn.now)
     return turn.say(turn.t("ticket.resolved", number=ticket.number))
 

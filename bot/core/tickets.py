@@ -225,6 +225,10 @@ def assign(session: Session, ticket: Ticket, person: Person, actor: Actor, *, no
         _change_state(session, ticket, DITUGASKAN, actor, note=None, now=now)
 
 
+def _is_reporter(actor: Actor, ticket: Ticket) -> bool:
+    return actor.person_id is not None and actor.person_id == ticket.reporter_id
+
+
 def _require_operator(actor: Actor) -> None:
     if actor is not SYSTEM and not is_operator(actor.person):
         raise NotAllowed("auth.operator_only")
@@ -236,10 +240,14 @@ def can_view(person: Person | None, ticket: Ticket) -> bool:
     return has_any(person, OVERSEER_ROLES)
 
 
-def find(session: Session, number: str, viewer: Person | None) -> Ticket:
+def find(session: Session, number: str, viewer: Person | None, *, for_update: bool = False) -> Ticket:
     """The ticket with this number, if the viewer may see it; otherwise NotFound —
     the same answer for "absent" and "not yours", so numbers cannot be probed."""
-    ticket = session.exec(select(Ticket).where(Ticket.number == number.strip().upper())).first()
+    stmt = select(Ticket).where(Ticket.number == number.strip().upper())
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        # two operators pressing at once: the second waits and sees the first one's change
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    ticket = session.exec(stmt).first()
     if ticket is None or not can_view(viewer, ticket):
         raise NotFound("ticket.not_found", number=number.strip().upper())
     return ticket
@@ -284,7 +292,7 @@ def comment(session: Session, ticket: Ticket, actor: Actor, text: str, *, now: d
     session.add(ticket)
     if actor.person_id != ticket.reporter_id:
         notices.tell_reporter(session, ticket, event)
-    elif ticket.state == MENUNGGU:
+    elif actor is not SYSTEM and actor.person_id is not None and ticket.state == MENUNGGU:
         # The user answered what we waited for: the work (and the SLA clock) resumes.
         _change_state(session, ticket, DIKERJAKAN, actor, note=None, now=now)
 
@@ -325,7 +333,7 @@ def resolve(
 
 def close(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None) -> None:
     """Operators close; the reporter may close a resolved ticket to confirm it."""
-    if not (actor is SYSTEM or is_operator(actor.person) or (actor.person_id == ticket.reporter_id and ticket.state == SELESAI)):
+    if not (actor is SYSTEM or is_operator(actor.person) or (_is_reporter(actor, ticket) and ticket.state == SELESAI)):
         raise NotAllowed("auth.operator_only")
     now = _now(now)
     _change_state(session, ticket, DITUTUP, actor, note=None, now=now)
@@ -333,7 +341,7 @@ def close(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | Non
 
 
 def reopen(session: Session, ticket: Ticket, actor: Actor, reason: str, *, now: datetime | None = None) -> None:
-    if not (is_operator(actor.person) or actor.person_id == ticket.reporter_id):
+    if not (is_operator(actor.person) or _is_reporter(actor, ticket)):
         raise NotAllowed("auth.operator_only")
     now = _now(now)
     _change_state(session, ticket, DIKERJAKAN, actor, note=reason, now=now)
@@ -342,7 +350,7 @@ def reopen(session: Session, ticket: Ticket, actor: Actor, reason: str, *, now: 
 
 def cancel(session: Session, ticket: Ticket, actor: Actor, reason: str = "", *, now: datetime | None = None) -> None:
     """The reporter may withdraw a ticket nobody works on yet; operators may cancel any open one."""
-    own_early = actor.person_id == ticket.reporter_id and ticket.state in (BARU, DITUGASKAN)
+    own_early = _is_reporter(actor, ticket) and ticket.state in (BARU, DITUGASKAN)
     if not (actor is SYSTEM or is_operator(actor.person) or own_early):
         raise NotAllowed("auth.operator_only")
     _change_state(session, ticket, DIBATALKAN, actor, note=reason or None, now=_now(now))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -70,16 +71,25 @@ def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | N
     async def chat_poll(request: Request) -> Response:
         return await webchat.poll(request, conversations)
 
+    charts: dict[str, tuple[float, bytes | None]] = {}
+
     async def availability_chart(request: Request) -> Response:
-        """Public like the status page: channels that show images by URL (Slack) link here."""
+        """Public like the status page: channels that show images by URL (Slack) link here.
+        Drawn at most every five minutes per scope, so the URL cannot load the database."""
+        scope = request.query_params.get("scope", "")[:100]
 
         def draw() -> bytes | None:
             with Session(helpdesk.engine) as session:
-                result = summary.build(session, utcnow(), helpdesk.settings.timezone,
-                                       request.query_params.get("scope", "")[:100])
-                return summary.chart(result)
+                return summary.chart(summary.build(session, utcnow(), helpdesk.settings.timezone, scope))
 
-        png = await asyncio.to_thread(draw)
+        cached = charts.get(scope)
+        if cached is not None and time.monotonic() - cached[0] < 300:
+            png = cached[1]
+        else:
+            png = await asyncio.to_thread(draw)
+            if len(charts) > 500:
+                charts.clear()
+            charts[scope] = (time.monotonic(), png)
         if png is None:
             return Response(status_code=404)
         return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})

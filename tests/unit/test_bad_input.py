@@ -131,3 +131,50 @@ def test_button_from_another_channel_user_is_refused_with_error_kind(helpdesk: H
 def test_group_free_text_is_ignored(helpdesk: Helpdesk) -> None:
     msg = Incoming(channel="telegram", chat_id="-100", user_id="42", text="selamat pagi semua", group=True)
     assert helpdesk.conversations.handle(msg) == []
+
+
+def test_forged_review_buttons_are_refused(helpdesk: Helpdesk, chat: Chat) -> None:
+    from bot.core import learning
+    from storage.db import session_scope
+    from storage.models import KbCandidate
+
+    with session_scope(helpdesk.engine) as s:
+        learning.propose(s, "sso-lupa-sandi", "frasa dari orang luar")
+        cid = s.exec(select(KbCandidate.id)).one()
+    chat.act(f"kb:ok:{cid}")
+    assert "hanya pengelola layanan" in chat.text
+    with Session(helpdesk.engine) as s:
+        assert s.get(KbCandidate, cid).status == "pending"  # type: ignore[union-attr]
+
+
+def test_forged_faq_pick_of_an_article_not_offered(helpdesk: Helpdesk, chat: Chat) -> None:
+    from storage.models import KbCandidate
+
+    chat.say("printer kantor tidak mau mencetak sama sekali")
+    chat.act("faq:pick:sso-lupa-sandi")  # not among the offered choices
+    with Session(helpdesk.engine) as s:
+        assert not s.exec(select(KbCandidate).where(KbCandidate.article_id == "sso-lupa-sandi")).all()
+
+
+@pytest.mark.parametrize("text", ["²", "³", "①", "٣", "9" * 40])
+def test_odd_digits_while_choices_are_shown(helpdesk: Helpdesk, chat: Chat, text: str) -> None:
+    chat.say("/lapor")
+    chat.say(text)
+    assert "kesalahan di sistem" not in chat.text
+
+
+@pytest.mark.parametrize("action", ["a:ack:" + "9" * 30, "kb:ok:" + "9" * 30])
+def test_huge_ids_in_actions(helpdesk: Helpdesk, chat: Chat, action: str) -> None:
+    chat.act(action)
+    assert "kesalahan di sistem" not in chat.text
+
+
+@pytest.mark.parametrize("text", ["/laporan sla 0001-01-01", "/laporan evaluasi 2001-01-01 2026-01-01", "/pemeliharaan batal " + "9" * 30])
+def test_out_of_range_report_and_maintenance_arguments(helpdesk: Helpdesk, text: str) -> None:
+    from storage.models import Person
+
+    with Session(helpdesk.engine) as s:
+        email = next(p.email for p in s.exec(select(Person)) if "koordinator_layanan" in p.roles)
+    coordinator = Chat.as_person(helpdesk, "web", email or "")
+    coordinator.say(text)
+    assert "kesalahan di sistem" not in coordinator.text

@@ -86,7 +86,7 @@ def test_rejected_phrasing_is_not_used(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         learning.propose(s, "x", "frasa aneh sekali")
         cand = s.exec(select(KbCandidate)).one()
-        learning.decide(s, cand.id or 0, False, None)
+        learning.decide(s, cand.id or 0, False, None, cli=True)
         assert cand.status == "rejected"
         assert learning.pending(s) == []
 

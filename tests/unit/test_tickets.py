@@ -177,3 +177,55 @@ def test_reassignment_is_recorded(helpdesk: Helpdesk) -> None:
         assigns = [e for e in tickets.history(s, t) if e.kind == "assign"]
         assert [e.new for e in assigns][-2:] == [str(first.id), str(second.id)]
         assert assigns[-1].actor_id == second.id
+
+
+def test_two_operators_taking_at_once_apply_one_acknowledgement(helpdesk: Helpdesk) -> None:
+    """The second change waits for the first one's row lock and sees its result."""
+    import threading
+
+    from tests.helpers import Chat
+
+    with session_scope(helpdesk.engine) as s:
+        t = tickets.open_ticket(s, type_="gangguan", title="x", service_id="sso", reporter=a_user(s), now=NOW)
+        number = t.number
+        first, second = technicians(s, "sso")[:2]
+    a = Chat.as_person(helpdesk, "console", first.email or "")
+    b = Chat.as_person(helpdesk, "slack", second.email or "")
+    holding = threading.Event()
+    release = threading.Event()
+
+    def slow_take() -> None:
+        with session_scope(helpdesk.engine) as s:
+            ticket = tickets.find(s, number, first, for_update=True)
+            tickets.take(s, ticket, Actor(first, "console"), now=NOW)
+            holding.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=slow_take)
+    worker.start()
+    assert holding.wait(10)
+    other = threading.Thread(target=lambda: b.say(f"/ambil {number}"))
+    other.start()
+    other.join(0.5)
+    release.set()
+    worker.join(10)
+    other.join(20)
+    assert not other.is_alive()
+    del a
+    with Session(helpdesk.engine) as s:
+        t = s.exec(select(Ticket).where(Ticket.number == number)).one()
+        events = s.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id)).all()
+    assert sum(1 for e in events if e.kind == "ack") == 1
+    assert sum(1 for e in events if e.kind == "state" and e.new == "dikerjakan") == 1
+    assert t.assignee_id == second.id  # the second operator took it over, recorded
+    assert [e.new for e in events if e.kind == "assign"][-1] == str(second.id)
+
+
+def test_a_system_note_does_not_resume_a_ticket_waiting_for_its_user(helpdesk: Helpdesk) -> None:
+    with session_scope(helpdesk.engine) as s:
+        tech = technicians(s, "vpn")[0]
+        t = tickets.open_ticket(s, type_="gangguan", title="vpn mati", service_id="vpn", now=NOW)  # no reporter
+        tickets.take(s, t, Actor(tech), now=NOW)
+        tickets.hold_for_user(s, t, Actor(tech), "menunggu vendor", now=NOW)
+        tickets.comment(s, t, tickets.SYSTEM, "pengguna lain melaporkan layanan ini", now=NOW)
+        assert t.state == tickets.MENUNGGU

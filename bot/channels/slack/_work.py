@@ -109,7 +109,7 @@ def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None
         with session_scope(engine) as s:
             person = people.identify(s, CHANNEL, user)
             lang = _lang(person)
-            ticket = tickets.find(s, number, person)
+            ticket = tickets.find(s, number, person, for_update=True)
             tickets.resolve(s, ticket, Actor(person, CHANNEL), resolution=note, root_cause=cause or None)
             return Outcome(t("ticket.resolved", lang, number=ticket.number), number=ticket.number)
     except HelpdeskError as exc:
