@@ -57,9 +57,10 @@ ALLOWED_UPDATES = [
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
-def api_base(settings: Settings) -> str:
-    """TELEGRAM_API_BASE_URL for a self-hosted Bot API server; Telegram's own otherwise."""
-    return (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
+def api_base(settings: Settings) -> str | None:
+    """TELEGRAM_API_BASE_URL for a self-hosted Bot API server; None keeps the library's
+    default (Telegram's own)."""
+    return settings.telegram_api_base_url.rstrip("/") if settings.telegram_api_base_url else None
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
@@ -67,11 +68,11 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     base = api_base(settings)
     rate = settings.telegram_rate_limit
+    builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
+    if base is not None:
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     builder = (
-        ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(f"{base}/bot")
-        .base_file_url(f"{base}/file/bot")
+        builder
         .rate_limiter(
             AIORateLimiter(
                 overall_max_rate=rate,
