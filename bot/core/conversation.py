@@ -20,24 +20,22 @@ from sqlmodel import Session, select
 
 from bot.core import (
     alerts,
-    catalog,
     faq,
     learning,
     monitoring_chat,
     people,
     report_chat,
     reporting,
-    summary,
 )
+from bot.core import general_commands as general
 from bot.core import ticket_commands as tc
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.messages import Choice, Incoming, Reply
 from bot.core.notices import pending_for
-from bot.core.render import service_detail, service_line
-from bot.core.roles import is_operator
+from bot.core.render import service_detail
 from bot.core.turn import Turn
-from bot.i18n import LANGUAGES, norm_lang, t
+from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
 from storage.models import Conversation, InboundEvent, Service, utcnow
 
@@ -227,14 +225,14 @@ class Conversations:
         rest = rest.strip()
         arg, _, tail = rest.partition(" ")
         handlers: dict[str, Callable[[], list[Reply]]] = {
-            "start": lambda: self._welcome(turn),
-            "help": lambda: self._help(turn),
+            "start": lambda: general.welcome(turn),
+            "help": lambda: general.show_help(turn),
             "report": lambda: reporting.start(turn, rest),
             "status": lambda: tc.status(turn, arg),
             "mytickets": lambda: tc.my_tickets(turn),
-            "cancel": lambda: self._cancel(turn),
-            "services": lambda: self._services(turn, rest),
-            "language": lambda: self._language(turn, arg),
+            "cancel": lambda: general.cancel(turn),
+            "services": lambda: general.services(turn, rest),
+            "language": lambda: general.language(turn, arg),
             "queue": lambda: tc.queue(turn),
             "take": lambda: tc.take(turn, arg),
             "ack": lambda: tc.acknowledge(turn, arg),
@@ -244,11 +242,11 @@ class Conversations:
             "close": lambda: tc.close(turn, arg),
             "reopen": lambda: tc.reopen(turn, arg, tail),
             "cancelticket": lambda: tc.cancel_ticket(turn, arg, tail),
-            "link": lambda: self._link(turn, arg),
-            "candidates": lambda: self._candidates(turn),
+            "link": lambda: general.link(turn, arg),
+            "candidates": lambda: general.candidates(turn, self.kb),
             "availability": lambda: monitoring_chat.availability_command(turn, rest),
             "maintenance": lambda: monitoring_chat.maintenance_command(turn, rest),
-            "summary": lambda: self._summary(turn, rest),
+            "summary": lambda: general.summary_command(turn, rest),
             "report_doc": lambda: report_chat.command(turn, rest, self.timezone),
         }
         if command is None:
@@ -259,19 +257,19 @@ class Conversations:
         kind, _, value = action.partition(":")
         state = turn.state
         if action == "cancel":
-            return self._cancel(turn)
+            return general.cancel(turn)
         if kind == "menu":
             menu = {
                 "report": lambda: reporting.start(turn),
                 "mytickets": lambda: tc.my_tickets(turn),
-                "services": lambda: self._services(turn, ""),
-                "help": lambda: self._help(turn),
-                "start": lambda: self._welcome(turn),
+                "services": lambda: general.services(turn, ""),
+                "help": lambda: general.show_help(turn),
+                "start": lambda: general.welcome(turn),
             }
             if value in menu:
                 return menu[value]()
         elif kind == "lang":
-            return self._language(turn, value)
+            return general.language(turn, value)
         elif kind == "svcinfo":
             svc = turn.session.get(Service, value)
             if svc is not None:
@@ -358,83 +356,3 @@ class Conversations:
         return [Choice(label, action) for label, action in turn.data.get("choices") or []]
 
     # -- small commands -------------------------------------------------------------
-
-    def _menu(self, turn: Turn) -> list[Choice]:
-        return [
-            turn.choice("menu.report", "menu:report"),
-            turn.choice("menu.mytickets", "menu:mytickets"),
-            turn.choice("menu.services", "menu:services"),
-            turn.choice("menu.help", "menu:help"),
-        ]
-
-    def _welcome(self, turn: Turn) -> list[Reply]:
-        turn.reset()
-        name = turn.person.name if turn.person and turn.person.email else (turn.msg.display_name or "")
-        return turn.say(turn.t("welcome", name=f" {name}" if name else ""), self._menu(turn))
-
-    def _help(self, turn: Turn) -> list[Reply]:
-        text = turn.t("help.user")
-        if is_operator(turn.person):
-            text += "\n\n" + turn.t("help.operator")
-        return turn.say(text, self._menu(turn))
-
-    def _cancel(self, turn: Turn) -> list[Reply]:
-        was = turn.state
-        turn.reset()
-        key = "cancel.done" if was != "idle" else "cancel.nothing"
-        return turn.say(turn.t(key), self._menu(turn))
-
-    def _services(self, turn: Turn, query: str) -> list[Reply]:
-        if query:
-            ranked = catalog.search_services(turn.session, query, limit=5)
-            found = [s for s, _ in ranked]
-            found_scores = [score for _, score in ranked]
-            if not found:
-                return turn.say(turn.t("service.not_found", text=query[:80]))
-            if len(found) == 1 or found_scores[0] - found_scores[1] >= 50:
-                return turn.say(service_detail(turn, turn.session, found[0]), [turn.choice("menu.report", "menu:report")])
-        else:
-            found = catalog.list_services(turn.session)
-        lines = [turn.t("service.header")] + [service_line(s) for s in found]
-        return turn.say("\n".join(lines), [Choice(s.name[:60], f"svcinfo:{s.id}") for s in found[:12]])
-
-    def _language(self, turn: Turn, value: str) -> list[Reply]:
-        value = value.lower()
-        if value not in LANGUAGES:
-            return turn.say(turn.t("language.ask"), [Choice("Bahasa Indonesia", "lang:id"), Choice("English", "lang:en")])
-        turn.conv.lang = value
-        if turn.person is not None:  # notices follow the person, on every channel
-            turn.person.lang = value
-            turn.session.add(turn.person)
-        return turn.say(turn.t("language.set"))
-
-    def _link(self, turn: Turn, code: str) -> list[Reply]:
-        if not code:
-            return turn.say(turn.t("usage.link"))
-        person = people.redeem_link_code(
-            turn.session, code, turn.msg.channel, turn.msg.user_id, display_name=turn.msg.display_name, now=turn.now
-        )
-        turn.person = person
-        return turn.say(turn.t("link.done", name=person.name, roles=", ".join(turn.t(f"role.{r}") for r in person.roles)))
-
-    def _summary(self, turn: Turn, argument: str) -> list[Reply]:
-        if not summary.may_ask(turn.person):
-            return turn.say(turn.t("summary.not_allowed"))
-        result = summary.build(turn.session, turn.now, self.timezone, argument)
-        turn.say(summary.render(result, turn.lang, self.timezone, turn.now))
-        turn.replies[-1].image = summary.chart(result)
-        return turn.replies
-
-    def _candidates(self, turn: Turn) -> list[Reply]:
-        rows = learning.pending(turn.session, limit=5)
-        if turn.person is None or not (set(turn.person.roles) & learning.REVIEWER_ROLES):
-            return turn.say(turn.t("auth.reviewer_only"))
-        if not rows:
-            return turn.say(turn.t("kb.no_candidates"))
-        for cand in rows:
-            article = self.kb.article(cand.article_id)
-            turn.say(
-                turn.t("kb.candidate", phrasing=cand.phrasing, article=article.question if article else cand.article_id, seen=cand.seen),
-                [turn.choice("kb.approve", f"kb:ok:{cand.id}"), turn.choice("kb.reject", f"kb:no:{cand.id}")],
-            )
-        return turn.replies
