@@ -22,7 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -33,7 +33,7 @@ from bot.core import alerts, notices, sla, tickets
 from bot.core.roles import Role
 from bot.i18n import fmt_dt, t
 from storage.db import session_scope
-from storage.models import Alert, Identity, Person, Service, Ticket
+from storage.models import Alert, Identity, Outage, Person, Service, Ticket
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -304,9 +304,20 @@ def repeat(session: Session, alert: Alert, now: datetime, policy: EscalationPoli
     done["repeated"] += 1
 
 
+#: repeat time of an alert that must never repeat again but was never acknowledged
+#: (so reports still list it as such): a service that came back needs nobody paged.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def _settled(session: Session, alert: Alert, now: datetime) -> bool:
     """A ticket alert whose ticket was answered (or is no longer open) needs nobody any more,
-    even when it was resolved without anyone pressing Akui."""
+    even when it was resolved without anyone pressing Akui; neither does a "service down"
+    alert once the service is back (its incident stays open for the root cause)."""
+    if alert.kind == "service.down":
+        outage = session.exec(select(Outage).where(Outage.alert_id == alert.id)).first()
+        if outage is not None and outage.ended_at is not None:
+            alert.next_repeat_at = NEVER
+            return True
     ticket = session.get(Ticket, alert.ticket_id) if alert.ticket_id else None
     if ticket is None:
         return False
