@@ -31,24 +31,22 @@ import multiprocessing as mp
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from bench._fresh_db import fresh_database  # noqa: E402
 from bot.core import alerts  # noqa: E402
 from bot.core.availability import bump_days  # noqa: E402
 from bot.core.probes import Prober  # noqa: E402
 from bot.web import status  # noqa: E402
-from storage import migrate  # noqa: E402
-from storage.db import make_engine, session_scope  # noqa: E402
+from storage.db import session_scope  # noqa: E402
 from storage.models import Alert, Notice, Outage, Service, ServiceState, utcnow  # noqa: E402
 
 TZ = "Asia/Jakarta"
@@ -84,24 +82,6 @@ def serve(ports: int, ready: mp.Queue, control: mp.Queue) -> None:  # type: igno
         await runner.cleanup()
 
     asyncio.run(main())
-
-
-def fresh_database(url: str | None) -> tuple[str, object]:
-    if not url:
-        path = Path(tempfile.mkdtemp()) / "bench.db"
-        return f"sqlite:///{path}", lambda: None
-    base = make_url(url)
-    name = f"bench_probes_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 async def probe_run(engine: sa.Engine, services: int, interval: int, rounds: int, failing: list[int],
@@ -176,7 +156,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=100)
     args = ap.parse_args()
 
-    url, drop = fresh_database(args.database_url)
+    cleanup = ExitStack()
+    engine, _url = cleanup.enter_context(fresh_database(args.database_url))
     spawn = mp.get_context("spawn")
     ready: mp.Queue = spawn.Queue()  # type: ignore[type-arg]
     controls = [spawn.Queue() for _ in range(args.server_procs)]  # type: ignore[var-annotated]
@@ -184,10 +165,8 @@ def main() -> None:
                for c in controls]
     for server in servers:
         server.start()
-    engine = make_engine(url)
     try:
         ports = [p for _ in servers for p in ready.get(timeout=30)]
-        migrate.upgrade(engine)
         with session_scope(engine) as s:
             for i in range(args.services):
                 s.add(Service(id=f"s{i:04d}", name=f"Layanan {i:04d}", criticality=("tinggi", "sedang", "rendah")[i % 3],
@@ -211,8 +190,7 @@ def main() -> None:
             server.join(timeout=5)
             if server.is_alive():
                 server.terminate()
-        engine.dispose()
-        drop()  # type: ignore[operator]
+        cleanup.close()
     print(f"{result['database']}: {result['services']} services every {result['interval_s']} s: "
           f"{result['checks']} checks in {result['wall_s']:.1f} s, CPU {result['cpu_s']:.1f} s "
           f"({100 * result['cpu_share']:.1f} %); {result['alerts']}/{result['failing']} down services alerted, "

@@ -20,28 +20,26 @@ import csv
 import io
 import json
 import sys
-import tempfile
 import time
-import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bot.core import tickets
-from bot.core.errors import InvalidTransition
-from bot.core.tickets import Actor
-from storage import migrate
-from storage.db import make_engine, session_scope
-from storage.models import Identity, Notice, Person, Service, ServiceTechnician, Ticket, TicketEvent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._fresh_db import fresh_database  # noqa: E402
+from bot.core import tickets  # noqa: E402
+from bot.core.errors import InvalidTransition  # noqa: E402
+from bot.core.tickets import Actor  # noqa: E402
+from storage.db import session_scope  # noqa: E402
+from storage.models import Identity, Notice, Person, Service, ServiceTechnician, Ticket, TicketEvent  # noqa: E402
 
 LOG_ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "itsm" / "incident_event_log.zip"
 CHANNEL = "replay"  # audit trail: these changes came from the replay, not from a chat
@@ -317,40 +315,9 @@ def replay(engine: Engine, incidents: list[list[LogEvent]], *, progress: bool = 
     }
 
 
-@contextmanager
-def fresh_database(url: str | None) -> Iterator[Engine]:
-    """A migrated, empty database that only this run uses, removed afterwards
-    (except a SQLite file the caller named, which must not exist yet)."""
-    if url is None or url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="replay-") as tmp:
-            if url is not None and Path(make_url(url).database or "").exists():
-                raise SystemExit(f"refusing to replay into an existing SQLite file: {url}")
-            engine = make_engine(url or f"sqlite:///{tmp}/replay.db")
-            try:
-                migrate.upgrade(engine)
-                yield engine
-            finally:
-                engine.dispose()
-        return
-    base = make_url(url)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    try:
-        migrate.upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="sqlite:///NEW_FILE or a PostgreSQL server URL")
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: a fresh SQLite file)")
     parser.add_argument("--limit", type=int, help="replay only the first N incidents of the log")
     parser.add_argument("--log", type=Path, default=LOG_ZIP, help="the incident log zip")
     args = parser.parse_args(argv)
@@ -358,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     incidents = read_log(args.log, args.limit)
     read_seconds = time.perf_counter() - t0
     print(f"read {len(incidents)} incidents in {read_seconds:.1f} s", file=sys.stderr, flush=True)
-    with fresh_database(args.database_url) as engine:
+    with fresh_database(args.database_url) as (engine, _url):
         result = replay(engine, incidents, progress=True)
     print(json.dumps({**result, "read_seconds": round(read_seconds, 3)}))
     return 0

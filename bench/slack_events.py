@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,14 +34,13 @@ from typing import Any
 
 import aiohttp
 import httpx
-import sqlalchemy as sa
 import uvicorn
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._fresh_db import fresh_database  # noqa: E402
 from bot.channels import slack  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.runtime import build  # noqa: E402
@@ -53,24 +51,6 @@ from tests.channels.fake_slack import SECRET, TOKEN, FakeSlack, dm_event, event_
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def database(url: str | None, folder: Path) -> Iterator[str]:
-    if not url:
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    base = make_url(url)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"bench_slack_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def serve(db_url: str, fake_url: str, ports: Any) -> None:
@@ -163,7 +143,7 @@ def main() -> None:
                         help="seconds to wait for the work behind the acks")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, Path(tmp)) as db_url, FakeSlack() as fake:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url) as (_, db_url), FakeSlack() as fake:
         settings = Settings(data_dir=Path(tmp) / "var", database_url=db_url, _env_file=None)
         helpdesk = build(settings)  # migrated, samples loaded
         backend = helpdesk.engine.dialect.name

@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from replay_incident_log import fresh_database, read_log  # noqa: E402
+from _fresh_db import fresh_database  # noqa: E402
+from replay_incident_log import read_log  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.core import availability, summary  # noqa: E402
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=100_000)
     args = parser.parse_args(argv)
     now = datetime.now(UTC)
-    with fresh_database(args.database_url) as engine:
+    with fresh_database(args.database_url) as (engine, _url):
         load_samples(Settings(_env_file=None), engine)
         t0 = time.perf_counter()
         count = load(engine, args.tickets, now)

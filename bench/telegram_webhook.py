@@ -39,7 +39,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,10 +46,10 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._fresh_db import fresh_database  # noqa: E402
 from tests.channels.fake_telegram import TOKEN, FakeBotApi, Updates, buttons  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -62,24 +61,6 @@ REPORT_STEPS = ("svc:vpn", "type:gangguan", "imp:2", "urg:2", "rep:send")
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def database(backend: str, pg_url: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    base = make_url(pg_url)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"bench_tg_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def serve(db_url: str, api_url: str, rate_limit: float, data_dir: str, ports: Any, stop: Any, errors: Any) -> None:
@@ -234,7 +215,7 @@ def tickets_in(db_url: str) -> int:
 def run_backend(backend: str, args: argparse.Namespace, questions: list[str], reporters: int) -> dict[str, Any]:
     api = FakeBotApi().start()
     try:
-        with tempfile.TemporaryDirectory() as folder, database(backend, args.database_url, Path(folder)) as db_url:
+        with fresh_database(None if backend == "sqlite" else args.database_url) as (_, db_url):
             with product(db_url, api.url, args.rate_limit) as (url, errors):
                 log(f"{backend}: app up; warming up")
                 asyncio.run(load(url, api, questions[:20], 0, args.concurrency, first_user=900_000))
