@@ -45,14 +45,35 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def replicas(url: str, tmp: Path, phase: str, poll: float, batch: int) -> tuple[list[subprocess.Popen[bytes]], list[Path], Path]:
+def replicas(
+    url: str, tmp: Path, phase: str, poll: float, batch: int
+) -> tuple[list[subprocess.Popen[bytes]], list[Path], Path]:
     barrier = tmp / f"{phase}.go"
     outs = [tmp / f"{phase}-{i}.tsv" for i in (1, 2)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "tests.outbox_worker", url, "record", str(out), "--barrier",
-                          str(barrier), "--deadline", "600", "--batch", str(batch), "--idle-exit", "1.5",
-                          "--poll", str(poll)], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.outbox_worker",
+                url,
+                "record",
+                str(out),
+                "--barrier",
+                str(barrier),
+                "--deadline",
+                "600",
+                "--batch",
+                str(batch),
+                "--idle-exit",
+                "1.5",
+                "--poll",
+                str(poll),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         for out in outs
     ]
     return procs, outs, barrier
@@ -71,8 +92,15 @@ def enqueue(engine: Engine, first: int, count: int) -> None:
     with session_scope(engine) as s:
         now = datetime.now(UTC)
         for i in range(first, first + count):
-            notices.enqueue(s, channel=CHANNEL, target=str(i % 97), kind="bench", payload={"text": f"pesan {i}"},
-                            dedupe_key=f"bench:{i}", now=now)
+            notices.enqueue(
+                s,
+                channel=CHANNEL,
+                target=str(i % 97),
+                kind="bench",
+                payload={"text": f"pesan {i}"},
+                dedupe_key=f"bench:{i}",
+                now=now,
+            )
 
 
 def wait_ready(procs: list[subprocess.Popen[bytes]], barrier: Path) -> None:
@@ -83,7 +111,9 @@ def wait_ready(procs: list[subprocess.Popen[bytes]], barrier: Path) -> None:
 def check_once(found: list[tuple[int, float, float, int]], expected: int, phase: str) -> None:
     ids = [f[0] for f in found]
     if len(ids) != expected or len(set(ids)) != expected:
-        raise SystemExit(f"{phase}: {len(ids)} handed, {len(set(ids))} distinct, {expected} expected")
+        raise SystemExit(
+            f"{phase}: {len(ids)} handed, {len(set(ids))} distinct, {expected} expected"
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -93,16 +123,27 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     parser.add_argument("--backlog", type=int, default=20_000)
-    parser.add_argument("--rate", type=float, default=200.0, help="notices per second in the latency phase")
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="notices per second in the latency phase"
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--poll", type=float, default=0.05, help="replica poll interval when idle (s)")
+    parser.add_argument(
+        "--poll", type=float, default=0.05, help="replica poll interval when idle (s)"
+    )
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
-        raise SystemExit("several replicas need PostgreSQL: pass --database-url postgresql+psycopg://…")
-    with fresh_database(args.database_url) as (engine, url), tempfile.TemporaryDirectory() as tmp_name:
+        raise SystemExit(
+            "several replicas need PostgreSQL: pass --database-url postgresql+psycopg://…"
+        )
+    with (
+        fresh_database(args.database_url) as (engine, url),
+        tempfile.TemporaryDirectory() as tmp_name,
+    ):
         tmp = Path(tmp_name)
         # 1. throughput on a backlog
         for first in range(0, args.backlog, 1000):
@@ -150,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             "batch": args.batch,
             "delivered_exactly_once": True,
         }
-        log(f"latency at {args.rate}/s: p50 {result['p50_delivery_s']} s, p99 {result['p99_delivery_s']} s")
+        log(
+            f"latency at {args.rate}/s: p50 {result['p50_delivery_s']} s, p99 {result['p99_delivery_s']} s"
+        )
     print(json.dumps(result))
     return 0
 

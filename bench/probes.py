@@ -84,9 +84,18 @@ def serve(ports: int, ready: mp.Queue, control: mp.Queue) -> None:  # type: igno
     asyncio.run(main())
 
 
-async def probe_run(engine: sa.Engine, services: int, interval: int, rounds: int, failing: list[int],
-                    controls: list[mp.Queue], concurrency: int) -> dict[str, float]:  # type: ignore[type-arg]
-    prober = Prober(engine, concurrency=concurrency, timeout=5, down_after=3, up_after=2, timezone=TZ)
+async def probe_run(
+    engine: sa.Engine,
+    services: int,
+    interval: int,
+    rounds: int,
+    failing: list[int],
+    controls: list[mp.Queue],
+    concurrency: int,
+) -> dict[str, float]:  # type: ignore[type-arg]
+    prober = Prober(
+        engine, concurrency=concurrency, timeout=5, down_after=3, up_after=2, timezone=TZ
+    )
     tick_every = 0.5
     went_down = None
     start_wall, start_cpu = time.perf_counter(), os.times()
@@ -95,7 +104,10 @@ async def probe_run(engine: sa.Engine, services: int, interval: int, rounds: int
         t0 = time.perf_counter()
         n = len(await prober.tick(utcnow()))
         if os.environ.get("BENCH_DEBUG"):
-            print(f"tick at {t0 - start_wall:5.1f}s: {n} probes in {time.perf_counter() - t0:.2f}s", file=sys.stderr)
+            print(
+                f"tick at {t0 - start_wall:5.1f}s: {n} probes in {time.perf_counter() - t0:.2f}s",
+                file=sys.stderr,
+            )
         if went_down is None and t0 - start_wall >= 1.5 * interval:  # mid-round
             for c in controls:
                 c.put(failing)
@@ -106,19 +118,34 @@ async def probe_run(engine: sa.Engine, services: int, interval: int, rounds: int
     await prober.aclose()
     cpu = (end_cpu.user - start_cpu.user) + (end_cpu.system - start_cpu.system)
     with Session(engine) as s:
-        service_of = dict(s.execute(sa.select(Alert.id, Alert.service_id).where(Alert.kind == "service.down")).all())
+        service_of = dict(
+            s.execute(
+                sa.select(Alert.id, Alert.service_id).where(Alert.kind == "service.down")
+            ).all()
+        )
         firsts: dict[str, object] = {}
-        for key, created in s.execute(sa.select(Notice.dedupe_key, Notice.created_at).where(Notice.kind == "alert.post")):
+        for key, created in s.execute(
+            sa.select(Notice.dedupe_key, Notice.created_at).where(Notice.kind == "alert.post")
+        ):
             sid = service_of.get(int(key.split(":")[1]))
             if sid is not None and (sid not in firsts or created < firsts[sid]):
                 firsts[sid] = created
         checks = s.execute(sa.text("SELECT SUM(checks) FROM serviceday")).scalar_one()
     assert went_down is not None
-    delays = sorted((firsts[f"s{n:04d}"] - went_down).total_seconds() for n in failing if f"s{n:04d}" in firsts)
+    delays = sorted(
+        (firsts[f"s{n:04d}"] - went_down).total_seconds() for n in failing if f"s{n:04d}" in firsts
+    )
     p99 = delays[min(len(delays) - 1, int(0.99 * len(delays)))] if delays else float("nan")
-    return {"cpu_share": cpu / wall, "wall_s": wall, "cpu_s": cpu, "checks": int(checks or 0),
-            "alerts": len(delays), "failing": len(failing), "p99_alert_s": p99,
-            "p50_alert_s": statistics.median(delays) if delays else float("nan")}
+    return {
+        "cpu_share": cpu / wall,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "checks": int(checks or 0),
+        "alerts": len(delays),
+        "failing": len(failing),
+        "p99_alert_s": p99,
+        "p50_alert_s": statistics.median(delays) if delays else float("nan"),
+    }
 
 
 def render_bench(engine: sa.Engine, n: int = 100, runs: int = 15) -> float:
@@ -131,24 +158,37 @@ def render_bench(engine: sa.Engine, n: int = 100, runs: int = 15) -> float:
         for i in range(n):
             for d in range(90):
                 day = (now - timedelta(days=d)).date()
-                rows.append({"service_id": f"s{i:04d}", "day": day, "down_s": (i * d) % 7 * 60 if d % 11 == 0 else 0,
-                             "maintenance_s": 3600 if (i + d) % 30 == 0 else 0, "checks": 1440})
+                rows.append(
+                    {
+                        "service_id": f"s{i:04d}",
+                        "day": day,
+                        "down_s": (i * d) % 7 * 60 if d % 11 == 0 else 0,
+                        "maintenance_s": 3600 if (i + d) % 30 == 0 else 0,
+                        "checks": 1440,
+                    }
+                )
         bump_days(s, rows)
     ctx_times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         data = status.snapshot(engine, utcnow(), TZ)
-        html = status.templates.get_template("status.html").render(status.render_context(data, "id", TZ))
+        html = status.templates.get_template("status.html").render(
+            status.render_context(data, "id", TZ)
+        )
         ctx_times.append((time.perf_counter() - t0) * 1000)
     assert len(data["services"]) == n and html.count('class="card service"') == n
     return statistics.median(ctx_times)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--database-url")
     ap.add_argument("--services", type=int, default=1000)
-    ap.add_argument("--interval", type=int, default=10, help="seconds; 10 is the smallest a service may ask for")
+    ap.add_argument(
+        "--interval", type=int, default=10, help="seconds; 10 is the smallest a service may ask for"
+    )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--failing", type=int, default=50)
     ap.add_argument("--ports", type=int, default=12)
@@ -161,22 +201,46 @@ def main() -> None:
     spawn = mp.get_context("spawn")
     ready: mp.Queue = spawn.Queue()  # type: ignore[type-arg]
     controls = [spawn.Queue() for _ in range(args.server_procs)]  # type: ignore[var-annotated]
-    servers = [spawn.Process(target=serve, args=(max(1, args.ports // args.server_procs), ready, c), daemon=True)
-               for c in controls]
+    servers = [
+        spawn.Process(
+            target=serve, args=(max(1, args.ports // args.server_procs), ready, c), daemon=True
+        )
+        for c in controls
+    ]
     for server in servers:
         server.start()
     try:
         ports = [p for _ in servers for p in ready.get(timeout=30)]
         with session_scope(engine) as s:
             for i in range(args.services):
-                s.add(Service(id=f"s{i:04d}", name=f"Layanan {i:04d}", criticality=("tinggi", "sedang", "rendah")[i % 3],
-                              probe={"type": "http", "target": f"http://127.0.0.1:{ports[i % len(ports)]}/svc/{i}",
-                                     "interval": args.interval}))
+                s.add(
+                    Service(
+                        id=f"s{i:04d}",
+                        name=f"Layanan {i:04d}",
+                        criticality=("tinggi", "sedang", "rendah")[i % 3],
+                        probe={
+                            "type": "http",
+                            "target": f"http://127.0.0.1:{ports[i % len(ports)]}/svc/{i}",
+                            "interval": args.interval,
+                        },
+                    )
+                )
             s.flush()
             alerts.register_operator_channel(s, "telegram", "-100123", None, name="ops")
-        failing = list(range(0, args.services, max(1, args.services // args.failing)))[: args.failing]
-        result = asyncio.run(probe_run(engine, args.services, args.interval, args.rounds, failing, controls,
-                                       args.concurrency))
+        failing = list(range(0, args.services, max(1, args.services // args.failing)))[
+            : args.failing
+        ]
+        result = asyncio.run(
+            probe_run(
+                engine,
+                args.services,
+                args.interval,
+                args.rounds,
+                failing,
+                controls,
+                args.concurrency,
+            )
+        )
         with Session(engine) as s:
             result["outages"] = len(list(s.exec(select(Outage.id))))
         result["status_render_ms"] = render_bench(engine)
@@ -191,11 +255,14 @@ def main() -> None:
             if server.is_alive():
                 server.terminate()
         cleanup.close()
-    print(f"{result['database']}: {result['services']} services every {result['interval_s']} s: "
-          f"{result['checks']} checks in {result['wall_s']:.1f} s, CPU {result['cpu_s']:.1f} s "
-          f"({100 * result['cpu_share']:.1f} %); {result['alerts']}/{result['failing']} down services alerted, "
-          f"p50 {result['p50_alert_s']:.1f} s, p99 {result['p99_alert_s']:.1f} s; "
-          f"status page {result['status_render_ms']:.1f} ms", file=sys.stderr)
+    print(
+        f"{result['database']}: {result['services']} services every {result['interval_s']} s: "
+        f"{result['checks']} checks in {result['wall_s']:.1f} s, CPU {result['cpu_s']:.1f} s "
+        f"({100 * result['cpu_share']:.1f} %); {result['alerts']}/{result['failing']} down services alerted, "
+        f"p50 {result['p50_alert_s']:.1f} s, p99 {result['p99_alert_s']:.1f} s; "
+        f"status page {result['status_render_ms']:.1f} ms",
+        file=sys.stderr,
+    )
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
 
 

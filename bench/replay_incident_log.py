@@ -41,7 +41,9 @@ from bot.core.tickets import Actor  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 from storage.models import Identity, Notice, Person, Service, ServiceTechnician, Ticket, TicketEvent  # noqa: E402
 
-LOG_ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "itsm" / "incident_event_log.zip"
+LOG_ZIP = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "itsm" / "incident_event_log.zip"
+)
 CHANNEL = "replay"  # audit trail: these changes came from the replay, not from a chat
 REPORTER_CHANNEL = "web"  # a pull channel: notices to reporters are written, never sent
 MISSING = "?"
@@ -94,7 +96,7 @@ def parse_when(text: str) -> datetime:
 
 
 def _level(text: str) -> int:
-    """"1 - High", "3 - Moderate" → 1, 3."""
+    """ "1 - High", "3 - Moderate" → 1, 3."""
     return int(text.split(" - ", 1)[0])
 
 
@@ -169,7 +171,11 @@ def set_up(engine: Engine, incidents: list[list[LogEvent]]) -> Cast:
     with session_scope(engine) as s:
         for c in categories:
             label = "tanpa kategori" if c == MISSING else c
-            s.add(Service(id=services[c], name=f"Replay {label}", provider_unit="replay", keywords=[label]))
+            s.add(
+                Service(
+                    id=services[c], name=f"Replay {label}", provider_unit="replay", keywords=[label]
+                )
+            )
         operators = {n: Person(name=n, unit="replay", roles=["pengelola_teknis"], skills=skills.get(n, []))
                      for n in names}  # fmt: skip
         duty = {g: Person(name=f"Piket {'tanpa grup' if g == MISSING else g}", unit="replay",
@@ -179,7 +185,13 @@ def set_up(engine: Engine, incidents: list[list[LogEvent]]) -> Cast:
         s.flush()
         for prefix, people in (("op", operators), ("duty", duty), ("caller", reporters)):
             for key, p in people.items():
-                s.add(Identity(person_id=p.id, channel=REPORTER_CHANNEL, external_id=f"replay-{prefix}:{key}"))
+                s.add(
+                    Identity(
+                        person_id=p.id,
+                        channel=REPORTER_CHANNEL,
+                        external_id=f"replay-{prefix}:{key}",
+                    )
+                )
         for c in categories:
             techs = {operators[w].id for w in workers[c]} or {duty[g].id for g in group_of[c]}
             s.add_all(ServiceTechnician(service_id=services[c], person_id=pid) for pid in techs)
@@ -196,7 +208,9 @@ class Stats:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-def _attempt(session: Session, stats: Stats, why: str, step: Callable[..., Any], *args: Any, **kw: Any) -> bool:
+def _attempt(
+    session: Session, stats: Stats, why: str, step: Callable[..., Any], *args: Any, **kw: Any
+) -> bool:
     """One command in a savepoint: a refusal by the core undoes exactly that command (as a
     refused chat turn would) and is counted; the incident's transaction goes on."""
     try:
@@ -208,7 +222,9 @@ def _attempt(session: Session, stats: Stats, why: str, step: Callable[..., Any],
         return False
 
 
-def to_log_state(session: Session, ticket: Ticket, ev: LogEvent, actor: Actor, stats: Stats) -> None:
+def to_log_state(
+    session: Session, ticket: Ticket, ev: LogEvent, actor: Actor, stats: Stats
+) -> None:
     """The core command(s) an operator gives to move the ticket to the log's new state."""
     now = ev.at
     if ev.state == "Active":
@@ -244,7 +260,9 @@ def replay_incident(engine: Engine, cast: Cast, events: list[LogEvent], stats: S
     first = events[0]
     with session_scope(engine) as s:
         reporter = cast.callers[first.caller]
-        title = " / ".join(x for x in (first.category, first.subcategory, first.symptom) if x != MISSING)
+        title = " / ".join(
+            x for x in (first.category, first.subcategory, first.symptom) if x != MISSING
+        )
         ticket = tickets.open_ticket(
             s, type_="gangguan", title=title or first.number, description=f"Diimpor dari log sumber {first.number}",
             service_id=cast.services[first.category], impact=first.impact, urgency=first.urgency,
@@ -262,7 +280,10 @@ def replay_incident(engine: Engine, cast: Cast, events: list[LogEvent], stats: S
             if (ev.impact, ev.urgency) != (ticket.impact, ticket.urgency):
                 tickets.set_impact_urgency(s, ticket, actor, ev.impact, ev.urgency, now=ev.at)
             if ev.assigned_to not in (MISSING, prev_assignee):
-                person, dispatcher = cast.operators[ev.assigned_to], Actor(cast.duty[ev.group], CHANNEL)
+                person, dispatcher = (
+                    cast.operators[ev.assigned_to],
+                    Actor(cast.duty[ev.group], CHANNEL),
+                )
                 why = f"reassign while {ev.state}"
                 _attempt(s, stats, why, tickets.assign, s, ticket, person, dispatcher, now=ev.at)
                 prev_assignee = ev.assigned_to
@@ -270,13 +291,25 @@ def replay_incident(engine: Engine, cast: Cast, events: list[LogEvent], stats: S
                 if ev.state == "New":
                     stats.skipped[f"{prev_state}->New (no way back to baru)"] += 1
                 else:
-                    _attempt(s, stats, f"{prev_state}->{ev.state}", to_log_state, s, ticket, ev, actor, stats)
+                    _attempt(
+                        s,
+                        stats,
+                        f"{prev_state}->{ev.state}",
+                        to_log_state,
+                        s,
+                        ticket,
+                        ev,
+                        actor,
+                        stats,
+                    )
                 prev_state = ev.state
         stats.incidents += 1
         stats.priority_hits += ticket.priority == events[-1].priority
 
 
-def replay(engine: Engine, incidents: list[list[LogEvent]], *, progress: bool = False) -> dict[str, Any]:
+def replay(
+    engine: Engine, incidents: list[list[LogEvent]], *, progress: bool = False
+) -> dict[str, Any]:
     """Replay on a migrated database and return the figures (the JSON line's content)."""
     t0 = time.perf_counter()
     cast = set_up(engine, incidents)
@@ -317,7 +350,9 @@ def replay(engine: Engine, incidents: list[list[LogEvent]], *, progress: bool = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server URL (default: a fresh SQLite file)"
+    )
     parser.add_argument("--limit", type=int, help="replay only the first N incidents of the log")
     parser.add_argument("--log", type=Path, default=LOG_ZIP, help="the incident log zip")
     args = parser.parse_args(argv)

@@ -51,7 +51,13 @@ def setup_people(engine: Engine, data_dir: Path) -> None:
     load_samples(Settings(data_dir=data_dir, _env_file=None), engine)
     with session_scope(engine) as s:
         for person in s.exec(select(Person)):
-            s.add(Identity(person_id=person.id, channel="telegram", external_id=str(1000 + (person.id or 0))))
+            s.add(
+                Identity(
+                    person_id=person.id,
+                    channel="telegram",
+                    external_id=str(1000 + (person.id or 0)),
+                )
+            )
         alerts.register_operator_channel(s, "telegram", "-100200300", None, name="Petugas")
 
 
@@ -69,13 +75,29 @@ def ticket_rows(engine: Engine, count: int, since: timedelta, seed: int) -> list
         svc = rng.choice(services)
         priority = rng.choices((1, 2, 3, 4), PRIORITY_WEIGHTS)[0]
         created = NOW - timedelta(seconds=rng.uniform(0, 20 * 86400))
-        acked = created + timedelta(minutes=10) if rng.random() < 0.6 and created + timedelta(minutes=10) < NOW else None
+        acked = (
+            created + timedelta(minutes=10)
+            if rng.random() < 0.6 and created + timedelta(minutes=10) < NOW
+            else None
+        )
         assignee = rng.choice(techs[svc.id]) if svc.id in techs and rng.random() < 0.9 else None
-        state = ("dikerjakan" if rng.random() < 0.9 else "menunggu_pengguna") if acked else (
-            "ditugaskan" if assignee else "baru")
-        t = Ticket(number=f"BENCH-{i:07d}", type="gangguan", service_id=svc.id, title=f"Tiket uji {i}",
-                   state=state, priority=priority, assignee_id=assignee if acked or assignee else None,
-                   created_at=created, updated_at=created, acknowledged_at=acked)
+        state = (
+            ("dikerjakan" if rng.random() < 0.9 else "menunggu_pengguna")
+            if acked
+            else ("ditugaskan" if assignee else "baru")
+        )
+        t = Ticket(
+            number=f"BENCH-{i:07d}",
+            type="gangguan",
+            service_id=svc.id,
+            title=f"Tiket uji {i}",
+            state=state,
+            priority=priority,
+            assignee_id=assignee if acked or assignee else None,
+            created_at=created,
+            updated_at=created,
+            acknowledged_at=acked,
+        )
         sla._plan(t, policy, policy.calendar_for(svc), policy.targets(svc, priority))
         for bit, at in sla.pending_events(t):
             if at <= steady:
@@ -83,7 +105,9 @@ def ticket_rows(engine: Engine, count: int, since: timedelta, seed: int) -> list
         if state == "menunggu_pengguna":
             t.sla_paused_at = min(created + timedelta(hours=1), NOW)
         t.sla_next_at = sla.next_event_at(t)
-        rows.append({c.name: getattr(t, c.name) for c in Ticket.__table__.columns if c.name != "id"})
+        rows.append(
+            {c.name: getattr(t, c.name) for c in Ticket.__table__.columns if c.name != "id"}
+        )
     return rows
 
 
@@ -91,15 +115,21 @@ def insert(engine: Engine, rows: list[dict]) -> None:  # type: ignore[type-arg]
     table = Ticket.__table__
     with engine.begin() as conn:
         for i in range(0, len(rows), 5000):
-            conn.execute(sa.insert(table), rows[i:i + 5000])
+            conn.execute(sa.insert(table), rows[i : i + 5000])
     # what autovacuum would have done after 100,000 inserts: statistics and visibility map
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE ticket" if conn.dialect.name == "postgresql" else "ANALYZE")
+        conn.exec_driver_sql(
+            "VACUUM ANALYZE ticket" if conn.dialect.name == "postgresql" else "ANALYZE"
+        )
 
 
 def plan_of_scan(engine: Engine) -> str:
-    query = (select(Ticket.id).where(col(Ticket.sla_next_at) <= NOW)
-             .order_by(col(Ticket.sla_next_at), col(Ticket.id)).limit(500))
+    query = (
+        select(Ticket.id)
+        .where(col(Ticket.sla_next_at) <= NOW)
+        .order_by(col(Ticket.sla_next_at), col(Ticket.id))
+        .limit(500)
+    )
     compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:
@@ -108,7 +138,9 @@ def plan_of_scan(engine: Engine) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="PostgreSQL server URL or sqlite:///… (default: temp SQLite)")
+    parser.add_argument(
+        "--database-url", help="PostgreSQL server URL or sqlite:///… (default: temp SQLite)"
+    )
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--since", type=float, default=30.0, help="seconds since the previous scan")
     parser.add_argument("--seed", type=int, default=7)
@@ -119,12 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         rows = ticket_rows(engine, args.tickets, timedelta(seconds=args.since), args.seed)
         planned = time.perf_counter() - started
         insert(engine, rows)
-        log(f"setup: {len(rows)} tickets planned in {planned:.1f} s, inserted in "
-            f"{time.perf_counter() - started - planned:.1f} s")
+        log(
+            f"setup: {len(rows)} tickets planned in {planned:.1f} s, inserted in "
+            f"{time.perf_counter() - started - planned:.1f} s"
+        )
         log(f"scan query plan: {plan_of_scan(engine)}")
         with Session(engine) as s:
             open_count = s.exec(select(sa.func.count()).select_from(Ticket)).one()
-            due = s.exec(select(sa.func.count()).select_from(Ticket).where(col(Ticket.sla_next_at) <= NOW)).one()
+            due = s.exec(
+                select(sa.func.count()).select_from(Ticket).where(col(Ticket.sla_next_at) <= NOW)
+            ).one()
         policy = escalation.EscalationPolicy()
         for lang in ("id", "en"):
             catalogue(lang)  # a running bot has its texts loaded long before a scan

@@ -58,8 +58,12 @@ def serve(db_url: str, fake_url: str, ports: Any) -> None:
     import socket
 
     settings = Settings(
-        data_dir=Path(tempfile.gettempdir()), database_url=db_url, _env_file=None,
-        slack_bot_token=SecretStr(TOKEN), slack_signing_secret=SecretStr(SECRET), slack_api_base_url=fake_url,
+        data_dir=Path(tempfile.gettempdir()),
+        database_url=db_url,
+        _env_file=None,
+        slack_bot_token=SecretStr(TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_base_url=fake_url,
     )
     helpdesk = build(settings, upgrade=False)
     app = create_app(helpdesk, channel_starters=[slack.start], run_jobs=False)
@@ -107,8 +111,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def load(url: str, events: int, users: int, concurrency: int, questions: list[str],
-               prefix: str = "EvBENCH") -> tuple[list[float], dict[int, int], float]:
+async def load(
+    url: str,
+    events: int,
+    users: int,
+    concurrency: int,
+    questions: list[str],
+    prefix: str = "EvBENCH",
+) -> tuple[list[float], dict[int, int], float]:
     """`concurrency` connections, each sending its share of the events one after the
     other, as Slack's senders do."""
     rng = random.Random(7)
@@ -117,10 +127,13 @@ async def load(url: str, events: int, users: int, concurrency: int, questions: l
     todo = iter(range(events))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def sender() -> None:
             for n in todo:
                 user = f"U{n % users:05d}"
-                body = event_body(dm_event(user, rng.choice(questions)), event_id=f"{prefix}{n:07d}")
+                body = event_body(
+                    dm_event(user, rng.choice(questions)), event_id=f"{prefix}{n:07d}"
+                )
                 headers = signed_headers(body)
                 start = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as response:
@@ -134,36 +147,55 @@ async def load(url: str, events: int, users: int, concurrency: int, questions: l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--process-timeout", type=float, default=45.0,
-                        help="seconds to wait for the work behind the acks")
+    parser.add_argument(
+        "--process-timeout",
+        type=float,
+        default=45.0,
+        help="seconds to wait for the work behind the acks",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url) as (_, db_url), FakeSlack() as fake:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(args.database_url) as (_, db_url),
+        FakeSlack() as fake,
+    ):
         settings = Settings(data_dir=Path(tmp) / "var", database_url=db_url, _env_file=None)
         helpdesk = build(settings)  # migrated, samples loaded
         backend = helpdesk.engine.dialect.name
-        questions = [a.question for a in helpdesk.kb.current.articles] + ["halo", "printer kantor macet terus"]
+        questions = [a.question for a in helpdesk.kb.current.articles] + [
+            "halo",
+            "printer kantor macet terus",
+        ]
         with server(db_url, fake.base_url) as url:
             log(f"warming up on {backend}")
             asyncio.run(load(url, 1, 1, 1, questions[:1], prefix="EvWARM"))
             fake.wait_for("chat.postMessage", timeout=60)
-            log(f"sending {args.events} signed events from {args.users} users, {args.concurrency} at a time")
+            log(
+                f"sending {args.events} signed events from {args.users} users, {args.concurrency} at a time"
+            )
             began = time.perf_counter()
             latencies, statuses, elapsed = asyncio.run(
-                load(url, args.events, args.users, args.concurrency, questions))
+                load(url, args.events, args.users, args.concurrency, questions)
+            )
             deadline = time.monotonic() + args.process_timeout
             while replies(fake) < args.events and time.monotonic() < deadline:
                 time.sleep(0.02)
             processed = replies(fake)
             process_elapsed = time.perf_counter() - began
         with Session(helpdesk.engine) as s:
-            recorded = s.exec(select(func.count()).select_from(InboundEvent)
-                              .where(col(InboundEvent.key).startswith("EvBENCH"))).one()
+            recorded = s.exec(
+                select(func.count())
+                .select_from(InboundEvent)
+                .where(col(InboundEvent.key).startswith("EvBENCH"))
+            ).one()
         helpdesk.engine.dispose()
 
     ms = [x * 1000 for x in latencies]

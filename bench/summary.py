@@ -38,9 +38,14 @@ from storage.db import session_scope  # noqa: E402
 from storage.models import Alert, Service, ServiceState, Ticket  # noqa: E402
 
 TZ = "Asia/Jakarta"
-OPEN = {"New": "baru", "Active": "dikerjakan", "Awaiting User Info": "menunggu_pengguna",
-        "Awaiting Evidence": "menunggu_pengguna", "Awaiting Vendor": "menunggu_pengguna",
-        "Awaiting Problem": "menunggu_pengguna"}
+OPEN = {
+    "New": "baru",
+    "Active": "dikerjakan",
+    "Awaiting User Info": "menunggu_pengguna",
+    "Awaiting Evidence": "menunggu_pengguna",
+    "Awaiting Vendor": "menunggu_pengguna",
+    "Awaiting Problem": "menunggu_pengguna",
+}
 
 
 def load(engine: Any, n_tickets: int, now: datetime) -> int:
@@ -65,38 +70,81 @@ def load(engine: Any, n_tickets: int, now: datetime) -> int:
             target = sla[svc].get(first.priority, {"response": 240, "resolution": 2880})
             response_due = created + timedelta(minutes=target["response"])
             resolution_due = created + timedelta(minutes=target["resolution"])
-            acked = created + timedelta(minutes=rng.randint(1, 2 * target["response"])) if len(events) > 1 else None
-            rows.append({
-                "number": f"INC-{created.year}-{len(rows) + 1:07d}", "type": "gangguan", "service_id": svc,
-                "title": f"{first.category} {first.symptom}"[:200], "description": "", "category": first.category,
-                "state": state, "impact": first.impact, "urgency": first.urgency, "priority": first.priority,
-                "created_at": created, "updated_at": last.at + shift, "acknowledged_at": acked,
-                "resolved_at": done, "closed_at": done if state == "ditutup" else None,
-                "response_due_at": response_due, "resolution_due_at": resolution_due,
-                "response_risk_at": created + (response_due - created) * 0.75,
-                "resolution_risk_at": created + (resolution_due - created) * 0.75,
-                "sla_paused_seconds": 0, "sla_notified": 0, "external_ref": first.number,
-            })
+            acked = (
+                created + timedelta(minutes=rng.randint(1, 2 * target["response"]))
+                if len(events) > 1
+                else None
+            )
+            rows.append(
+                {
+                    "number": f"INC-{created.year}-{len(rows) + 1:07d}",
+                    "type": "gangguan",
+                    "service_id": svc,
+                    "title": f"{first.category} {first.symptom}"[:200],
+                    "description": "",
+                    "category": first.category,
+                    "state": state,
+                    "impact": first.impact,
+                    "urgency": first.urgency,
+                    "priority": first.priority,
+                    "created_at": created,
+                    "updated_at": last.at + shift,
+                    "acknowledged_at": acked,
+                    "resolved_at": done,
+                    "closed_at": done if state == "ditutup" else None,
+                    "response_due_at": response_due,
+                    "resolution_due_at": resolution_due,
+                    "response_risk_at": created + (response_due - created) * 0.75,
+                    "resolution_risk_at": created + (resolution_due - created) * 0.75,
+                    "sla_paused_seconds": 0,
+                    "sla_notified": 0,
+                    "external_ref": first.number,
+                }
+            )
         cycle += 1
     # The log is complete (everything ends resolved); its newest 2 % are today's backlog.
-    for n, row in enumerate(sorted(rows, key=lambda r: r["created_at"])[-len(rows) // 50:]):
-        row.update(state=("baru", "ditugaskan", "dikerjakan", "menunggu_pengguna")[n % 4], resolved_at=None,
-                   closed_at=None, acknowledged_at=None if n % 3 == 0 else row["acknowledged_at"])
+    for n, row in enumerate(sorted(rows, key=lambda r: r["created_at"])[-len(rows) // 50 :]):
+        row.update(
+            state=("baru", "ditugaskan", "dikerjakan", "menunggu_pengguna")[n % 4],
+            resolved_at=None,
+            closed_at=None,
+            acknowledged_at=None if n % 3 == 0 else row["acknowledged_at"],
+        )
     with session_scope(engine) as s:
         for i in range(0, len(rows), 5000):
-            s.execute(sa.insert(Ticket), rows[i:i + 5000])
+            s.execute(sa.insert(Ticket), rows[i : i + 5000])
         for i in range(200):
-            s.add(Alert(key=f"bench-{i}", kind="ticket.new", service_id=services[i % len(services)].id,
-                        priority=1 + i % 2, created_at=now - timedelta(hours=i)))
+            s.add(
+                Alert(
+                    key=f"bench-{i}",
+                    kind="ticket.new",
+                    service_id=services[i % len(services)].id,
+                    priority=1 + i % 2,
+                    created_at=now - timedelta(hours=i),
+                )
+            )
         since = now - timedelta(days=90)
         for svc in services:
-            s.add(ServiceState(service_id=svc.id, state=rng.choice(["up", "up", "up", "degraded", "down"]),
-                               since=now - timedelta(hours=1), monitored_since=since))
+            s.add(
+                ServiceState(
+                    service_id=svc.id,
+                    state=rng.choice(["up", "up", "up", "degraded", "down"]),
+                    since=now - timedelta(hours=1),
+                    monitored_since=since,
+                )
+            )
         s.flush()
         for svc in services:
             for d in range(90):
                 start = since + timedelta(days=d, hours=rng.randint(0, 20))
-                availability.add_interval(s, svc.id, start, start + timedelta(minutes=rng.choice([0, 0, 5, 30])), "down_s", TZ)
+                availability.add_interval(
+                    s,
+                    svc.id,
+                    start,
+                    start + timedelta(minutes=rng.choice([0, 0, 5, 30])),
+                    "down_s",
+                    TZ,
+                )
     return len(rows)
 
 
@@ -126,11 +174,19 @@ def main(argv: list[str] | None = None) -> int:
                 to_html(report), to_pdf(report), to_csv(report)
             monthly_s = time.perf_counter() - t0
         print(text, file=sys.stderr)
-        print(json.dumps({
-            "backend": engine.dialect.name, "tickets": count, "summary_seconds": round(summary_s, 3),
-            "monthly_report_seconds": round(monthly_s, 3), "open_tickets": result.open_total,
-            "chart_bytes": len(png or b""), "month": [start.isoformat(), end.isoformat()],
-        }))
+        print(
+            json.dumps(
+                {
+                    "backend": engine.dialect.name,
+                    "tickets": count,
+                    "summary_seconds": round(summary_s, 3),
+                    "monthly_report_seconds": round(monthly_s, 3),
+                    "open_tickets": result.open_total,
+                    "chart_bytes": len(png or b""),
+                    "month": [start.isoformat(), end.isoformat()],
+                }
+            )
+        )
     return 0
 
 

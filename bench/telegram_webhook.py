@@ -63,7 +63,9 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def serve(db_url: str, api_url: str, rate_limit: float, data_dir: str, ports: Any, stop: Any, errors: Any) -> None:
+def serve(
+    db_url: str, api_url: str, rate_limit: float, data_dir: str, ports: Any, stop: Any, errors: Any
+) -> None:
     """The product's process: the web app with the Telegram channel in webhook mode."""
     import logging
 
@@ -77,10 +79,14 @@ def serve(db_url: str, api_url: str, rate_limit: float, data_dir: str, ports: An
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(
-        data_dir=Path(data_dir), database_url=db_url, _env_file=None,
-        telegram_bot_token=SecretStr(TOKEN), telegram_api_base_url=api_url,
+        data_dir=Path(data_dir),
+        database_url=db_url,
+        _env_file=None,
+        telegram_bot_token=SecretStr(TOKEN),
+        telegram_api_base_url=api_url,
         telegram_webhook_url=f"https://helpdesk.example.go.id{WEBHOOK}",
-        telegram_webhook_secret=SecretStr(SECRET), telegram_rate_limit=rate_limit,
+        telegram_webhook_secret=SecretStr(SECRET),
+        telegram_rate_limit=rate_limit,
     )
     helpdesk = build(settings)
     app = create_app(helpdesk, channel_starters=[telegram.start])
@@ -107,7 +113,9 @@ def product(db_url: str, api_url: str, rate_limit: float) -> Iterator[tuple[str,
     ctx = multiprocessing.get_context("spawn")
     ports, errors, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     with tempfile.TemporaryDirectory() as data_dir:
-        proc = ctx.Process(target=serve, args=(db_url, api_url, rate_limit, data_dir, ports, stop, errors))
+        proc = ctx.Process(
+            target=serve, args=(db_url, api_url, rate_limit, data_dir, ports, stop, errors)
+        )
         proc.start()
         try:
             port = ports.get(timeout=120)
@@ -136,25 +144,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-async def load(url: str, api: FakeBotApi, questions: list[str], reporters: int, concurrency: int,
-               first_user: int) -> dict[str, Any]:
+async def load(
+    url: str,
+    api: FakeBotApi,
+    questions: list[str],
+    reporters: int,
+    concurrency: int,
+    first_user: int,
+) -> dict[str, Any]:
     ups = Updates(start=first_user * 10)
     first_reply: list[float] = []
     http_ms: list[float] = []
     statuses: dict[int, int] = {}
     gate = asyncio.Semaphore(concurrency)
 
-    async with httpx.AsyncClient(base_url=url, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
 
         async def post(update: dict[str, Any], chat: int) -> None:
             async with gate:
                 mark = api.mark()
                 start = time.monotonic()
-                response = await client.post(WEBHOOK, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                response = await client.post(
+                    WEBHOOK, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                )
                 http_ms.append((time.monotonic() - start) * 1000)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                replies = [c for c in api.since(mark, "sendMessage") if int(c.params["chat_id"]) == chat]
+                replies = [
+                    c for c in api.since(mark, "sendMessage") if int(c.params["chat_id"]) == chat
+                ]
                 if replies:
                     first_reply.append((replies[0].at - start) * 1000)
 
@@ -165,7 +184,12 @@ async def load(url: str, api: FakeBotApi, questions: list[str], reporters: int, 
         async def report(n: int) -> None:
             user = Updates.user(first_user + len(questions) + n, f"Pelapor{n}")
             chat = user["id"]
-            await post(ups.text(user, "/lapor VPN kantor putus terus sejak pagi, tidak bisa membuka aplikasi"), chat)
+            await post(
+                ups.text(
+                    user, "/lapor VPN kantor putus terus sejak pagi, tidak bisa membuka aplikasi"
+                ),
+                chat,
+            )
             for step in REPORT_STEPS:
                 shown = [c for c in api.sent(chat) if step in [d for _, d in buttons(c)]]
                 if not shown:
@@ -173,10 +197,15 @@ async def load(url: str, api: FakeBotApi, questions: list[str], reporters: int, 
                 await post(ups.press(user, shown[-1].result, step), chat)
 
         began = time.monotonic()
-        await asyncio.gather(*(ask(n, q) for n, q in enumerate(questions)), *(report(n) for n in range(reporters)))
+        await asyncio.gather(
+            *(ask(n, q) for n, q in enumerate(questions)), *(report(n) for n in range(reporters))
+        )
         http_done = time.monotonic()
     chats = set(range(first_user, first_user + len(questions) + reporters))
-    last_reply = max((c.at for c in api.calls_of("sendMessage") if int(c.params["chat_id"]) in chats), default=http_done)
+    last_reply = max(
+        (c.at for c in api.calls_of("sendMessage") if int(c.params["chat_id"]) in chats),
+        default=http_done,
+    )
     total = len(questions) + reporters * (1 + len(REPORT_STEPS))
     elapsed = max(last_reply, http_done) - began
     return {
@@ -212,23 +241,32 @@ def tickets_in(db_url: str) -> int:
         engine.dispose()
 
 
-def run_backend(backend: str, args: argparse.Namespace, questions: list[str], reporters: int) -> dict[str, Any]:
+def run_backend(
+    backend: str, args: argparse.Namespace, questions: list[str], reporters: int
+) -> dict[str, Any]:
     api = FakeBotApi().start()
     try:
         with fresh_database(None if backend == "sqlite" else args.database_url) as (_, db_url):
             with product(db_url, api.url, args.rate_limit) as (url, errors):
                 log(f"{backend}: app up; warming up")
                 asyncio.run(load(url, api, questions[:20], 0, args.concurrency, first_user=900_000))
-                log(f"{backend}: {len(questions)} questions and {reporters} reports, concurrency {args.concurrency}")
-                result = asyncio.run(load(url, api, questions, reporters, args.concurrency, first_user=100_000))
+                log(
+                    f"{backend}: {len(questions)} questions and {reporters} reports, concurrency {args.concurrency}"
+                )
+                result = asyncio.run(
+                    load(url, api, questions, reporters, args.concurrency, first_user=100_000)
+                )
             result["tickets"] = tickets_in(db_url)
             try:
                 result["handler_errors"] = errors.get(timeout=10)
             except queue.Empty:
                 result["handler_errors"] = None
-            result["ok"] = (result["answered"] == len(questions) + reporters * (1 + len(REPORT_STEPS))
-                            and result["tickets"] == reporters and result["statuses"] == {200: result["updates"]}
-                            and result["handler_errors"] in (0, None))
+            result["ok"] = (
+                result["answered"] == len(questions) + reporters * (1 + len(REPORT_STEPS))
+                and result["tickets"] == reporters
+                and result["statuses"] == {200: result["updates"]}
+                and result["handler_errors"] in (0, None)
+            )
             log(f"{backend}: {json.dumps(result)}")
             return result
     finally:
@@ -236,21 +274,46 @@ def run_backend(backend: str, args: argparse.Namespace, questions: list[str], re
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--updates", type=int, default=600, help="updates in all (about 5%% go to reports)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--updates", type=int, default=600, help="updates in all (about 5%% go to reports)"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--database-url", default=PG_DEFAULT, help="PostgreSQL server to create the bench database on")
-    parser.add_argument("--rate-limit", type=float, default=0.0, help="TELEGRAM_RATE_LIMIT for the run (0 = off)")
-    parser.add_argument("--reporters", type=int, default=None,
-                        help="employees who report through the guided flow (6 updates each; default: 5%% of updates)")
+    parser.add_argument(
+        "--database-url",
+        default=PG_DEFAULT,
+        help="PostgreSQL server to create the bench database on",
+    )
+    parser.add_argument(
+        "--rate-limit", type=float, default=0.0, help="TELEGRAM_RATE_LIMIT for the run (0 = off)"
+    )
+    parser.add_argument(
+        "--reporters",
+        type=int,
+        default=None,
+        help="employees who report through the guided flow (6 updates each; default: 5%% of updates)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    reporters = args.reporters if args.reporters is not None else max(1, args.updates // 20 // (1 + len(REPORT_STEPS)))
-    questions = questions_from_knowledge(args.updates - reporters * (1 + len(REPORT_STEPS)), args.seed)
-    out: dict[str, Any] = {"benchmark": "telegram_webhook", "concurrency": args.concurrency,
-                           "rate_limit": args.rate_limit, "questions": len(questions), "reporters": reporters}
+    reporters = (
+        args.reporters
+        if args.reporters is not None
+        else max(1, args.updates // 20 // (1 + len(REPORT_STEPS)))
+    )
+    questions = questions_from_knowledge(
+        args.updates - reporters * (1 + len(REPORT_STEPS)), args.seed
+    )
+    out: dict[str, Any] = {
+        "benchmark": "telegram_webhook",
+        "concurrency": args.concurrency,
+        "rate_limit": args.rate_limit,
+        "questions": len(questions),
+        "reporters": reporters,
+    }
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         try:
             out[backend] = run_backend(backend, args, questions, reporters)

@@ -52,12 +52,19 @@ def run(
     settings = _settings()
     helpdesk = build(settings)
     web = create_app(helpdesk, channel_starters=starters_for(settings))
-    uvicorn.run(web, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        web,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 @app.command()
 def chat(
-    as_person: Annotated[str | None, typer.Option("--as", help="E-mail of a known person to chat as")] = None,
+    as_person: Annotated[
+        str | None, typer.Option("--as", help="E-mail of a known person to chat as")
+    ] = None,
 ) -> None:
     """Hold the conversation in the terminal."""
     from bot.channels import console
@@ -83,10 +90,25 @@ def chat(
 
 @app.command()
 def report(
-    kind: Annotated[str, typer.Argument(help="availability, evaluation, exception, catalogue, priority, sla, continuity, incidents, requests, complaints, or spbe-evidence")],
-    out: Annotated[Path, typer.Option("--out", help="File to write: .html (a .pdf is written beside it), .pdf, .csv; .zip for spbe-evidence")],
-    date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago)")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today)")] = None,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="availability, evaluation, exception, catalogue, priority, sla, continuity, incidents, requests, complaints, or spbe-evidence"
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="File to write: .html (a .pdf is written beside it), .pdf, .csv; .zip for spbe-evidence",
+        ),
+    ],
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago)")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today)")
+    ] = None,
     service: Annotated[str | None, typer.Option(help="Only this service id")] = None,
 ) -> None:
     """Write a report (SPBE evidence) built from the records."""
@@ -119,7 +141,9 @@ def report(
         name = resolve_kind(kind)
         if name is None:
             _fail(f"unknown report {kind!r}")
-        result = build_report(name, s, start=start, end=end, tz=settings.timezone, now=now, service_id=service)
+        result = build_report(
+            name, s, start=start, end=end, tz=settings.timezone, now=now, service_id=service
+        )
     suffix = out.suffix.lower()
     if suffix == ".csv":
         out.write_text(to_csv(result), encoding="utf-8")
@@ -200,8 +224,12 @@ def people_link_code(person: str) -> None:
         found = people.find_person(s, person)
         if found is None:
             _fail(f"unknown person {person}")
-        code = people.issue_link_code(s, found, ttl=timedelta(minutes=settings.link_code_ttl_minutes))
-    typer.echo(f"{code}  (valid {settings.link_code_ttl_minutes} minutes, once; send: /tautkan {code})")
+        code = people.issue_link_code(
+            s, found, ttl=timedelta(minutes=settings.link_code_ttl_minutes)
+        )
+    typer.echo(
+        f"{code}  (valid {settings.link_code_ttl_minutes} minutes, once; send: /tautkan {code})"
+    )
 
 
 @kb_app.command("check")
@@ -276,7 +304,9 @@ app.add_typer(telegram_app, name="telegram")
 
 @telegram_app.command("set-webhook")
 def telegram_set_webhook(
-    drop_pending: Annotated[bool, typer.Option("--drop-pending", help="Discard updates waiting at Telegram")] = False,
+    drop_pending: Annotated[
+        bool, typer.Option("--drop-pending", help="Discard updates waiting at Telegram")
+    ] = False,
 ) -> None:
     """Register TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET with the Bot API (once, after changing them)."""
     import asyncio

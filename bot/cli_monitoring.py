@@ -37,8 +37,16 @@ def schedule(
     try:
         span = parse_span(when, now, tz)
         with session_scope(helpdesk.engine) as s:
-            window = maintenance.schedule(s, None, [x.strip() for x in services.split(",") if x.strip()],
-                                          span.start, span.end, impact or span.rest, now=now, tz=tz)
+            window = maintenance.schedule(
+                s,
+                None,
+                [x.strip() for x in services.split(",") if x.strip()],
+                span.start,
+                span.end,
+                impact or span.rest,
+                now=now,
+                tz=tz,
+            )
             typer.echo(t("maintenance.scheduled", **maintenance.describe(s, window, "id", tz)))
     except HelpdeskError as exc:
         typer.echo(t(exc.key, **exc.params), err=True)
@@ -56,7 +64,9 @@ def list_windows() -> None:
     with session_scope(helpdesk.engine) as s:
         for w in maintenance.upcoming(s, utcnow(), limit=100):
             d = maintenance.describe(s, w, "id", helpdesk.settings.timezone)
-            typer.echo(f"#{d['id']:>4}  {d['start']} – {d['end']}  {d['services']}  ({d['impact']})")
+            typer.echo(
+                f"#{d['id']:>4}  {d['start']} – {d['end']}  {d['services']}  ({d['impact']})"
+            )
 
 
 @maintenance_app.command("cancel")
@@ -94,4 +104,6 @@ def availability_report() -> None:
                 without = "-" if f.without_maintenance is None else f"{f.without_maintenance:.3f}"
                 with_ = "-" if f.with_maintenance is None else f"{f.with_maintenance:.3f}"
                 flag = "" if f.meets_target is not False else "  BELOW TARGET"
-                typer.echo(f"{period.name:5} {sid:16} {without:>8}% {with_:>8}%  target {f.target:g}%{flag}")
+                typer.echo(
+                    f"{period.name:5} {sid:16} {without:>8}% {with_:>8}%  target {f.target:g}%{flag}"
+                )

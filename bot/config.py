@@ -19,73 +19,175 @@ KNOWLEDGE_DIR = PACKAGE_ROOT / "knowledge"
 class Settings(BaseSettings):
     """All settings of the product; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
-    data_dir: Path = Field(Path("./var"), validation_alias=AliasChoices("HELPDESK_DATA_DIR", "data_dir"))
-    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    data_dir: Path = Field(
+        Path("./var"), validation_alias=AliasChoices("HELPDESK_DATA_DIR", "data_dir")
+    )
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("HELPDESK_HOST", "host"))
     port: int = Field(8080, validation_alias=AliasChoices("HELPDESK_PORT", "port"))
-    public_url: str = Field("http://127.0.0.1:8080", validation_alias=AliasChoices("HELPDESK_PUBLIC_URL", "public_url"))
-    timezone: str = Field("Asia/Jakarta", validation_alias=AliasChoices("HELPDESK_TIMEZONE", "timezone"))
-    default_language: str = Field("id", validation_alias=AliasChoices("HELPDESK_LANGUAGE", "default_language"))
+    public_url: str = Field(
+        "http://127.0.0.1:8080", validation_alias=AliasChoices("HELPDESK_PUBLIC_URL", "public_url")
+    )
+    timezone: str = Field(
+        "Asia/Jakarta", validation_alias=AliasChoices("HELPDESK_TIMEZONE", "timezone")
+    )
+    default_language: str = Field(
+        "id", validation_alias=AliasChoices("HELPDESK_LANGUAGE", "default_language")
+    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("HELPDESK_LOG_LEVEL", "log_level"))
 
-    knowledge_dir: Path = Field(KNOWLEDGE_DIR / "articles", validation_alias=AliasChoices("HELPDESK_KNOWLEDGE_DIR", "knowledge_dir"))
-    catalog_file: Path = Field(KNOWLEDGE_DIR / "catalog.yaml", validation_alias=AliasChoices("HELPDESK_CATALOG_FILE", "catalog_file"))
-    people_file: Path = Field(KNOWLEDGE_DIR / "people.yaml", validation_alias=AliasChoices("HELPDESK_PEOPLE_FILE", "people_file"))
-    load_samples: bool = Field(True, validation_alias=AliasChoices("HELPDESK_LOAD_SAMPLES", "load_samples"))
+    knowledge_dir: Path = Field(
+        KNOWLEDGE_DIR / "articles",
+        validation_alias=AliasChoices("HELPDESK_KNOWLEDGE_DIR", "knowledge_dir"),
+    )
+    catalog_file: Path = Field(
+        KNOWLEDGE_DIR / "catalog.yaml",
+        validation_alias=AliasChoices("HELPDESK_CATALOG_FILE", "catalog_file"),
+    )
+    people_file: Path = Field(
+        KNOWLEDGE_DIR / "people.yaml",
+        validation_alias=AliasChoices("HELPDESK_PEOPLE_FILE", "people_file"),
+    )
+    load_samples: bool = Field(
+        True, validation_alias=AliasChoices("HELPDESK_LOAD_SAMPLES", "load_samples")
+    )
 
-    faq_answer_threshold: float | None = Field(None, validation_alias=AliasChoices("FAQ_ANSWER_THRESHOLD", "faq_answer_threshold"))
-    faq_suggest_threshold: float | None = Field(None, validation_alias=AliasChoices("FAQ_SUGGEST_THRESHOLD", "faq_suggest_threshold"))
+    faq_answer_threshold: float | None = Field(
+        None, validation_alias=AliasChoices("FAQ_ANSWER_THRESHOLD", "faq_answer_threshold")
+    )
+    faq_suggest_threshold: float | None = Field(
+        None, validation_alias=AliasChoices("FAQ_SUGGEST_THRESHOLD", "faq_suggest_threshold")
+    )
 
-    max_text_length: int = Field(4000, validation_alias=AliasChoices("HELPDESK_MAX_TEXT", "max_text_length"))
-    link_code_ttl_minutes: int = Field(15, validation_alias=AliasChoices("HELPDESK_LINK_CODE_TTL", "link_code_ttl_minutes"))
-    delivery_interval_seconds: float = Field(2.0, validation_alias=AliasChoices("HELPDESK_DELIVERY_INTERVAL", "delivery_interval_seconds"))
+    max_text_length: int = Field(
+        4000, validation_alias=AliasChoices("HELPDESK_MAX_TEXT", "max_text_length")
+    )
+    link_code_ttl_minutes: int = Field(
+        15, validation_alias=AliasChoices("HELPDESK_LINK_CODE_TTL", "link_code_ttl_minutes")
+    )
+    delivery_interval_seconds: float = Field(
+        2.0,
+        validation_alias=AliasChoices("HELPDESK_DELIVERY_INTERVAL", "delivery_interval_seconds"),
+    )
 
-    summary_targets: list[str] = Field(default_factory=list, validation_alias=AliasChoices("HELPDESK_SUMMARY_TARGETS", "summary_targets"))
-    daily_summary_cron: str = Field("30 7 * * mon-fri", validation_alias=AliasChoices("HELPDESK_DAILY_SUMMARY_CRON", "daily_summary_cron"))
-    weekly_report_cron: str = Field("0 8 * * mon", validation_alias=AliasChoices("HELPDESK_WEEKLY_REPORT_CRON", "weekly_report_cron"))
-    monthly_report_cron: str = Field("0 8 1 * *", validation_alias=AliasChoices("HELPDESK_MONTHLY_REPORT_CRON", "monthly_report_cron"))
+    summary_targets: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("HELPDESK_SUMMARY_TARGETS", "summary_targets"),
+    )
+    daily_summary_cron: str = Field(
+        "30 7 * * mon-fri",
+        validation_alias=AliasChoices("HELPDESK_DAILY_SUMMARY_CRON", "daily_summary_cron"),
+    )
+    weekly_report_cron: str = Field(
+        "0 8 * * mon",
+        validation_alias=AliasChoices("HELPDESK_WEEKLY_REPORT_CRON", "weekly_report_cron"),
+    )
+    monthly_report_cron: str = Field(
+        "0 8 1 * *",
+        validation_alias=AliasChoices("HELPDESK_MONTHLY_REPORT_CRON", "monthly_report_cron"),
+    )
 
-    telegram_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token"))
-    telegram_api_base_url: str | None = Field(None, validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "telegram_api_base_url"))
-    telegram_webhook_url: str | None = Field(None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "telegram_webhook_url"))
-    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret"))
-    telegram_operator_chats: list[int] = Field(default_factory=list, validation_alias=AliasChoices("TELEGRAM_OPERATOR_CHATS", "telegram_operator_chats"))
+    telegram_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token")
+    )
+    telegram_api_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "telegram_api_base_url")
+    )
+    telegram_webhook_url: str | None = Field(
+        None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "telegram_webhook_url")
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret")
+    )
+    telegram_operator_chats: list[int] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("TELEGRAM_OPERATOR_CHATS", "telegram_operator_chats"),
+    )
     #: messages per second for the whole bot (Telegram allows about 30); 0 turns the limiter off.
-    telegram_rate_limit: float = Field(30.0, validation_alias=AliasChoices("TELEGRAM_RATE_LIMIT", "telegram_rate_limit"))
+    telegram_rate_limit: float = Field(
+        30.0, validation_alias=AliasChoices("TELEGRAM_RATE_LIMIT", "telegram_rate_limit")
+    )
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
-    slack_api_base_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_BASE_URL", "slack_api_base_url"))
-    slack_operator_channels: list[str] = Field(default_factory=list, validation_alias=AliasChoices("SLACK_OPERATOR_CHANNELS", "slack_operator_channels"))
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
+    )
+    slack_api_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_API_BASE_URL", "slack_api_base_url")
+    )
+    slack_operator_channels: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("SLACK_OPERATOR_CHANNELS", "slack_operator_channels"),
+    )
 
     # SLA clocks, escalation and the outbox (bot.core.sla, bot.core.escalation, bot.delivery).
     #: default targets in minutes for priorities 1..4 when a service's catalog entry has none.
-    sla_response_minutes: list[int] = Field([15, 30, 120, 240], validation_alias=AliasChoices("SLA_RESPONSE_MINUTES", "sla_response_minutes"))
-    sla_resolution_minutes: list[int] = Field([240, 480, 1440, 2880], validation_alias=AliasChoices("SLA_RESOLUTION_MINUTES", "sla_resolution_minutes"))
+    sla_response_minutes: list[int] = Field(
+        [15, 30, 120, 240],
+        validation_alias=AliasChoices("SLA_RESPONSE_MINUTES", "sla_response_minutes"),
+    )
+    sla_resolution_minutes: list[int] = Field(
+        [240, 480, 1440, 2880],
+        validation_alias=AliasChoices("SLA_RESOLUTION_MINUTES", "sla_resolution_minutes"),
+    )
     #: working hours for tickets without a service.
-    sla_default_business_hours: str = Field("senin-jumat 07:30-16:00", validation_alias=AliasChoices("SLA_DEFAULT_BUSINESS_HOURS", "sla_default_business_hours"))
-    sla_at_risk_ratio: float = Field(0.75, gt=0, lt=1, validation_alias=AliasChoices("SLA_AT_RISK_RATIO", "sla_at_risk_ratio"))
+    sla_default_business_hours: str = Field(
+        "senin-jumat 07:30-16:00",
+        validation_alias=AliasChoices("SLA_DEFAULT_BUSINESS_HOURS", "sla_default_business_hours"),
+    )
+    sla_at_risk_ratio: float = Field(
+        0.75, gt=0, lt=1, validation_alias=AliasChoices("SLA_AT_RISK_RATIO", "sla_at_risk_ratio")
+    )
     #: collective-leave days closed like national holidays, e.g. ["2026-03-18","2026-03-20"].
-    cuti_bersama: list[date] = Field(default_factory=list, validation_alias=AliasChoices("HELPDESK_CUTI_BERSAMA", "cuti_bersama"))
+    cuti_bersama: list[date] = Field(
+        default_factory=list, validation_alias=AliasChoices("HELPDESK_CUTI_BERSAMA", "cuti_bersama")
+    )
     #: also close on the cuti bersama days the `holidays` package knows.
-    cuti_bersama_from_holidays: bool = Field(True, validation_alias=AliasChoices("HELPDESK_CUTI_BERSAMA_FROM_HOLIDAYS", "cuti_bersama_from_holidays"))
+    cuti_bersama_from_holidays: bool = Field(
+        True,
+        validation_alias=AliasChoices(
+            "HELPDESK_CUTI_BERSAMA_FROM_HOLIDAYS", "cuti_bersama_from_holidays"
+        ),
+    )
     #: escalation steps per priority: at_risk, reassign, response_breach, resolution_breach.
     sla_escalation_rules: dict[int, list[str]] = Field(
-        default_factory=lambda: {p: ["at_risk", "reassign", "response_breach", "resolution_breach"] for p in (1, 2, 3)}
-        | {4: ["at_risk", "reassign", "resolution_breach"]},
+        default_factory=lambda: (
+            {p: ["at_risk", "reassign", "response_breach", "resolution_breach"] for p in (1, 2, 3)}
+            | {4: ["at_risk", "reassign", "resolution_breach"]}
+        ),
         validation_alias=AliasChoices("SLA_ESCALATION_RULES", "sla_escalation_rules"),
     )
     #: an unacknowledged alert is repeated every N minutes (P1..P4) and after M repeats
     #: also goes to the next level (service manager, then koordinator layanan).
-    alert_repeat_minutes: list[int] = Field([10, 20, 60, 120], validation_alias=AliasChoices("ALERT_REPEAT_MINUTES", "alert_repeat_minutes"))
-    alert_escalate_after: list[int] = Field([3, 3, 3, 3], validation_alias=AliasChoices("ALERT_ESCALATE_AFTER", "alert_escalate_after"))
-    sla_scan_interval_seconds: float = Field(30.0, validation_alias=AliasChoices("HELPDESK_SLA_SCAN_INTERVAL", "sla_scan_interval_seconds"))
+    alert_repeat_minutes: list[int] = Field(
+        [10, 20, 60, 120],
+        validation_alias=AliasChoices("ALERT_REPEAT_MINUTES", "alert_repeat_minutes"),
+    )
+    alert_escalate_after: list[int] = Field(
+        [3, 3, 3, 3], validation_alias=AliasChoices("ALERT_ESCALATE_AFTER", "alert_escalate_after")
+    )
+    sla_scan_interval_seconds: float = Field(
+        30.0,
+        validation_alias=AliasChoices("HELPDESK_SLA_SCAN_INTERVAL", "sla_scan_interval_seconds"),
+    )
     #: a replica that dies while sending leaves its notices leased this long, then another sends them.
-    delivery_lease_seconds: float = Field(60.0, validation_alias=AliasChoices("HELPDESK_DELIVERY_LEASE", "delivery_lease_seconds"))
-    delivery_max_attempts: int = Field(8, validation_alias=AliasChoices("HELPDESK_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts"))
+    delivery_lease_seconds: float = Field(
+        60.0, validation_alias=AliasChoices("HELPDESK_DELIVERY_LEASE", "delivery_lease_seconds")
+    )
+    delivery_max_attempts: int = Field(
+        8, validation_alias=AliasChoices("HELPDESK_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts")
+    )
     #: notices per second over a whole platform, and seconds between two notices to one chat
     #: ("telegram_group" for Telegram groups, about 20 a minute).
     delivery_channel_rates: dict[str, float] = Field(
@@ -99,20 +201,42 @@ class Settings(BaseSettings):
 
     # Availability monitoring, maintenance and the status page (bot.core.probes, outages, maintenance).
     #: off by default: the sample catalog names hosts that do not exist; turn on with real ones.
-    probes_enabled: bool = Field(False, validation_alias=AliasChoices("HELPDESK_PROBES", "probes_enabled"))
-    probe_tick_seconds: float = Field(5.0, validation_alias=AliasChoices("HELPDESK_PROBE_TICK", "probe_tick_seconds"))
-    probe_concurrency: int = Field(100, ge=1, validation_alias=AliasChoices("PROBE_CONCURRENCY", "probe_concurrency"))
-    probe_timeout_seconds: float = Field(10.0, gt=0, validation_alias=AliasChoices("PROBE_TIMEOUT", "probe_timeout_seconds"))
+    probes_enabled: bool = Field(
+        False, validation_alias=AliasChoices("HELPDESK_PROBES", "probes_enabled")
+    )
+    probe_tick_seconds: float = Field(
+        5.0, validation_alias=AliasChoices("HELPDESK_PROBE_TICK", "probe_tick_seconds")
+    )
+    probe_concurrency: int = Field(
+        100, ge=1, validation_alias=AliasChoices("PROBE_CONCURRENCY", "probe_concurrency")
+    )
+    probe_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("PROBE_TIMEOUT", "probe_timeout_seconds")
+    )
     #: flap protection: down after N failed probes in a row, up again after M good ones.
-    probe_down_after: int = Field(3, ge=1, validation_alias=AliasChoices("PROBE_DOWN_AFTER", "probe_down_after"))
-    probe_up_after: int = Field(2, ge=1, validation_alias=AliasChoices("PROBE_UP_AFTER", "probe_up_after"))
-    probe_cert_warn_days: int = Field(14, ge=0, validation_alias=AliasChoices("PROBE_CERT_WARN_DAYS", "probe_cert_warn_days"))
+    probe_down_after: int = Field(
+        3, ge=1, validation_alias=AliasChoices("PROBE_DOWN_AFTER", "probe_down_after")
+    )
+    probe_up_after: int = Field(
+        2, ge=1, validation_alias=AliasChoices("PROBE_UP_AFTER", "probe_up_after")
+    )
+    probe_cert_warn_days: int = Field(
+        14, ge=0, validation_alias=AliasChoices("PROBE_CERT_WARN_DAYS", "probe_cert_warn_days")
+    )
     #: CA bundle for services with certificates of an internal CA.
-    probe_ca_bundle: Path | None = Field(None, validation_alias=AliasChoices("PROBE_CA_BUNDLE", "probe_ca_bundle"))
-    maintenance_tick_seconds: float = Field(60.0, validation_alias=AliasChoices("HELPDESK_MAINTENANCE_TICK", "maintenance_tick_seconds"))
+    probe_ca_bundle: Path | None = Field(
+        None, validation_alias=AliasChoices("PROBE_CA_BUNDLE", "probe_ca_bundle")
+    )
+    maintenance_tick_seconds: float = Field(
+        60.0, validation_alias=AliasChoices("HELPDESK_MAINTENANCE_TICK", "maintenance_tick_seconds")
+    )
     #: bearer token Prometheus Alertmanager sends to /alerts/alertmanager; unset refuses every call.
-    alertmanager_token: SecretStr | None = Field(None, validation_alias=AliasChoices("ALERTMANAGER_TOKEN", "alertmanager_token"))
-    alertmanager_label: str = Field("service", validation_alias=AliasChoices("ALERTMANAGER_LABEL", "alertmanager_label"))
+    alertmanager_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ALERTMANAGER_TOKEN", "alertmanager_token")
+    )
+    alertmanager_label: str = Field(
+        "service", validation_alias=AliasChoices("ALERTMANAGER_LABEL", "alertmanager_label")
+    )
 
     @property
     def resolved_database_url(self) -> str:

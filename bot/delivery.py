@@ -44,7 +44,9 @@ FAILURE_KIND = "notice.failed"
 class TransportError(Exception):
     """A send that failed; `permanent` means retrying cannot help (blocked bot, bad chat)."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
@@ -78,14 +80,18 @@ class RateLimiter:
     def delay(self, channel: str, target: str) -> float:
         """Seconds until a notice to this chat may go out."""
         now = self.clock()
-        free = max(self._channel_free.get(channel, 0.0), self._target_free.get((channel, target), 0.0))
+        free = max(
+            self._channel_free.get(channel, 0.0), self._target_free.get((channel, target), 0.0)
+        )
         return max(free - now, 0.0)
 
     def taken(self, channel: str, target: str) -> None:
         now = self.clock()
         rate = self.rates.get(channel, 0.0)
         if rate > 0:
-            self._channel_free[channel] = max(self._channel_free.get(channel, 0.0), now) + 1.0 / rate
+            self._channel_free[channel] = (
+                max(self._channel_free.get(channel, 0.0), now) + 1.0 / rate
+            )
         interval = self._interval(channel, target)
         if interval > 0:
             self._target_free[(channel, target)] = now + interval
@@ -118,7 +124,9 @@ class Deliverer:
             engine,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             max_attempts=settings.delivery_max_attempts,
-            limiter=RateLimiter(dict(settings.delivery_channel_rates), dict(settings.delivery_target_intervals)),
+            limiter=RateLimiter(
+                dict(settings.delivery_channel_rates), dict(settings.delivery_target_intervals)
+            ),
         )
 
     def register(self, channel: str, transport: Transport) -> None:
@@ -148,18 +156,24 @@ class Deliverer:
                 for i, notice in enumerate(queue):
                     wait = await self._pace(notice, deadline)
                     if wait is not None:  # too long to wait: back to the outbox, in order
-                        outcome.released += [(n, now + timedelta(seconds=wait), None) for n in queue[i:]]
+                        outcome.released += [
+                            (n, now + timedelta(seconds=wait), None) for n in queue[i:]
+                        ]
                         return
                     try:
                         ref = await self.transports[notice.channel].send(notice)
                     except TransportError as exc:
                         outcome.failed.append((notice, exc))
-                        if exc.retry_after is not None:  # the chat is told to wait: the rest waits too
+                        if (
+                            exc.retry_after is not None
+                        ):  # the chat is told to wait: the rest waits too
                             later = now + timedelta(seconds=exc.retry_after)
-                            outcome.released += [(n, later, str(exc)) for n in queue[i + 1:]]
+                            outcome.released += [(n, later, str(exc)) for n in queue[i + 1 :]]
                             return
                     except Exception as exc:  # an adapter bug must not stop delivery of the rest
-                        log.exception("transport %s crashed on notice %s", notice.channel, notice.id)
+                        log.exception(
+                            "transport %s crashed on notice %s", notice.channel, notice.id
+                        )
                         outcome.failed.append((notice, TransportError(repr(exc))))
                     else:
                         outcome.sent.append((notice, ref))
@@ -178,7 +192,9 @@ class Deliverer:
         self.limiter.taken(notice.channel, notice.target)
         return None
 
-    async def drain(self, now: datetime | None = None, limit: int = 50, max_passes: int = 100) -> int:
+    async def drain(
+        self, now: datetime | None = None, limit: int = 50, max_passes: int = 100
+    ) -> int:
         """Ticks until nothing due is left (or `max_passes`): catches up after a pause."""
         total = 0
         for _ in range(max_passes):
@@ -190,7 +206,9 @@ class Deliverer:
 
     def _claim(self, now: datetime, limit: int) -> list[Notice]:
         with session_scope(self.engine) as s:
-            batch = notices.claim(s, channels=set(self.transports), now=now, limit=limit, lease=self.lease)
+            batch = notices.claim(
+                s, channels=set(self.transports), now=now, limit=limit, lease=self.lease
+            )
             for notice in batch:
                 if notice.kind.startswith("alert."):
                     alerts.refresh_payload(s, notice)
@@ -202,8 +220,13 @@ class Deliverer:
             for notice, ref in outcome.sent:
                 if notice.kind == "alert.post":
                     alerts.record_post(
-                        s, notice.payload["alert_id"], notice.channel, notice.target, ref,
-                        notice.payload.get("text", ""), seq=int(notice.payload.get("seq") or 0),
+                        s,
+                        notice.payload["alert_id"],
+                        notice.channel,
+                        notice.target,
+                        ref,
+                        notice.payload.get("text", ""),
+                        seq=int(notice.payload.get("seq") or 0),
                     )
             # the rest row by row in id order, as the claim locks them
             released = {n.id: (at, why) for n, at, why in outcome.released}
@@ -221,8 +244,16 @@ class Deliverer:
             delay = timedelta(seconds=exc.retry_after)
         else:
             delay = min(BASE_BACKOFF * (2 ** max(notice.attempts - 1, 0)), MAX_BACKOFF)
-        log.warning("notice %s to %s failed (attempt %s): %s", notice.id, notice.channel, notice.attempts, exc)
-        notices.mark_failed(session, notice.id or 0, str(exc), permanent=give_up, retry_at=now + delay)
+        log.warning(
+            "notice %s to %s failed (attempt %s): %s",
+            notice.id,
+            notice.channel,
+            notice.attempts,
+            exc,
+        )
+        notices.mark_failed(
+            session, notice.id or 0, str(exc), permanent=give_up, retry_at=now + delay
+        )
         if give_up:
             report_failure(session, notice, str(exc), now)
 
@@ -231,7 +262,13 @@ def report_failure(session: Session, notice: Notice, error: str, now: datetime) 
     """Tell every admin, on each chat they linked, that a notice was given up; returns how
     many reports were queued. A failed report is only logged (no report about a report)."""
     if notice.kind == FAILURE_KIND:
-        log.error("failure report %s to %s:%s failed too: %s", notice.id, notice.channel, notice.target, error)
+        log.error(
+            "failure report %s to %s:%s failed too: %s",
+            notice.id,
+            notice.channel,
+            notice.target,
+            error,
+        )
         return 0
     admins = escalation.people_with_role(session, Role.ADMIN)
     lang = {p.id: p.lang or "id" for p in admins}
@@ -240,14 +277,31 @@ def report_failure(session: Session, notice: Notice, error: str, now: datetime) 
         for channel, target in escalation.chats_of(session, [person]):
             if (channel, target) == (notice.channel, notice.target):
                 continue
-            text = t("sla.delivery_failed", lang[person.id], id=notice.id, kind=notice.kind, channel=notice.channel,
-                     target=notice.target, attempts=notice.attempts, error=error[:300])
+            text = t(
+                "sla.delivery_failed",
+                lang[person.id],
+                id=notice.id,
+                kind=notice.kind,
+                channel=notice.channel,
+                target=notice.target,
+                attempts=notice.attempts,
+                error=error[:300],
+            )
             queued += notices.enqueue(
-                session, channel=channel, target=target, kind=FAILURE_KIND,
+                session,
+                channel=channel,
+                target=target,
+                kind=FAILURE_KIND,
                 payload={"text": text, "notice_id": notice.id},
-                dedupe_key=f"notice:{notice.id}:failed:{channel}:{target}", now=now,
+                dedupe_key=f"notice:{notice.id}:failed:{channel}:{target}",
+                now=now,
             )
     if not queued:
-        log.error("notice %s to %s:%s given up (%s) and no admin chat to report it to",
-                  notice.id, notice.channel, notice.target, error)
+        log.error(
+            "notice %s to %s:%s given up (%s) and no admin chat to report it to",
+            notice.id,
+            notice.channel,
+            notice.target,
+            error,
+        )
     return queued

@@ -56,10 +56,18 @@ class Jobs:
         settings = self.helpdesk.settings
         common = {"max_instances": 1, "coalesce": True}
         self.scheduler.add_job(
-            self.deliverer.drain, "interval", seconds=settings.delivery_interval_seconds, id="delivery", **common
+            self.deliverer.drain,
+            "interval",
+            seconds=settings.delivery_interval_seconds,
+            id="delivery",
+            **common,
         )
         self.scheduler.add_job(
-            self.sla_scan, "interval", seconds=settings.sla_scan_interval_seconds, id="sla", **common
+            self.sla_scan,
+            "interval",
+            seconds=settings.sla_scan_interval_seconds,
+            id="sla",
+            **common,
         )
         self.scheduler.add_job(self.plan_unplanned, id="sla-plan", misfire_grace_time=None)
         add_monitoring_jobs(self.scheduler, self.helpdesk)
@@ -79,12 +87,22 @@ def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None
     common = {"max_instances": 1, "coalesce": True}
 
     async def maintenance_job() -> None:
-        await asyncio.to_thread(maintenance.maintenance_tick, helpdesk.engine, utcnow(), settings.timezone)
+        await asyncio.to_thread(
+            maintenance.maintenance_tick, helpdesk.engine, utcnow(), settings.timezone
+        )
 
-    scheduler.add_job(maintenance_job, "interval", seconds=settings.maintenance_tick_seconds, id="maintenance", **common)
+    scheduler.add_job(
+        maintenance_job,
+        "interval",
+        seconds=settings.maintenance_tick_seconds,
+        id="maintenance",
+        **common,
+    )
     if settings.probes_enabled:
         prober = Prober.from_settings(helpdesk.engine, settings)
-        scheduler.add_job(prober.tick, "interval", seconds=settings.probe_tick_seconds, id="probes", **common)
+        scheduler.add_job(
+            prober.tick, "interval", seconds=settings.probe_tick_seconds, id="probes", **common
+        )
 
 
 def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
@@ -98,16 +116,29 @@ def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     tz, extra = settings.timezone, settings.summary_targets
     closed = Holidays(frozenset(settings.cuti_bersama), settings.cuti_bersama_from_holidays)
     posts = {
-        "daily-summary": (settings.daily_summary_cron,
-                          lambda: scheduled_posts.daily_summary(helpdesk.engine, utcnow(), tz, extra, closed)),
-        "weekly-report": (settings.weekly_report_cron,
-                          lambda: scheduled_posts.weekly_report(helpdesk.engine, utcnow(), tz, extra)),
-        "monthly-report": (settings.monthly_report_cron,
-                           lambda: scheduled_posts.monthly_report(helpdesk.engine, utcnow(), tz, extra)),
+        "daily-summary": (
+            settings.daily_summary_cron,
+            lambda: scheduled_posts.daily_summary(helpdesk.engine, utcnow(), tz, extra, closed),
+        ),
+        "weekly-report": (
+            settings.weekly_report_cron,
+            lambda: scheduled_posts.weekly_report(helpdesk.engine, utcnow(), tz, extra),
+        ),
+        "monthly-report": (
+            settings.monthly_report_cron,
+            lambda: scheduled_posts.monthly_report(helpdesk.engine, utcnow(), tz, extra),
+        ),
     }
     for job_id, (cron, work) in posts.items():
+
         async def run(work=work) -> None:  # type: ignore[no-untyped-def]
             await asyncio.to_thread(work)
 
-        scheduler.add_job(run, CronTrigger.from_crontab(cron, timezone=tz), id=job_id,
-                          max_instances=1, coalesce=True, misfire_grace_time=3600)
+        scheduler.add_job(
+            run,
+            CronTrigger.from_crontab(cron, timezone=tz),
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )

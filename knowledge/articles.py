@@ -96,7 +96,9 @@ def _raw_from_yaml(path: Path, text: str) -> list[RawArticle]:
     out = []
     for item in items:
         if not isinstance(item, dict):
-            raise KnowledgeError(f"{path}:1: expected an article mapping, found {type(item).__name__}")
+            raise KnowledgeError(
+                f"{path}:1: expected an article mapping, found {type(item).__name__}"
+            )
         out.append(RawArticle(item, path, int(item.get(_LINE_KEY, 1))))
     return out
 
@@ -191,7 +193,11 @@ def article_files(directory: Path | str) -> Iterator[Path]:
     if not root.is_dir():
         raise KnowledgeError(f"{root}:1: no such knowledge directory")
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix.lower() in ARTICLE_SUFFIXES and not path.name.startswith("."):
+        if (
+            path.is_file()
+            and path.suffix.lower() in ARTICLE_SUFFIXES
+            and not path.name.startswith(".")
+        ):
             yield path
 
 
@@ -203,7 +209,9 @@ def load_articles(directory: Path | str) -> list[Article]:
         for raw in read_raw(path):
             art = build_article(raw)
             if art.id in seen:
-                raise KnowledgeError(f"{art.source}: duplicate id '{art.id}' (first at {seen[art.id]})")
+                raise KnowledgeError(
+                    f"{art.source}: duplicate id '{art.id}' (first at {seen[art.id]})"
+                )
             seen[art.id] = art.source
             out.append(art)
     return out

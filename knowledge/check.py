@@ -40,5 +40,7 @@ def check_knowledge(directory: Path | str, known_services: set[str] | None = Non
                 problems.append(str(exc))
                 continue
             if known_services is not None and art.service and art.service not in known_services:
-                problems.append(f"{raw.where}: article '{art.id}' names unknown service '{art.service}'")
+                problems.append(
+                    f"{raw.where}: article '{art.id}' names unknown service '{art.service}'"
+                )
     return problems

@@ -89,13 +89,17 @@ class _Postings:
     5,000-article rebuild well under the reload budget.
     """
 
-    def __init__(self, n_docs: int, indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(
+        self, n_docs: int, indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray
+    ) -> None:
         self.n = n_docs
         self.indptr = indptr.tolist()
         self.docs = docs
         self.weights = weights
 
-    def scores(self, term_ids: Iterable[int], qweights: Iterable[float] | None = None) -> np.ndarray:
+    def scores(
+        self, term_ids: Iterable[int], qweights: Iterable[float] | None = None
+    ) -> np.ndarray:
         out = np.zeros(self.n, dtype=np.float32)
         ptr = self.indptr
         last = len(ptr) - 1
@@ -110,7 +114,9 @@ class _Postings:
         return out
 
 
-def _coo(docs: Sequence[Sequence[int]], n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _coo(
+    docs: Sequence[Sequence[int]], n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(term, doc, tf) sorted by term then doc, and each doc's length."""
     lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
     flat = np.fromiter((t for d in docs for t in d), dtype=np.int64, count=int(lens.sum()))
@@ -164,7 +170,9 @@ class _Cosine:
         w = (1 + np.log(tf)) * self.idf[term]
         norms = np.sqrt(np.bincount(doc, weights=w * w, minlength=len(docs)))
         w = w / np.maximum(norms[doc], 1e-9)
-        self.post = _Postings(len(docs), _indptr(term, len(self.vocab)), doc.astype(np.int32), w.astype(np.float32))
+        self.post = _Postings(
+            len(docs), _indptr(term, len(self.vocab)), doc.astype(np.int32), w.astype(np.float32)
+        )
 
     def scores(self, grams: Sequence[str]) -> np.ndarray:
         counts = Counter(g for g in grams if g in self.vocab)
@@ -188,7 +196,9 @@ _Analysed = tuple[tuple[str, ...], tuple[str, ...]]
 class _Index:
     """Immutable search structures; a new one is built and swapped on change."""
 
-    def __init__(self, articles: list[Article], norm: Normalizer, cache: dict[str, _Analysed]) -> None:
+    def __init__(
+        self, articles: list[Article], norm: Normalizer, cache: dict[str, _Analysed]
+    ) -> None:
         self.articles = articles
         self.by_id = {a.id: i for i, a in enumerate(articles)}
 
@@ -220,7 +230,8 @@ class _Index:
         self.terms = [frozenset(p).union(a) for p, a in zip(pooled, answers, strict=True)]
         n = max(len(articles), 1)
         df = np.bincount(
-            np.fromiter((t for ts in self.terms for t in ts), dtype=np.int64), minlength=len(self.vocab)
+            np.fromiter((t for ts in self.terms for t in ts), dtype=np.int64),
+            minlength=len(self.vocab),
         )
         self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self.max_idf = math.log(1 + (n - 0.5) / 1.5) if n > 1 else 1.0
@@ -255,7 +266,6 @@ class _Index:
         self.members: dict[str, dict[str, int]] = {}
         for i, a in enumerate(articles):
             self.members.setdefault(self.family[i], {}).setdefault(a.lang, i)
-
 
     def with_learned(self, i: int, phrasing: str, norm: Normalizer) -> _Index:
         """A copy with one more phrasing for article ``i``, without a full rebuild.
@@ -379,12 +389,17 @@ class Matcher:
         fused = comps @ np.asarray(_RANK_W)
         fz = comps[:, 4]
         shown = top.copy()
-        order = self._one_per_family(idx, shown, np.argsort(-fused), lang or guess_lang(text) or self.default_lang)[:k]
+        order = self._one_per_family(
+            idx, shown, np.argsort(-fused), lang or guess_lang(text) or self.default_lang
+        )[:k]
         top, shown, fused, fz = top[order], shown[order], fused[order], fz[order]
         second = fused[1] if len(fused) > 1 else 0.0
         margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
         cover = np.array(
-            [sum(w for t, w in zip(ids, term_idf, strict=True) if t in idx.terms[i]) / qmass for i in top]
+            [
+                sum(w for t, w in zip(ids, term_idf, strict=True) if t in idx.terms[i]) / qmass
+                for i in top
+            ]
         )
         qlen = np.full(len(top), math.log1p(len(terms)))
         return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen])
@@ -403,7 +418,9 @@ class Matcher:
         pool = idx.pool.scores(known)
         ans = idx.ans.scores(known)
         chars = idx.chars.scores(char_grams(qwords))
-        raw = (1 - _W_CHAR) * (_W_PHR * best_phr + _W_POOL * pool + _W_ANS * ans) / norm + _W_CHAR * chars
+        raw = (1 - _W_CHAR) * (
+            _W_PHR * best_phr + _W_POOL * pool + _W_ANS * ans
+        ) / norm + _W_CHAR * chars
         sel = raw
         if idx.sem is not None:
             qids, qvec, qcover = idx.sem.encode_query(text)
@@ -440,7 +457,9 @@ class Matcher:
         return top, comps
 
     @staticmethod
-    def _one_per_family(idx: _Index, top: np.ndarray, order: np.ndarray, lang: str | None) -> np.ndarray:
+    def _one_per_family(
+        idx: _Index, top: np.ndarray, order: np.ndarray, lang: str | None
+    ) -> np.ndarray:
         """Keep the best-ranked member of each translation family, swapped for the
         member in the asker's language when one exists (swapping keeps the score)."""
         seen: set[str] = set()

@@ -72,7 +72,7 @@ def fold(text: str) -> str:
 
 
 def _unstretch(token: str) -> str:
-    """"tolonggg" -> "tolong" but "maaaf" -> "maaf": keep a double letter if it makes a word."""
+    """ "tolonggg" -> "tolong" but "maaaf" -> "maaf": keep a double letter if it makes a word."""
     if not _REPEAT3.search(token):
         return token
     two = _REPEAT3.sub(r"\1\1", token)
@@ -190,8 +190,8 @@ def stem(word: str) -> str:
 _EN_MARKERS = frozenset(
     str.split(
         "the a an my i is are am was how what why when where can cant cannot do does dont "
-    "to of in on for with not it this that you your me please will be have has and or "
-    "from at by after again every any there which but no out up keeps keep always never "
+        "to of in on for with not it this that you your me please will be have has and or "
+        "from at by after again every any there which but no out up keeps keep always never "
         "still anymore working work shows show now need help new before while because "
         "just only all get got wont isnt doesnt didnt cant should would could"
     )
@@ -199,15 +199,15 @@ _EN_MARKERS = frozenset(
 _ID_MARKERS = frozenset(
     str.split(
         "yang yg di ke dari saya sy aku gw tidak gak ga nggak tdk bisa gabisa gimana gmn "
-    "bagaimana apa ini itu dan untuk utk ada sudah udah udh belum blm mau tolong mohon "
-    "kenapa knp kok ya dong min pak bu sih nya lagi kalo kalau tapi tp cara caranya "
+        "bagaimana apa ini itu dan untuk utk ada sudah udah udh belum blm mau tolong mohon "
+        "kenapa knp kok ya dong min pak bu sih nya lagi kalo kalau tapi tp cara caranya "
         "mulu melulu terus trus aja saja juga jg masih msh banget bgt nih deh gmana gimna"
     )
 )
 
 
 def guess_lang(text: str) -> str | None:
-    """"id" or "en" from function words; None when the text gives no clue.
+    """ "id" or "en" from function words; None when the text gives no clue.
 
     Only used to pick between translations of one article, so a rough guess is enough.
     """

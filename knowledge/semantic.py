@@ -47,7 +47,9 @@ def basic_split(text: str) -> list[str]:
     if text.isascii():  # every other ASCII character is punctuation to BERT
         return _ASCII_SPLIT.findall(text)
     if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+        text = "".join(
+            c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+        )
     out: list[str] = []
     for chunk in text.split():
         word = ""
@@ -134,7 +136,9 @@ class StaticEmbedder:
         w = self.tokenizer._word(word)
         if len(w) == 1 and self.skip[w[0]]:
             return (), -1
-        return tuple(i for i in w if not self.skip[i]), int(len(w) == 1 and w[0] != self.tokenizer.unk)
+        return tuple(i for i in w if not self.skip[i]), int(
+            len(w) == 1 and w[0] != self.tokenizer.unk
+        )
 
     def embed(self, text: str) -> tuple[np.ndarray, float]:
         """Unit vector (zeros when nothing is known) and whole-word coverage."""
@@ -176,7 +180,9 @@ class SemanticIndex:
         lens = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=n)
         flat = np.fromiter((t for e in encoded for t in e), dtype=np.int64, count=int(lens.sum()))
         offs = np.concatenate([[0], np.cumsum(lens)])
-        once = np.fromiter((t for e in encoded for t in set(e)), dtype=np.int64)  # each token once per phrasing
+        once = np.fromiter(
+            (t for e in encoded for t in set(e)), dtype=np.int64
+        )  # each token once per phrasing
         df = np.bincount(once, minlength=len(emb.skip)).astype(np.float32)
         self.idf = (np.log((n + 1) / (df + 1)) + 1).astype(np.float32)
         # Alignment weight of a token: KB rarity times the stored frequency prior.
@@ -197,12 +203,16 @@ class SemanticIndex:
             if len(r) and r[-1] - r[0] + 1 == len(r):  # phrasings stored together: one slice
                 toks = flat[offs[r[0]] : offs[r[-1] + 1]]
             else:
-                toks = np.concatenate([flat[offs[i] : offs[i + 1]] for i in r]) if len(r) else flat[:0]
+                toks = (
+                    np.concatenate([flat[offs[i] : offs[i + 1]] for i in r]) if len(r) else flat[:0]
+                )
             answer = answer_ids[a] if a < len(answer_ids) else []
             self.blocks.append(self._block(toks, seg[seg > 0], np.asarray(answer, dtype=np.int64)))
 
     @staticmethod
-    def _block(toks: np.ndarray, seg: np.ndarray, answer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _block(
+        toks: np.ndarray, seg: np.ndarray, answer: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token ids, segment lengths, segment-is-answer flags) of one article:
         its non-empty phrasings, then its answer's first tokens (if it has a phrasing)."""
         if not len(seg):
@@ -226,7 +236,11 @@ class SemanticIndex:
             toks = flat[offs[s] : offs[e]]
             if not len(toks):
                 continue
-            rows = table[toks] if table is not None else self.emb.vectors[toks] * self.idf[toks][:, None]
+            rows = (
+                table[toks]
+                if table is not None
+                else self.emb.vectors[toks] * self.idf[toks][:, None]
+            )
             has = lens[s:e] > 0
             out[s:e][has] = np.add.reduceat(rows, (offs[s:e] - offs[s])[has], axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -308,10 +322,14 @@ class SemanticIndex:
         uniq, inv = np.unique(flat, return_inverse=True)  # gather each table row once
         sim = (self.emb.unit[q] @ self.emb.unit[uniq].T)[:, inv]  # query tokens x article tokens
         starts = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
-        seg_max = np.maximum.reduceat(sim, starts, axis=1)  # per query token, best match in each segment
+        seg_max = np.maximum.reduceat(
+            sim, starts, axis=1
+        )  # per query token, best match in each segment
         recall = qw @ seg_max
         tw = self.tw[flat]
-        prec = np.add.reduceat(sim.max(axis=0) * tw, starts) / np.maximum(np.add.reduceat(tw, starts), 1e-9)
+        prec = np.add.reduceat(sim.max(axis=0) * tw, starts) / np.maximum(
+            np.add.reduceat(tw, starts), 1e-9
+        )
         f = np.where(is_ans, -1.0, 2 * recall * prec / np.maximum(recall + prec, 1e-9))
         has = n_seg > 0
         first = np.concatenate([[0], np.cumsum(n_seg)[:-1]])[has]
@@ -321,7 +339,12 @@ class SemanticIndex:
 
     def best_phrasing(self, q: np.ndarray, articles: np.ndarray) -> np.ndarray:
         """Per candidate article, the best cosine over its phrasings."""
-        return np.array([float((self.phr[self.rows[a]] @ q).max()) if len(self.rows[a]) else 0.0 for a in articles])
+        return np.array(
+            [
+                float((self.phr[self.rows[a]] @ q).max()) if len(self.rows[a]) else 0.0
+                for a in articles
+            ]
+        )
 
 
 def _empty_ids() -> np.ndarray:

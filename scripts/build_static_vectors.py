@@ -48,7 +48,9 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         if name == "__metadata__":
             continue
         s, e = meta["data_offsets"]
-        out[name] = np.frombuffer(raw[base + s : base + e], dtype=_DTYPES[meta["dtype"]]).reshape(meta["shape"])
+        out[name] = np.frombuffer(raw[base + s : base + e], dtype=_DTYPES[meta["dtype"]]).reshape(
+            meta["shape"]
+        )
     return out
 
 
@@ -91,7 +93,9 @@ def bert_forward(ids: np.ndarray, mask: np.ndarray, w: dict, layers: int, heads:
         att = np.exp(att - att.max(-1, keepdims=True))
         att /= att.sum(-1, keepdims=True)
         ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, s, h)
-        x = _ln(x + _dense(ctx, w, p + ".attention.output.dense"), w, p + ".attention.output.LayerNorm")
+        x = _ln(
+            x + _dense(ctx, w, p + ".attention.output.dense"), w, p + ".attention.output.LayerNorm"
+        )
         inter = _gelu(_dense(x, w, p + ".intermediate.dense"))
         x = _ln(x + _dense(inter, w, p + ".output.dense"), w, p + ".output.LayerNorm")
     return x
@@ -112,7 +116,10 @@ def encode(batch: list[list[int]], w: dict, cfg: dict) -> np.ndarray:
 
 def token_outputs(model_dir: Path, batch: int = 512) -> tuple[list[str], np.ndarray]:
     cfg = json.loads((model_dir / "config.json").read_text())
-    w = {k: v.astype(np.float32) for k, v in read_safetensors(model_dir / "model.safetensors").items()}
+    w = {
+        k: v.astype(np.float32)
+        for k, v in read_safetensors(model_dir / "model.safetensors").items()
+    }
     vocab = (model_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
     cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
     out = np.zeros((len(vocab), cfg["hidden_size"]), dtype=np.float32)
@@ -160,9 +167,13 @@ do not reproduce its outputs.
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("model_dir", type=Path)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "knowledge" / "vectors")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "knowledge" / "vectors"
+    )
     ap.add_argument("--dims", type=int, default=256)
     ap.add_argument("--sif", type=float, default=1e-4)
     ap.add_argument("--cache", type=Path, help="reuse/save the raw token outputs (.npy)")
@@ -184,7 +195,9 @@ def main() -> None:
     shutil.copy(args.model_dir / "vocab.txt", args.out / "vocab.txt")
     (args.out / "NOTICE").write_text(NOTICE, encoding="utf-8")
     if not (args.out / "LICENSE").exists():
-        print(f"warning: put the Apache License 2.0 text in {args.out}/LICENSE (the NOTICE refers to it)")
+        print(
+            f"warning: put the Apache License 2.0 text in {args.out}/LICENSE (the NOTICE refers to it)"
+        )
     print(f"wrote {args.out}/tokens.npy {vecs.shape} float16")
 
 

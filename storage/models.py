@@ -30,7 +30,9 @@ class Person(SQLModel, table=True):
 class Identity(SQLModel, table=True):
     """A chat account (web session, Telegram user, Slack user) that speaks for a person."""
 
-    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     channel: str = Field(max_length=20)
@@ -194,7 +196,7 @@ class KbCandidate(SQLModel, table=True):
 
 
 class KbFeedback(SQLModel, table=True):
-    """"Apakah ini membantu?" answers, counted per article to find articles that fail."""
+    """ "Apakah ini membantu?" answers, counted per article to find articles that fail."""
 
     id: int | None = Field(default=None, primary_key=True)
     article_id: str = Field(max_length=120, index=True)
@@ -224,7 +226,9 @@ class Alert(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_alert_open", "acknowledged_at", "next_repeat_at"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=40)  # ticket.new | sla.response_breach | sla.resolution_breach | service.down
+    kind: str = Field(
+        max_length=40
+    )  # ticket.new | sla.response_breach | sla.resolution_breach | service.down
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
     priority: int = 3
@@ -239,7 +243,9 @@ class Alert(SQLModel, table=True):
 class AlertPost(SQLModel, table=True):
     """Where an alert was posted, so every post can be edited in place when it changes."""
 
-    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "target", "seq", name="uq_alert_post_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("alert_id", "channel", "target", "seq", name="uq_alert_post_seq"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     channel: str = Field(max_length=20)
@@ -309,7 +315,9 @@ class Outage(SQLModel, table=True):
 class OutageReporter(SQLModel, table=True):
     """A user who reported a service while it was known to be down: told when it is back."""
 
-    __table_args__ = (sa.UniqueConstraint("outage_id", "channel", "chat_id", name="uq_outage_reporter"),)
+    __table_args__ = (
+        sa.UniqueConstraint("outage_id", "channel", "chat_id", name="uq_outage_reporter"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     outage_id: int = Field(foreign_key="outage.id", index=True)
     person_id: int | None = Field(default=None, foreign_key="person.id")

@@ -14,7 +14,9 @@ from storage.models import Identity, Person, ServiceTechnician, Ticket
 
 
 class Chat:
-    def __init__(self, helpdesk: Helpdesk, channel: str, user_id: str, chat_id: str | None = None) -> None:
+    def __init__(
+        self, helpdesk: Helpdesk, channel: str, user_id: str, chat_id: str | None = None
+    ) -> None:
         self.helpdesk = helpdesk
         self.channel = channel
         self.user_id = user_id
@@ -54,14 +56,20 @@ class Chat:
         if chosen is None:
             chosen = next((c for c in choices if c.label.lower() == label_or_action.lower()), None)
         if chosen is None:
-            chosen = max(choices, key=lambda c: fuzz.WRatio(label_or_action.lower(), c.label.lower()))
-        msg = Incoming(channel=self.channel, chat_id=self.chat_id, user_id=self.user_id, action=chosen.action)
+            chosen = max(
+                choices, key=lambda c: fuzz.WRatio(label_or_action.lower(), c.label.lower())
+            )
+        msg = Incoming(
+            channel=self.channel, chat_id=self.chat_id, user_id=self.user_id, action=chosen.action
+        )
         self.replies = self.helpdesk.conversations.handle(msg, now=now)
         return self.replies
 
     def act(self, action: str, now: datetime | None = None) -> list[Reply]:
         """Send an action whether or not it is on screen (a stale or forged button)."""
-        msg = Incoming(channel=self.channel, chat_id=self.chat_id, user_id=self.user_id, action=action)
+        msg = Incoming(
+            channel=self.channel, chat_id=self.chat_id, user_id=self.user_id, action=action
+        )
         self.replies = self.helpdesk.conversations.handle(msg, now=now)
         return self.replies
 

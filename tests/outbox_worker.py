@@ -42,8 +42,10 @@ class FileTransport:
 
 def _left(engine: sa.engine.Engine) -> int:
     with engine.connect() as conn:
-        stmt = sa.select(sa.func.count()).select_from(Notice).where(
-            col(Notice.channel) == CHANNEL, col(Notice.status).in_(["pending", "sending"])
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Notice)
+            .where(col(Notice.channel) == CHANNEL, col(Notice.status).in_(["pending", "sending"]))
         )
         return int(conn.execute(stmt).scalar_one())
 
@@ -58,7 +60,9 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--deadline", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--poll", type=float, default=0.01, help="sleep when nothing was sent")
-    parser.add_argument("--idle-exit", type=float, default=0.0, help="stop after this long with nothing left")
+    parser.add_argument(
+        "--idle-exit", type=float, default=0.0, help="stop after this long with nothing left"
+    )
     args = parser.parse_args(argv)
     engine = make_engine(args.url)
     deliverer = Deliverer(engine, lease=timedelta(seconds=args.lease))

@@ -29,8 +29,11 @@ def run(
     display_name: str | None = None,
 ) -> None:
     """Read lines until EOF or /keluar; numbers pick from the last choices."""
+
     def turn(text: str) -> None:
-        msg = Incoming(channel=CHANNEL, chat_id=user_id, user_id=user_id, text=text, display_name=display_name)
+        msg = Incoming(
+            channel=CHANNEL, chat_id=user_id, user_id=user_id, text=text, display_name=display_name
+        )
         write(render(conversations.handle(msg)))
 
     turn("/mulai")

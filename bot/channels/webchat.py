@@ -34,7 +34,9 @@ def session_id(request: Request) -> str | None:
 
 
 def set_cookie(response: Response, sid: str, secure: bool) -> None:
-    response.set_cookie(COOKIE, sid, max_age=60 * 60 * 24 * 180, httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(
+        COOKIE, sid, max_age=60 * 60 * 24 * 180, httponly=True, samesite="lax", secure=secure
+    )
 
 
 def render(replies: list[Reply]) -> list[dict[str, Any]]:
@@ -44,7 +46,9 @@ def render(replies: list[Reply]) -> list[dict[str, Any]]:
             "kind": r.kind,
             "choices": [{"label": c.label, "action": c.action} for c in r.choices],
             "image": base64.b64encode(r.image).decode() if r.image else None,
-            "document": {"name": r.document[0], "data": base64.b64encode(r.document[1]).decode()} if r.document else None,
+            "document": {"name": r.document[0], "data": base64.b64encode(r.document[1]).decode()}
+            if r.document
+            else None,
         }
         for r in replies
     ]
@@ -66,7 +70,13 @@ async def post_message(request: Request, conversations: Conversations) -> Respon
     text, action = data.get("text"), data.get("action")
     if not isinstance(text, str | None) or not isinstance(action, str | None):
         return JSONResponse({"error": "text and action must be strings"}, status_code=400)
-    msg = Incoming(channel=CHANNEL, chat_id=sid, user_id=sid, text=text, action=(action or None) and action[:64])
+    msg = Incoming(
+        channel=CHANNEL,
+        chat_id=sid,
+        user_id=sid,
+        text=text,
+        action=(action or None) and action[:64],
+    )
     replies = await asyncio.to_thread(conversations.handle, msg)
     return JSONResponse({"replies": render(replies)})
 

@@ -30,7 +30,12 @@ def _fingerprint(alert: dict[str, Any]) -> str:
 def _reason(alert: dict[str, Any]) -> str:
     labels = alert.get("labels") or {}
     notes = alert.get("annotations") or {}
-    text = notes.get("summary") or notes.get("description") or labels.get("alertname") or "alertmanager"
+    text = (
+        notes.get("summary")
+        or notes.get("description")
+        or labels.get("alertname")
+        or "alertmanager"
+    )
     return f"Alertmanager: {text}"[:500]
 
 
@@ -44,8 +49,14 @@ def _time(value: object, fallback: datetime) -> datetime:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def ingest(session: Session, payload: dict[str, Any], now: datetime, *, label: str = "service",
-           policy: outages.Policy | None = None) -> dict[str, list[str]]:
+def ingest(
+    session: Session,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    label: str = "service",
+    policy: outages.Policy | None = None,
+) -> dict[str, list[str]]:
     """Apply one webhook; returns which services opened, closed, and which alerts were ignored."""
     policy = policy or outages.Policy()
     result: dict[str, list[str]] = {"opened": [], "closed": [], "ignored": []}
@@ -68,8 +79,17 @@ def ingest(session: Session, payload: dict[str, Any], now: datetime, *, label: s
             if open_ is None:
                 at = min(_time(alert.get("startsAt"), now), now)
                 planned = service.id in outages.in_maintenance(session, [service.id], at)
-                outages.change(session, st, "down", at, source="alertmanager", reason=_reason(alert),
-                               planned=planned, tz=policy.timezone, external_key=fp)
+                outages.change(
+                    session,
+                    st,
+                    "down",
+                    at,
+                    source="alertmanager",
+                    reason=_reason(alert),
+                    planned=planned,
+                    tz=policy.timezone,
+                    external_key=fp,
+                )
                 result["opened"].append(service.id)
             elif open_.source == "alertmanager" and fp not in open_.external_keys:
                 open_.external_keys = [*open_.external_keys, fp]
@@ -80,14 +100,30 @@ def ingest(session: Session, payload: dict[str, Any], now: datetime, *, label: s
     return result
 
 
-def _resolve(session: Session, st: Any, outage: Outage, fp: str, alert: dict[str, Any], now: datetime,
-             policy: outages.Policy, result: dict[str, list[str]]) -> None:
+def _resolve(
+    session: Session,
+    st: Any,
+    outage: Outage,
+    fp: str,
+    alert: dict[str, Any],
+    now: datetime,
+    policy: outages.Policy,
+    result: dict[str, list[str]],
+) -> None:
     keys = [k for k in outage.external_keys if k != fp]
     if keys:
         outage.external_keys = keys
         session.add(outage)
         return
     at = max(min(_time(alert.get("endsAt"), now), now), outage.started_at)
-    outages.change(session, st, "up", at, source="alertmanager", reason=_reason(alert), planned=False,
-                   tz=policy.timezone)
+    outages.change(
+        session,
+        st,
+        "up",
+        at,
+        source="alertmanager",
+        reason=_reason(alert),
+        planned=False,
+        tz=policy.timezone,
+    )
     result["closed"].append(outage.service_id)

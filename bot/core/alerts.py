@@ -37,18 +37,30 @@ _MARKS = {"ack": "alert.acked", "assign": "alert.assigned", "selesai": "alert.re
 
 
 def register_operator_channel(
-    session: Session, channel: str, target: str, by: Person | None, *, name: str | None = None,
+    session: Session,
+    channel: str,
+    target: str,
+    by: Person | None,
+    *,
+    name: str | None = None,
     services: list[str] | None = None,
 ) -> OperatorChannel:
     """Admins register groups from chat; `by=None` is configuration or the CLI."""
     if by is not None and not is_admin(by):
         raise NotAllowed("auth.admin_only")
     row = session.exec(
-        select(OperatorChannel).where(OperatorChannel.channel == channel, OperatorChannel.target == target)
+        select(OperatorChannel).where(
+            OperatorChannel.channel == channel, OperatorChannel.target == target
+        )
     ).first()
     if row is None:
-        row = OperatorChannel(channel=channel, target=target, name=name, services=services or [],
-                              registered_by=by.id if by else None)
+        row = OperatorChannel(
+            channel=channel,
+            target=target,
+            name=name,
+            services=services or [],
+            registered_by=by.id if by else None,
+        )
         session.add(row)
         session.flush()
     return row
@@ -60,16 +72,28 @@ def operator_channels(session: Session, service_id: str | None = None) -> list[O
 
 
 def raise_alert(
-    session: Session, *, key: str, kind: str, ticket: Ticket | None = None, service_id: str | None = None,
-    priority: int = 3, now: datetime | None = None, post_to_operators: bool = True,
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    ticket: Ticket | None = None,
+    service_id: str | None = None,
+    priority: int = 3,
+    now: datetime | None = None,
+    post_to_operators: bool = True,
 ) -> Alert | None:
     """Create the alert once (key is unique) and post it to every operator group of the service
     (unless `post_to_operators` is false: the caller posts it to people instead)."""
     if session.exec(select(Alert.id).where(Alert.key == key)).first() is not None:
         return None
-    alert = Alert(key=key, kind=kind, ticket_id=ticket.id if ticket else None,
-                  service_id=service_id or (ticket.service_id if ticket else None), priority=priority,
-                  created_at=now or utcnow())
+    alert = Alert(
+        key=key,
+        kind=kind,
+        ticket_id=ticket.id if ticket else None,
+        service_id=service_id or (ticket.service_id if ticket else None),
+        priority=priority,
+        created_at=now or utcnow(),
+    )
     session.add(alert)
     session.flush()
     for dest in operator_channels(session, alert.service_id) if post_to_operators else []:
@@ -78,23 +102,40 @@ def raise_alert(
 
 
 def post(
-    session: Session, alert: Alert, channel: str, target: str, *, now: datetime | None = None,
+    session: Session,
+    alert: Alert,
+    channel: str,
+    target: str,
+    *,
+    now: datetime | None = None,
     rendered: tuple[str, list[dict[str, str]]] | None = None,
 ) -> None:
     """`rendered`: the alert rendered once by a caller that posts it to many chats."""
     text, choices = rendered or render(session, alert)
     notices.enqueue(
-        session, channel=channel, target=target, kind="alert.post",
+        session,
+        channel=channel,
+        target=target,
+        kind="alert.post",
         payload={"alert_id": alert.id, "text": text, "choices": choices, "seq": alert.repeats},
-        dedupe_key=f"alert:{alert.id}:post:{channel}:{target}:{alert.repeats}", now=now,
+        dedupe_key=f"alert:{alert.id}:post:{channel}:{target}:{alert.repeats}",
+        now=now,
     )
 
 
-def raise_ticket_alert(session: Session, ticket: Ticket, now: datetime | None = None) -> Alert | None:
+def raise_ticket_alert(
+    session: Session, ticket: Ticket, now: datetime | None = None
+) -> Alert | None:
     if ticket.priority not in ALERT_PRIORITIES:
         return None
-    return raise_alert(session, key=f"ticket:{ticket.id}:new", kind="ticket.new", ticket=ticket,
-                       priority=ticket.priority, now=now)
+    return raise_alert(
+        session,
+        key=f"ticket:{ticket.id}:new",
+        kind="ticket.new",
+        ticket=ticket,
+        priority=ticket.priority,
+        now=now,
+    )
 
 
 def ticket_changed(session: Session, ticket: Ticket, event: TicketEvent) -> None:
@@ -115,9 +156,18 @@ def ticket_changed(session: Session, ticket: Ticket, event: TicketEvent) -> None
             if not p.message_ref or _edit_pending(session, alert.id or 0, p.id or 0):
                 continue  # the pending edit is rendered afresh when it is sent
             notices.enqueue(
-                session, channel=p.channel, target=p.target, kind="alert.edit",
-                payload={"alert_id": alert.id, "message_ref": p.message_ref, "text": text, "choices": choices},
-                dedupe_key=f"alert:{alert.id}:edit:{p.id}:{event.id}", now=event.at,
+                session,
+                channel=p.channel,
+                target=p.target,
+                kind="alert.edit",
+                payload={
+                    "alert_id": alert.id,
+                    "message_ref": p.message_ref,
+                    "text": text,
+                    "choices": choices,
+                },
+                dedupe_key=f"alert:{alert.id}:edit:{p.id}:{event.id}",
+                now=event.at,
             )
 
 
@@ -142,13 +192,23 @@ def refresh_payload(session: Session, notice: Notice) -> None:
 
 
 def record_post(
-    session: Session, alert_id: int, channel: str, target: str, message_ref: str | None, sent_text: str, seq: int = 0
+    session: Session,
+    alert_id: int,
+    channel: str,
+    target: str,
+    message_ref: str | None,
+    sent_text: str,
+    seq: int = 0,
 ) -> None:
     """Called once a post went out; if the alert changed meanwhile, the post is edited.
     `seq` tells repeated posts of one alert in one chat apart: each is edited on ack."""
     row = session.exec(
-        select(AlertPost).where(AlertPost.alert_id == alert_id, AlertPost.channel == channel,
-                                AlertPost.target == target, AlertPost.seq == seq)
+        select(AlertPost).where(
+            AlertPost.alert_id == alert_id,
+            AlertPost.channel == channel,
+            AlertPost.target == target,
+            AlertPost.seq == seq,
+        )
     ).first()
     if row is None:
         row = AlertPost(alert_id=alert_id, channel=channel, target=target, seq=seq)
@@ -161,8 +221,16 @@ def record_post(
     text, choices = render(session, alert)
     if text != sent_text:
         notices.enqueue(
-            session, channel=channel, target=target, kind="alert.edit",
-            payload={"alert_id": alert_id, "message_ref": message_ref, "text": text, "choices": choices},
+            session,
+            channel=channel,
+            target=target,
+            kind="alert.edit",
+            payload={
+                "alert_id": alert_id,
+                "message_ref": message_ref,
+                "text": text,
+                "choices": choices,
+            },
             dedupe_key=f"alert:{alert_id}:edit:{row.id}:late:{utcnow().timestamp()}",
         )
 
@@ -171,18 +239,33 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
     """The alert as it stands now: headline, then who did what and when."""
     ticket = session.get(Ticket, alert.ticket_id) if alert.ticket_id else None
     service = session.get(Service, alert.service_id) if alert.service_id else None
-    lines = [t(f"alert.headline.{alert.kind}", lang, priority=alert.priority,
-               number=ticket.number if ticket else "", service=service.name if service else "-",
-               title=ticket.title if ticket else "")]
+    lines = [
+        t(
+            f"alert.headline.{alert.kind}",
+            lang,
+            priority=alert.priority,
+            number=ticket.number if ticket else "",
+            service=service.name if service else "-",
+            title=ticket.title if ticket else "",
+        )
+    ]
     choices: list[dict[str, str]] = []
     if ticket is not None:
         names: dict[int, str] = {}
         events = session.exec(
             select(TicketEvent)
             .where(TicketEvent.ticket_id == ticket.id)
-            .where(sa.or_(col(TicketEvent.kind).in_(["ack", "assign"]),
-                          sa.and_(col(TicketEvent.kind) == "state",
-                                  col(TicketEvent.new).in_(["dikerjakan", "selesai", "ditutup", "dibatalkan"]))))
+            .where(
+                sa.or_(
+                    col(TicketEvent.kind).in_(["ack", "assign"]),
+                    sa.and_(
+                        col(TicketEvent.kind) == "state",
+                        col(TicketEvent.new).in_(
+                            ["dikerjakan", "selesai", "ditutup", "dibatalkan"]
+                        ),
+                    ),
+                )
+            )
             .order_by(col(TicketEvent.id))
         )
         for ev in events:
@@ -210,14 +293,24 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
                 choices.append({"label": t("button.ack", lang), "action": f"a:ack:{alert.id}"})
     elif alert.acknowledged_at is None:
         choices.append({"label": t("button.ack", lang), "action": f"a:ack:{alert.id}"})
-    if alert.acknowledged_at is not None and (ticket is None or alert.acknowledged_by is not None
-                                              and alert.kind not in TICKET_ACK_KINDS):
+    if alert.acknowledged_at is not None and (
+        ticket is None or alert.acknowledged_by is not None and alert.kind not in TICKET_ACK_KINDS
+    ):
         person = session.get(Person, alert.acknowledged_by) if alert.acknowledged_by else None
-        lines.append(t("alert.acked", lang, who=person.name if person else "?", at=fmt_dt(alert.acknowledged_at, lang)))
+        lines.append(
+            t(
+                "alert.acked",
+                lang,
+                who=person.name if person else "?",
+                at=fmt_dt(alert.acknowledged_at, lang),
+            )
+        )
     return "\n".join(lines), choices
 
 
-def acknowledge(session: Session, alert_id: int, person: Person, now: datetime | None = None) -> Alert:
+def acknowledge(
+    session: Session, alert_id: int, person: Person, now: datetime | None = None
+) -> Alert:
     """Acknowledge an alert that has no ticket (a service down, for example)."""
     if not is_operator(person):
         raise NotAllowed("auth.operator_only")
@@ -234,8 +327,17 @@ def acknowledge(session: Session, alert_id: int, person: Person, now: datetime |
         for p in session.exec(select(AlertPost).where(AlertPost.alert_id == alert.id)):
             if p.message_ref:
                 notices.enqueue(
-                    session, channel=p.channel, target=p.target, kind="alert.edit",
-                    payload={"alert_id": alert.id, "message_ref": p.message_ref, "text": text, "choices": choices},
-                    dedupe_key=f"alert:{alert.id}:edit:{p.id}:ack", now=alert.acknowledged_at,
+                    session,
+                    channel=p.channel,
+                    target=p.target,
+                    kind="alert.edit",
+                    payload={
+                        "alert_id": alert.id,
+                        "message_ref": p.message_ref,
+                        "text": text,
+                        "choices": choices,
+                    },
+                    dedupe_key=f"alert:{alert.id}:edit:{p.id}:ack",
+                    now=alert.acknowledged_at,
                 )
     return alert

@@ -55,18 +55,27 @@ def bump_days(session: Session, rows: list[dict[str, object]]) -> None:
     """Add counters to (service, day) rows, creating them as needed, in one statement."""
     if not rows:
         return
-    full = [{"service_id": r["service_id"], "day": r["day"], **{c: r.get(c, 0) for c in COUNTERS}} for r in rows]
+    full = [
+        {"service_id": r["service_id"], "day": r["day"], **{c: r.get(c, 0) for c in COUNTERS}}
+        for r in rows
+    ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(ServiceDay)
     table = ServiceDay.__table__  # type: ignore[attr-defined]
     stmt = stmt.on_conflict_do_update(
-        index_elements=["service_id", "day"], set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS}
+        index_elements=["service_id", "day"],
+        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS},
     )
     session.execute(stmt, full)
 
 
-def add_interval(session: Session, service_id: str, start: datetime, end: datetime, column: str, tz: str) -> None:
-    bump_days(session, [{"service_id": service_id, "day": d, column: s} for d, s in split_days(start, end, tz)])
+def add_interval(
+    session: Session, service_id: str, start: datetime, end: datetime, column: str, tz: str
+) -> None:
+    bump_days(
+        session,
+        [{"service_id": service_id, "day": d, column: s} for d, s in split_days(start, end, tz)],
+    )
 
 
 @dataclass
@@ -89,7 +98,9 @@ class Figures:
     def with_maintenance(self) -> float | None:
         if self.period_s <= 0:
             return None
-        return max(0.0, 100.0 * (1 - min(self.down_s + self.planned_down_s, self.period_s) / self.period_s))
+        return max(
+            0.0, 100.0 * (1 - min(self.down_s + self.planned_down_s, self.period_s) / self.period_s)
+        )
 
     @property
     def meets_target(self) -> bool | None:
@@ -116,7 +127,9 @@ def periods(now: datetime, tz: str) -> list[Period]:
     ]
 
 
-def _clip(a: datetime, b: datetime, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+def _clip(
+    a: datetime, b: datetime, start: datetime, end: datetime
+) -> tuple[datetime, datetime] | None:
     lo, hi = max(a, start), min(b, end)
     return (lo, hi) if hi > lo else None
 
@@ -129,15 +142,22 @@ def _open_items(
     items: list[tuple[str, str, datetime, datetime]] = []
     stop = min(end, now)
     for o in session.exec(
-        select(Outage).where(col(Outage.ended_at).is_(None), col(Outage.service_id).in_(service_ids))
+        select(Outage).where(
+            col(Outage.ended_at).is_(None), col(Outage.service_id).in_(service_ids)
+        )
     ):
         span = _clip(o.started_at, stop, start, stop)
         if span:
             items.append((o.service_id, "planned_down_s" if o.planned else "down_s", *span))
     windows = session.execute(
-        select(MaintenanceService.service_id, MaintenanceWindow.starts_at, MaintenanceWindow.ends_at)
+        select(
+            MaintenanceService.service_id, MaintenanceWindow.starts_at, MaintenanceWindow.ends_at
+        )
         .join(MaintenanceWindow, col(MaintenanceWindow.id) == col(MaintenanceService.window_id))
-        .where(col(MaintenanceWindow.rolled_up).is_(False), col(MaintenanceWindow.cancelled_at).is_(None))
+        .where(
+            col(MaintenanceWindow.rolled_up).is_(False),
+            col(MaintenanceWindow.cancelled_at).is_(None),
+        )
         .where(col(MaintenanceWindow.starts_at) < stop, col(MaintenanceWindow.ends_at) > start)
         .where(col(MaintenanceService.service_id).in_(service_ids))
     ).all()
@@ -148,17 +168,25 @@ def _open_items(
     return items
 
 
-def _monitored(session: Session, service_ids: list[str] | None) -> dict[str, tuple[float, datetime]]:
-    stmt = select(Service.id, Service.availability_target, ServiceState.monitored_since).join(
-        ServiceState, col(ServiceState.service_id) == col(Service.id)
-    ).where(col(Service.active))
+def _monitored(
+    session: Session, service_ids: list[str] | None
+) -> dict[str, tuple[float, datetime]]:
+    stmt = (
+        select(Service.id, Service.availability_target, ServiceState.monitored_since)
+        .join(ServiceState, col(ServiceState.service_id) == col(Service.id))
+        .where(col(Service.active))
+    )
     if service_ids is not None:
         stmt = stmt.where(col(Service.id).in_(service_ids))
     return {sid: (target, since) for sid, target, since in session.execute(stmt).all()}
 
 
 def figures(
-    session: Session, start: datetime, end: datetime, now: datetime, tz: str,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: str,
     service_ids: list[str] | None = None,
 ) -> dict[str, Figures]:
     """Figures of every monitored service over [start, end) (whole local days for the
@@ -168,11 +196,15 @@ def figures(
         return {}
     zone = ZoneInfo(tz)
     stop = min(end, now)
-    out = {sid: Figures(sid, target, period_s=max(0.0, (stop - max(start, since)).total_seconds()))
-           for sid, (target, since) in mon.items()}
+    out = {
+        sid: Figures(sid, target, period_s=max(0.0, (stop - max(start, since)).total_seconds()))
+        for sid, (target, since) in mon.items()
+    }
     sums = session.execute(
         sa.select(
-            ServiceDay.service_id, sa.func.sum(ServiceDay.down_s), sa.func.sum(ServiceDay.planned_down_s),
+            ServiceDay.service_id,
+            sa.func.sum(ServiceDay.down_s),
+            sa.func.sum(ServiceDay.planned_down_s),
             sa.func.sum(ServiceDay.maintenance_s),
         )
         .where(col(ServiceDay.service_id).in_(list(mon)))
@@ -182,7 +214,11 @@ def figures(
     ).all()
     for sid, down, planned, maint in sums:
         f = out[sid]
-        f.down_s, f.planned_down_s, f.maintenance_s = float(down or 0), float(planned or 0), float(maint or 0)
+        f.down_s, f.planned_down_s, f.maintenance_s = (
+            float(down or 0),
+            float(planned or 0),
+            float(maint or 0),
+        )
     for sid, counter, a, b in _open_items(session, list(mon), start, stop, now):
         f = out[sid]
         setattr(f, counter, getattr(f, counter) + (b - a).total_seconds())
@@ -232,9 +268,13 @@ def daily(
             row[d] = Day(d, monitored_s=seconds)
         out[sid] = row
     rows = session.execute(
-        sa.select(ServiceDay.service_id, ServiceDay.day, ServiceDay.down_s, ServiceDay.planned_down_s,
-                  ServiceDay.maintenance_s)
-        .where(col(ServiceDay.service_id).in_(list(mon)), col(ServiceDay.day) >= first)
+        sa.select(
+            ServiceDay.service_id,
+            ServiceDay.day,
+            ServiceDay.down_s,
+            ServiceDay.planned_down_s,
+            ServiceDay.maintenance_s,
+        ).where(col(ServiceDay.service_id).in_(list(mon)), col(ServiceDay.day) >= first)
     ).all()
     for sid, d, down, planned, maint in rows:
         if d in out[sid]:

@@ -111,7 +111,9 @@ class Holidays:
     cuti_bersama: frozenset[date] = frozenset()
     #: also close on the cuti bersama days the `holidays` package knows (its "government" list)
     package_cuti_bersama: bool = True
-    _years: dict[int, frozenset[date]] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _years: dict[int, frozenset[date]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def closed(self, day: date) -> bool:
         days = self._years.get(day.year)
@@ -126,7 +128,9 @@ class Holidays:
         if day in self.cuti_bersama:
             return "Cuti Bersama"
         categories = ("public", "government") if self.package_cuti_bersama else ("public",)
-        return holidays.country_holidays("ID", years=day.year, categories=categories, language="id").get(day)
+        return holidays.country_holidays(
+            "ID", years=day.year, categories=categories, language="id"
+        ).get(day)
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,8 @@ class Calendar:
     tz: ZoneInfo
     closed_days: Holidays
     _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
-        default_factory=dict, compare=False, hash=False, repr=False)
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @property
     def always(self) -> bool:
@@ -148,8 +153,13 @@ class Calendar:
         found = self._days.get(day)
         if found is None:
             assert self.week is not None
-            found = () if self.closed_days.closed(day) else tuple(
-                (self._at(day, a), self._at(day, b)) for a, b in self.week[day.weekday()])
+            found = (
+                ()
+                if self.closed_days.closed(day)
+                else tuple(
+                    (self._at(day, a), self._at(day, b)) for a, b in self.week[day.weekday()]
+                )
+            )
             if len(self._days) > 50_000:
                 self._days.clear()
             self._days[day] = found
@@ -172,7 +182,9 @@ class Calendar:
     def _at(self, day: date, minutes: int) -> datetime:
         if minutes >= 24 * 60:
             return datetime.combine(day + DAY, time(0), tzinfo=self.tz).astimezone(UTC)
-        return datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=self.tz).astimezone(UTC)
+        return datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=self.tz).astimezone(
+            UTC
+        )
 
     def business_time(self, start: datetime, end: datetime) -> timedelta:
         """Open time in [start, end); zero when end is not after start."""
@@ -211,8 +223,12 @@ class Calendar:
 
 
 @lru_cache(maxsize=256)
-def calendar(spec: str, tz: str = "Asia/Jakarta", cuti_bersama: frozenset[date] = frozenset(),
-             package_cuti_bersama: bool = True) -> Calendar:
+def calendar(
+    spec: str,
+    tz: str = "Asia/Jakarta",
+    cuti_bersama: frozenset[date] = frozenset(),
+    package_cuti_bersama: bool = True,
+) -> Calendar:
     """Parsed once per (string, zone, closed days): the hooks in every ticket change use it."""
     return Calendar(parse_hours(spec), ZoneInfo(tz), _holidays(cuti_bersama, package_cuti_bersama))
 

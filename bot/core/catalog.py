@@ -86,7 +86,9 @@ def parse_catalog(path: Path) -> list[ServiceEntry]:
                 idx = err["loc"][1]
                 try:
                     sid = raw["services"][idx].get("id", "?")
-                    where = f"service #{int(idx) + 1} ({sid}): " + ".".join(str(p) for p in err["loc"][2:])
+                    where = f"service #{int(idx) + 1} ({sid}): " + ".".join(
+                        str(p) for p in err["loc"][2:]
+                    )
                 except (IndexError, KeyError, TypeError, AttributeError):
                     pass
             lines.append(f"{path}: {where}: {err['msg']}")
@@ -107,7 +109,9 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
     for e in entries:
         for email in [e.service_manager, *e.technical_managers]:
             if email and email.lower() not in by_email:
-                problems.append(f"{path}: service {e.id}: unknown person {email} (import people first)")
+                problems.append(
+                    f"{path}: service {e.id}: unknown person {email} (import people first)"
+                )
     if problems:
         raise CatalogError("\n".join(problems))
     created = updated = 0
@@ -118,7 +122,9 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
             "description": e.description,
             "category": e.category,
             "provider_unit": e.provider_unit,
-            "service_manager_id": by_email[e.service_manager.lower()].id if e.service_manager else None,
+            "service_manager_id": by_email[e.service_manager.lower()].id
+            if e.service_manager
+            else None,
             "access": e.access,
             "availability_target": e.availability_target,
             "criticality": e.criticality,
@@ -139,7 +145,9 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
         session.flush()
         wanted = {by_email[m.lower()].id for m in e.technical_managers}
         current = set(
-            session.exec(select(ServiceTechnician.person_id).where(ServiceTechnician.service_id == e.id))
+            session.exec(
+                select(ServiceTechnician.person_id).where(ServiceTechnician.service_id == e.id)
+            )
         )
         if wanted != current:
             session.execute(
@@ -157,14 +165,18 @@ def list_services(session: Session) -> list[Service]:
     return list(session.exec(select(Service).where(Service.active).order_by(col(Service.name))))
 
 
-_GENERIC = frozenset({"sistem", "informasi", "layanan", "dan", "aplikasi", "kementerian", "resmi", "dinas", "di"})
+_GENERIC = frozenset(
+    {"sistem", "informasi", "layanan", "dan", "aplikasi", "kementerian", "resmi", "dinas", "di"}
+)
 
 
 def _tokens(text: str) -> list[str]:
     return [w for w in utils.default_process(text).split() if len(w) >= 2]
 
 
-def search_services(session: Session, text: str, limit: int = 5, cutoff: float = 80) -> list[tuple[Service, float]]:
+def search_services(
+    session: Session, text: str, limit: int = 5, cutoff: float = 80
+) -> list[tuple[Service, float]]:
     """Users write "eofis", "surel", "zoom", or a whole sentence: every word of the query
     is matched (typo-tolerant) against the words of each service's id, name and keywords,
     and a service scores the sum of its matched words, so "presensi pegawai" prefers the
@@ -188,7 +200,9 @@ def search_services(session: Session, text: str, limit: int = 5, cutoff: float =
             best = process.extractOne(q, words, scorer=fuzz.ratio)
             if best and best[1] >= cutoff:
                 total += best[1]
-        whole = max(fuzz.ratio(utils.default_process(text), utils.default_process(p)) for p in phrases)
+        whole = max(
+            fuzz.ratio(utils.default_process(text), utils.default_process(p)) for p in phrases
+        )
         if whole >= cutoff:
             total = max(total, whole) + whole / 100
         if total:

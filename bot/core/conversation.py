@@ -116,7 +116,10 @@ class Conversations:
                 turn = Turn(session, msg, conv, person, now, self.timezone)
                 self._dispatch(turn, text, msg.action)
                 last = turn.replies[-1] if turn.replies else None
-                conv.data = {**conv.data, "choices": [[c.label, c.action] for c in last.choices] if last else []}
+                conv.data = {
+                    **conv.data,
+                    "choices": [[c.label, c.action] for c in last.choices] if last else [],
+                }
                 conv.updated_at = now
                 session.add(conv)
                 return turn.replies
@@ -129,7 +132,10 @@ class Conversations:
     def pull_notices(self, channel: str, chat_id: str) -> list[Reply]:
         """Pull channels (web chat, console) collect what the system has to tell them."""
         with session_scope(self.engine) as session:
-            return [Reply(n.payload.get("text", ""), kind="notice") for n in pending_for(session, channel, chat_id)]
+            return [
+                Reply(n.payload.get("text", ""), kind="notice")
+                for n in pending_for(session, channel, chat_id)
+            ]
 
     def lang(self, msg: Incoming) -> str:
         """The chat's language, for the few texts a channel adapter adds itself."""
@@ -140,7 +146,9 @@ class Conversations:
         the platform for a reply (Telegram's ForceReply reaches the bot even in privacy mode)."""
         with Session(self.engine) as session:
             conv = session.exec(
-                select(Conversation).where(Conversation.channel == msg.channel, Conversation.chat_id == self._key(msg))
+                select(Conversation).where(
+                    Conversation.channel == msg.channel, Conversation.chat_id == self._key(msg)
+                )
             ).first()
             return conv is not None and conv.state in GROUP_TEXT_STATES
 
@@ -158,7 +166,9 @@ class Conversations:
             .values(channel=msg.channel, chat_id=key, state="idle", data={}, updated_at=utcnow())
             .on_conflict_do_nothing()
         )
-        stmt = select(Conversation).where(Conversation.channel == msg.channel, Conversation.chat_id == key)
+        stmt = select(Conversation).where(
+            Conversation.channel == msg.channel, Conversation.chat_id == key
+        )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()  # one turn at a time per chat, across replicas
         return session.exec(stmt).one()
@@ -166,18 +176,23 @@ class Conversations:
     @staticmethod
     def _first_delivery(session: Session, msg: Incoming) -> bool:
         insert = insert_for(session)
-        return session.execute(
-            insert(InboundEvent)
-            .values(channel=msg.channel, key=msg.dedupe_key, received_at=utcnow())
-            .on_conflict_do_nothing()
-            .returning(InboundEvent.id)
-        ).first() is not None
+        return (
+            session.execute(
+                insert(InboundEvent)
+                .values(channel=msg.channel, key=msg.dedupe_key, received_at=utcnow())
+                .on_conflict_do_nothing()
+                .returning(InboundEvent.id)
+            ).first()
+            is not None
+        )
 
     def _lang(self, msg: Incoming) -> str:
         try:
             with Session(self.engine) as session:
                 conv = session.exec(
-                    select(Conversation).where(Conversation.channel == msg.channel, Conversation.chat_id == self._key(msg))
+                    select(Conversation).where(
+                        Conversation.channel == msg.channel, Conversation.chat_id == self._key(msg)
+                    )
                 ).first()
                 if conv and conv.lang:
                     return conv.lang
@@ -205,7 +220,12 @@ class Conversations:
         choices = turn.data.get("choices") or []
         if not choices:
             return None
-        if text.isascii() and text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(choices):
+        if (
+            text.isascii()
+            and text.isdecimal()
+            and len(text) <= 3
+            and 1 <= int(text) <= len(choices)
+        ):
             return choices[int(text) - 1][1]
         wanted = utils.default_process(text)
         if not wanted:
@@ -250,7 +270,10 @@ class Conversations:
             "report_doc": lambda: report_chat.command(turn, rest, self.timezone),
         }
         if command is None:
-            return turn.say(turn.t("command.unknown", command=f"/{name}"[:40]), [turn.choice("menu.help", "menu:help")])
+            return turn.say(
+                turn.t("command.unknown", command=f"/{name}"[:40]),
+                [turn.choice("menu.help", "menu:help")],
+            )
         return handlers[command]()
 
     def _action(self, turn: Turn, action: str) -> list[Reply]:
@@ -273,7 +296,10 @@ class Conversations:
         elif kind == "svcinfo":
             svc = turn.session.get(Service, value)
             if svc is not None:
-                return turn.say(service_detail(turn, turn.session, svc), [turn.choice("menu.report", "menu:report")])
+                return turn.say(
+                    service_detail(turn, turn.session, svc),
+                    [turn.choice("menu.report", "menu:report")],
+                )
         elif kind == "t":
             verb, _, number = value.partition(":")
             ticket_actions = {
@@ -288,7 +314,12 @@ class Conversations:
                 return ticket_actions[verb]()
         elif kind == "a":
             verb, _, alert_id = value.partition(":")
-            if verb == "ack" and alert_id.isascii() and alert_id.isdecimal() and len(alert_id) <= 12:
+            if (
+                verb == "ack"
+                and alert_id.isascii()
+                and alert_id.isdecimal()
+                and len(alert_id) <= 12
+            ):
                 alerts.acknowledge(turn.session, int(alert_id), turn.ensure_person(), now=turn.now)
                 return turn.say(turn.t("alert.ack_done"))
         elif kind == "mw":
@@ -296,14 +327,25 @@ class Conversations:
         elif kind == "kb":
             verb, _, cid = value.partition(":")
             if cid.isascii() and cid.isdecimal() and len(cid) <= 12 and verb in ("ok", "no"):
-                cand = learning.decide(turn.session, int(cid), verb == "ok", turn.person, now=turn.now)
-                return turn.say(turn.t(f"kb.candidate_{'approved' if verb == 'ok' else 'rejected'}", phrasing=cand.phrasing))
+                cand = learning.decide(
+                    turn.session, int(cid), verb == "ok", turn.person, now=turn.now
+                )
+                return turn.say(
+                    turn.t(
+                        f"kb.candidate_{'approved' if verb == 'ok' else 'rejected'}",
+                        phrasing=cand.phrasing,
+                    )
+                )
         elif kind == "faq":
             verb, _, article_id = value.partition(":")
             offered = [a for _, a in turn.data.get("choices") or []]
             if verb == "pick" and state == "faq_choose" and action in offered:
                 return faq.picked(turn, self.kb, article_id)
-            if verb in ("yes", "no") and state == "faq_feedback" and turn.data.get("article") == article_id:
+            if (
+                verb in ("yes", "no")
+                and state == "faq_feedback"
+                and turn.data.get("article") == article_id
+            ):
                 return faq.feedback(turn, article_id, verb == "yes")
             if verb == "none" and state == "faq_choose":
                 return self._offer_report(turn)

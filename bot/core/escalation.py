@@ -48,7 +48,9 @@ TOP_LEVEL = 2
 
 @dataclass(frozen=True)
 class EscalationPolicy:
-    rules: dict[int, frozenset[str]] = field(default_factory=lambda: {p: STEPS for p in (1, 2, 3, 4)})
+    rules: dict[int, frozenset[str]] = field(
+        default_factory=lambda: {p: STEPS for p in (1, 2, 3, 4)}
+    )
     repeat_minutes: tuple[int, ...] = (10, 20, 60, 120)
     escalate_after: tuple[int, ...] = (3, 3, 3, 3)
     timezone: str = "Asia/Jakarta"
@@ -57,7 +59,9 @@ class EscalationPolicy:
     def from_settings(cls, settings: Settings) -> EscalationPolicy:
         unknown = {s for steps in settings.sla_escalation_rules.values() for s in steps} - STEPS
         if unknown:
-            raise ValueError(f"SLA_ESCALATION_RULES: unknown steps {sorted(unknown)}; known: {sorted(STEPS)}")
+            raise ValueError(
+                f"SLA_ESCALATION_RULES: unknown steps {sorted(unknown)}; known: {sorted(STEPS)}"
+            )
         return cls(
             rules={int(p): frozenset(steps) for p, steps in settings.sla_escalation_rules.items()},
             repeat_minutes=tuple(settings.alert_repeat_minutes),
@@ -89,7 +93,9 @@ def _claim(session: Session, stmt):  # type: ignore[no-untyped-def]
 
 def people_with_role(session: Session, role: str) -> list[Person]:
     """Roles are a JSON list: the text match narrows it down on both backends."""
-    rows = session.exec(select(Person).where(sa.cast(col(Person.roles), sa.String).like(f'%"{role}"%')))
+    rows = session.exec(
+        select(Person).where(sa.cast(col(Person.roles), sa.String).like(f'%"{role}"%'))
+    )
     return [p for p in rows if role in (p.roles or [])]
 
 
@@ -97,7 +103,9 @@ def chats_of(session: Session, people: list[Person]) -> list[tuple[str, str]]:
     ids = [p.id for p in people if p.id is not None]
     if not ids:
         return []
-    rows = session.exec(select(Identity).where(col(Identity.person_id).in_(ids)).order_by(col(Identity.id)))
+    rows = session.exec(
+        select(Identity).where(col(Identity.person_id).in_(ids)).order_by(col(Identity.id))
+    )
     return [(i.channel, i.external_id) for i in rows]
 
 
@@ -108,31 +116,45 @@ class Lookups:
         self.session = session
         self._memo: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
 
-    def _get(self, key: tuple[str, str | None], make: Callable[[], list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    def _get(
+        self, key: tuple[str, str | None], make: Callable[[], list[tuple[str, str]]]
+    ) -> list[tuple[str, str]]:
         if key not in self._memo:
             self._memo[key] = make()
         return self._memo[key]
 
     def operator_groups(self, service_id: str | None) -> list[tuple[str, str]]:
-        return self._get(("groups", service_id), lambda: [
-            (c.channel, c.target) for c in alerts.operator_channels(self.session, service_id)])
+        return self._get(
+            ("groups", service_id),
+            lambda: [
+                (c.channel, c.target) for c in alerts.operator_channels(self.session, service_id)
+            ],
+        )
 
     def service_manager(self, service_id: str | None) -> list[tuple[str, str]]:
         def make() -> list[tuple[str, str]]:
             service = self.session.get(Service, service_id) if service_id else None
-            manager = self.session.get(Person, service.service_manager_id) if service and service.service_manager_id else None
+            manager = (
+                self.session.get(Person, service.service_manager_id)
+                if service and service.service_manager_id
+                else None
+            )
             return chats_of(self.session, [manager] if manager else [])
 
         return self._get(("manager", service_id), make)
 
     def role(self, role: str) -> list[tuple[str, str]]:
-        return self._get(("role", role), lambda: chats_of(self.session, people_with_role(self.session, role)))
+        return self._get(
+            ("role", role), lambda: chats_of(self.session, people_with_role(self.session, role))
+        )
 
     def person(self, person: Person) -> list[tuple[str, str]]:
         return self._get(("person", str(person.id)), lambda: chats_of(self.session, [person]))
 
 
-def destinations(session: Session, alert: Alert, level: int, lookups: Lookups | None = None) -> list[tuple[str, str]]:
+def destinations(
+    session: Session, alert: Alert, level: int, lookups: Lookups | None = None
+) -> list[tuple[str, str]]:
     """Where an alert goes at a level, first posts first, without duplicates."""
     look = lookups or Lookups(session)
     if alert.kind == "sla.resolution_breach":
@@ -151,7 +173,9 @@ def destinations(session: Session, alert: Alert, level: int, lookups: Lookups | 
 # --- the SLA scan -----------------------------------------------------------------------
 
 
-def sla_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = None, *, batch: int = 500) -> Counter[str]:
+def sla_tick(
+    engine: Engine, now: datetime, policy: EscalationPolicy | None = None, *, batch: int = 500
+) -> Counter[str]:
     """Take every escalation step that came due by `now`; returns what was done."""
     policy = policy or EscalationPolicy()
     done: Counter[str] = Counter()
@@ -172,8 +196,14 @@ def sla_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = No
             return done
 
 
-def escalate(session: Session, ticket: Ticket, now: datetime, policy: EscalationPolicy, done: Counter[str],
-             look: Lookups | None = None) -> None:
+def escalate(
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    policy: EscalationPolicy,
+    done: Counter[str],
+    look: Lookups | None = None,
+) -> None:
     look = look or Lookups(session)
     for bit, at in sla.pending_events(ticket):
         if at > now:
@@ -202,48 +232,105 @@ def _reassign(session: Session, ticket: Ticket, now: datetime, done: Counter[str
         done["reassigned"] += 1
 
 
-def _response_risk(session: Session, ticket: Ticket, at: datetime, now: datetime, policy: EscalationPolicy,
-                   done: Counter[str], look: Lookups) -> None:
+def _response_risk(
+    session: Session,
+    ticket: Ticket,
+    at: datetime,
+    now: datetime,
+    policy: EscalationPolicy,
+    done: Counter[str],
+    look: Lookups,
+) -> None:
     if policy.allows(ticket.priority, "reassign"):
         _reassign(session, ticket, now, done)
     if policy.allows(ticket.priority, "at_risk"):
-        _tell_assignee(session, ticket, "response_risk", ticket.response_due_at, at, now, policy, done, look)
+        _tell_assignee(
+            session, ticket, "response_risk", ticket.response_due_at, at, now, policy, done, look
+        )
 
 
-def _resolution_risk(session: Session, ticket: Ticket, at: datetime, now: datetime, policy: EscalationPolicy,
-                     done: Counter[str], look: Lookups) -> None:
+def _resolution_risk(
+    session: Session,
+    ticket: Ticket,
+    at: datetime,
+    now: datetime,
+    policy: EscalationPolicy,
+    done: Counter[str],
+    look: Lookups,
+) -> None:
     if ticket.assignee_id is None and policy.allows(ticket.priority, "reassign"):
         _reassign(session, ticket, now, done)
     if policy.allows(ticket.priority, "at_risk"):
-        _tell_assignee(session, ticket, "resolution_risk", ticket.resolution_due_at, at, now, policy, done, look)
+        _tell_assignee(
+            session,
+            ticket,
+            "resolution_risk",
+            ticket.resolution_due_at,
+            at,
+            now,
+            policy,
+            done,
+            look,
+        )
 
 
-def _tell_assignee(session: Session, ticket: Ticket, event: str, due: datetime | None, at: datetime,
-                   now: datetime, policy: EscalationPolicy, done: Counter[str], look: Lookups) -> None:
+def _tell_assignee(
+    session: Session,
+    ticket: Ticket,
+    event: str,
+    due: datetime | None,
+    at: datetime,
+    now: datetime,
+    policy: EscalationPolicy,
+    done: Counter[str],
+    look: Lookups,
+) -> None:
     person = session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
     if person is None:
         log.warning("ticket %s is at risk and has nobody to tell", ticket.number)
         return
     lang = person.lang or "id"
-    text = t(f"sla.notice.{event}", lang, number=ticket.number, priority=ticket.priority,
-             title=ticket.title, due=fmt_dt(due, lang, policy.timezone))
+    text = t(
+        f"sla.notice.{event}",
+        lang,
+        number=ticket.number,
+        priority=ticket.priority,
+        title=ticket.title,
+        due=fmt_dt(due, lang, policy.timezone),
+    )
     choices = [{"label": t("button.take", lang), "action": f"t:take:{ticket.number}"}]
     if ticket.acknowledged_at is None:
         choices.insert(0, {"label": t("button.ack", lang), "action": f"t:ack:{ticket.number}"})
     for channel, target in look.person(person):
         if notices.enqueue(
-            session, channel=channel, target=target, kind=f"sla.{event}",
+            session,
+            channel=channel,
+            target=target,
+            kind=f"sla.{event}",
             payload={"text": text, "choices": choices, "ticket": ticket.number},
-            dedupe_key=f"sla:{ticket.id}:{event}:{at.timestamp():.0f}:{person.id}:{channel}:{target}", now=now,
+            dedupe_key=f"sla:{ticket.id}:{event}:{at.timestamp():.0f}:{person.id}:{channel}:{target}",
+            now=now,
         ):
             done[f"notice.{event}"] += 1
 
 
-def _breach(session: Session, ticket: Ticket, kind: str, at: datetime, now: datetime, done: Counter[str],
-            look: Lookups) -> None:
+def _breach(
+    session: Session,
+    ticket: Ticket,
+    kind: str,
+    at: datetime,
+    now: datetime,
+    done: Counter[str],
+    look: Lookups,
+) -> None:
     alert = alerts.raise_alert(
-        session, key=f"sla:{ticket.id}:{kind}:{at.timestamp():.0f}", kind=kind, ticket=ticket,
-        priority=ticket.priority, now=now, post_to_operators=False,
+        session,
+        key=f"sla:{ticket.id}:{kind}:{at.timestamp():.0f}",
+        kind=kind,
+        ticket=ticket,
+        priority=ticket.priority,
+        now=now,
+        post_to_operators=False,
     )
     if alert is None:
         return
@@ -256,11 +343,15 @@ def _breach(session: Session, ticket: Ticket, kind: str, at: datetime, now: date
 # --- repeats of unacknowledged alerts ---------------------------------------------------
 
 
-def alert_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = None, *, batch: int = 200) -> Counter[str]:
+def alert_tick(
+    engine: Engine, now: datetime, policy: EscalationPolicy | None = None, *, batch: int = 200
+) -> Counter[str]:
     """Start the repeat clock of new alerts; post again (and one level up) the ones due."""
     policy = policy or EscalationPolicy()
     done: Counter[str] = Counter()
-    fresh = select(Alert).where(col(Alert.acknowledged_at).is_(None), col(Alert.next_repeat_at).is_(None))
+    fresh = select(Alert).where(
+        col(Alert.acknowledged_at).is_(None), col(Alert.next_repeat_at).is_(None)
+    )
     while True:
         with session_scope(engine) as s:
             rows = _claim(s, fresh.order_by(col(Alert.id)).limit(batch))
@@ -290,8 +381,14 @@ def alert_tick(engine: Engine, now: datetime, policy: EscalationPolicy | None = 
             return done
 
 
-def repeat(session: Session, alert: Alert, now: datetime, policy: EscalationPolicy, done: Counter[str],
-           look: Lookups | None = None) -> None:
+def repeat(
+    session: Session,
+    alert: Alert,
+    now: datetime,
+    policy: EscalationPolicy,
+    done: Counter[str],
+    look: Lookups | None = None,
+) -> None:
     alert.repeats += 1
     level = policy.level_after(alert.priority, alert.repeats)
     if level > alert.level:

@@ -17,7 +17,10 @@ def ask(turn: Turn, kb: KnowledgeBase, text: str) -> list[Reply]:
         return answer(turn, decision.matches[0].article.id, kb, query)
     if decision.kind == "choices" and decision.matches:
         turn.go("faq_choose", query=query)
-        choices = [Choice(m.article.question[:60], f"faq:pick:{m.article.id}") for m in decision.matches[:3]]
+        choices = [
+            Choice(m.article.question[:60], f"faq:pick:{m.article.id}")
+            for m in decision.matches[:3]
+        ]
         choices.append(turn.choice("faq.none_fit", "faq:none"))
         return turn.say(turn.t("faq.did_you_mean"), choices)
     turn.go("offer_report", query=query)
@@ -36,7 +39,10 @@ def answer(turn: Turn, article_id: str, kb: KnowledgeBase, query: str) -> list[R
     turn.say(f"{article.question}\n\n{article.answer}")
     return turn.say(
         turn.t("faq.helpful"),
-        [turn.choice("common.yes", f"faq:yes:{article.id}"), turn.choice("common.no", f"faq:no:{article.id}")],
+        [
+            turn.choice("common.yes", f"faq:yes:{article.id}"),
+            turn.choice("common.no", f"faq:no:{article.id}"),
+        ],
     )
 
 

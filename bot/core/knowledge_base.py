@@ -40,7 +40,12 @@ class KnowledgeBase:
         self.directory = Path(directory)
         self.engine = engine
         self.thresholds = {
-            k: v for k, v in (("answer_threshold", answer_threshold), ("suggest_threshold", suggest_threshold)) if v is not None
+            k: v
+            for k, v in (
+                ("answer_threshold", answer_threshold),
+                ("suggest_threshold", suggest_threshold),
+            )
+            if v is not None
         }
         self.check_every = check_every
         self._lock = threading.Lock()

@@ -17,8 +17,12 @@ REVIEWER_ROLES = frozenset({Role.PENGELOLA_LAYANAN, Role.KOORDINATOR_LAYANAN, Ro
 MAX_PHRASING = 300
 
 
-def record_feedback(session: Session, article_id: str, helpful: bool, query: str, now: datetime | None = None) -> None:
-    session.add(KbFeedback(article_id=article_id, helpful=helpful, query=query[:500], at=now or utcnow()))
+def record_feedback(
+    session: Session, article_id: str, helpful: bool, query: str, now: datetime | None = None
+) -> None:
+    session.add(
+        KbFeedback(article_id=article_id, helpful=helpful, query=query[:500], at=now or utcnow())
+    )
 
 
 def propose(session: Session, article_id: str, phrasing: str, now: datetime | None = None) -> None:
@@ -28,7 +32,11 @@ def propose(session: Session, article_id: str, phrasing: str, now: datetime | No
         return
     insert = insert_for(session)
     stmt = insert(KbCandidate).values(
-        article_id=article_id, phrasing=phrasing, status="pending", seen=1, created_at=now or utcnow()
+        article_id=article_id,
+        phrasing=phrasing,
+        status="pending",
+        seen=1,
+        created_at=now or utcnow(),
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["article_id", "phrasing"], set_={"seen": KbCandidate.seen + 1}
@@ -48,8 +56,13 @@ def pending(session: Session, limit: int = 20) -> list[KbCandidate]:
 
 
 def decide(
-    session: Session, candidate_id: int, approve: bool, reviewer: Person | None, now: datetime | None = None,
-    *, cli: bool = False,
+    session: Session,
+    candidate_id: int,
+    approve: bool,
+    reviewer: Person | None,
+    now: datetime | None = None,
+    *,
+    cli: bool = False,
 ) -> KbCandidate:
     """Chat callers pass the reviewer, whose role is checked; only the CLI (run by whoever
     administers the server) passes cli=True and no reviewer."""
@@ -66,7 +79,9 @@ def decide(
     return cand
 
 
-def failing_articles(session: Session, min_answers: int = 3, limit: int = 20) -> list[tuple[str, int, int]]:
+def failing_articles(
+    session: Session, min_answers: int = 3, limit: int = 20
+) -> list[tuple[str, int, int]]:
     """(article id, "Tidak" count, total) for articles most often not helpful."""
     no = sa.func.sum(sa.case((col(KbFeedback.helpful).is_(False), 1), else_=0))
     rows = session.execute(

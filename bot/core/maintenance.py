@@ -61,7 +61,9 @@ def services_of(session: Session, window_id: int) -> list[Service]:
     )
 
 
-def overlapping(session: Session, service_ids: Iterable[str], start: datetime, end: datetime) -> list[tuple[MaintenanceWindow, str]]:
+def overlapping(
+    session: Session, service_ids: Iterable[str], start: datetime, end: datetime
+) -> list[tuple[MaintenanceWindow, str]]:
     rows = session.execute(
         select(MaintenanceWindow, MaintenanceService.service_id)
         .join(MaintenanceService, col(MaintenanceService.window_id) == col(MaintenanceWindow.id))
@@ -74,8 +76,15 @@ def overlapping(session: Session, service_ids: Iterable[str], start: datetime, e
 
 
 def schedule(
-    session: Session, by: Person | None, service_ids: list[str], start: datetime, end: datetime, impact: str,
-    *, now: datetime, tz: str = "Asia/Jakarta",
+    session: Session,
+    by: Person | None,
+    service_ids: list[str],
+    start: datetime,
+    end: datetime,
+    impact: str,
+    *,
+    now: datetime,
+    tz: str = "Asia/Jakarta",
 ) -> MaintenanceWindow:
     """`by=None` is the CLI. Refuses unknown services, times in the past and overlaps."""
     if by is not None and not may_schedule(by):
@@ -93,10 +102,20 @@ def schedule(
     if clash:
         window, sid = clash[0]
         service = session.get(Service, sid)
-        raise HelpdeskError("maintenance.overlap", service=service.name if service else sid, id=window.id,
-                            start=fmt_dt(window.starts_at, tz=tz), end=fmt_dt(window.ends_at, tz=tz))
-    window = MaintenanceWindow(starts_at=start, ends_at=end, impact=impact.strip()[:500],
-                               created_by=by.id if by else None, created_at=now)
+        raise HelpdeskError(
+            "maintenance.overlap",
+            service=service.name if service else sid,
+            id=window.id,
+            start=fmt_dt(window.starts_at, tz=tz),
+            end=fmt_dt(window.ends_at, tz=tz),
+        )
+    window = MaintenanceWindow(
+        starts_at=start,
+        ends_at=end,
+        impact=impact.strip()[:500],
+        created_by=by.id if by else None,
+        created_at=now,
+    )
     session.add(window)
     session.flush()
     for sid in dict.fromkeys(service_ids):
@@ -105,7 +124,9 @@ def schedule(
     return window
 
 
-def cancel(session: Session, by: Person | None, window_id: int, *, now: datetime, tz: str = "Asia/Jakarta") -> MaintenanceWindow:
+def cancel(
+    session: Session, by: Person | None, window_id: int, *, now: datetime, tz: str = "Asia/Jakarta"
+) -> MaintenanceWindow:
     if by is not None and not may_schedule(by):
         raise NotAllowed("maintenance.not_allowed")
     window = session.get(MaintenanceWindow, window_id)
@@ -120,13 +141,17 @@ def cancel(session: Session, by: Person | None, window_id: int, *, now: datetime
     return window
 
 
-def upcoming(session: Session, now: datetime, *, service_id: str | None = None, limit: int = 20) -> list[MaintenanceWindow]:
+def upcoming(
+    session: Session, now: datetime, *, service_id: str | None = None, limit: int = 20
+) -> list[MaintenanceWindow]:
     """Windows not over yet (running ones first), soonest first."""
-    stmt = select(MaintenanceWindow).where(col(MaintenanceWindow.cancelled_at).is_(None), col(MaintenanceWindow.ends_at) > now)
+    stmt = select(MaintenanceWindow).where(
+        col(MaintenanceWindow.cancelled_at).is_(None), col(MaintenanceWindow.ends_at) > now
+    )
     if service_id:
-        stmt = stmt.join(MaintenanceService, col(MaintenanceService.window_id) == col(MaintenanceWindow.id)).where(
-            MaintenanceService.service_id == service_id
-        )
+        stmt = stmt.join(
+            MaintenanceService, col(MaintenanceService.window_id) == col(MaintenanceWindow.id)
+        ).where(MaintenanceService.service_id == service_id)
     return list(session.exec(stmt.order_by(col(MaintenanceWindow.starts_at)).limit(limit)))
 
 
@@ -143,31 +168,56 @@ def recipients(session: Session, service_ids: list[str]) -> list[Recipient]:
         .distinct()
     ).all()
     person_ids = {pid for pid, _, _ in rows if pid is not None}
-    langs = {p.id: p.lang or "id" for p in session.exec(select(Person).where(col(Person.id).in_(person_ids)))} if person_ids else {}
+    langs = (
+        {
+            p.id: p.lang or "id"
+            for p in session.exec(select(Person).where(col(Person.id).in_(person_ids)))
+        }
+        if person_ids
+        else {}
+    )
     for pid, channel, chat_id in rows:
         if channel and chat_id:
             seen.setdefault((channel, chat_id), Recipient(channel, chat_id, langs.get(pid, "id")))
     if person_ids:
-        for ident in session.exec(select(Identity).where(col(Identity.person_id).in_(person_ids)).order_by(col(Identity.id))):
-            seen.setdefault((ident.channel, ident.external_id),
-                            Recipient(ident.channel, ident.external_id, langs.get(ident.person_id, "id")))
+        for ident in session.exec(
+            select(Identity)
+            .where(col(Identity.person_id).in_(person_ids))
+            .order_by(col(Identity.id))
+        ):
+            seen.setdefault(
+                (ident.channel, ident.external_id),
+                Recipient(ident.channel, ident.external_id, langs.get(ident.person_id, "id")),
+            )
     return list(seen.values())
 
 
 def describe(session: Session, window: MaintenanceWindow, lang: str, tz: str) -> dict[str, str]:
     names = ", ".join(s.name for s in services_of(session, window.id or 0))
-    return {"id": str(window.id), "services": names, "start": fmt_dt(window.starts_at, lang, tz),
-            "end": fmt_dt(window.ends_at, lang, tz), "impact": window.impact or "-"}
+    return {
+        "id": str(window.id),
+        "services": names,
+        "start": fmt_dt(window.starts_at, lang, tz),
+        "end": fmt_dt(window.ends_at, lang, tz),
+        "impact": window.impact or "-",
+    }
 
 
-def _announce(session: Session, window: MaintenanceWindow, stage: str, now: datetime, tz: str) -> int:
+def _announce(
+    session: Session, window: MaintenanceWindow, stage: str, now: datetime, tz: str
+) -> int:
     service_ids = [s.id for s in services_of(session, window.id or 0)]
     sent = 0
     for r in recipients(session, service_ids):
         text = t(f"maintenance.announce.{stage}", r.lang, **describe(session, window, r.lang, tz))
         sent += notices.enqueue(
-            session, channel=r.channel, target=r.target, kind="maintenance", payload={"text": text},
-            dedupe_key=f"maint:{window.id}:{stage}:{r.channel}:{r.target}", now=now,
+            session,
+            channel=r.channel,
+            target=r.target,
+            kind="maintenance",
+            payload={"text": text},
+            dedupe_key=f"maint:{window.id}:{stage}:{r.channel}:{r.target}",
+            now=now,
         )
     return sent
 
@@ -189,7 +239,10 @@ def maintenance_tick(engine: Engine, now: datetime, tz: str = "Asia/Jakarta") ->
     with session_scope(engine) as s:
         windows = s.exec(
             select(MaintenanceWindow)
-            .where(col(MaintenanceWindow.cancelled_at).is_(None), col(MaintenanceWindow.announced) != "end")
+            .where(
+                col(MaintenanceWindow.cancelled_at).is_(None),
+                col(MaintenanceWindow.announced) != "end",
+            )
             .where(col(MaintenanceWindow.starts_at) <= now + LEADS["24h"])
             .order_by(col(MaintenanceWindow.starts_at))
         )

@@ -62,8 +62,16 @@ def availability_command(turn: Turn, query: str) -> list[Reply]:
             continue
         state = "maintenance" if svc.id in maint else states.get(svc.id, "unknown")
         mark = turn.t("availability.below_target") if f.meets_target is False else ""
-        lines.append(turn.t("availability.line_all", icon=ICONS[state], service=svc.name,
-                            value=pct(f.without_maintenance, turn.lang), target=f"{svc.availability_target:g}", mark=mark))
+        lines.append(
+            turn.t(
+                "availability.line_all",
+                icon=ICONS[state],
+                service=svc.name,
+                value=pct(f.without_maintenance, turn.lang),
+                target=f"{svc.availability_target:g}",
+                mark=mark,
+            )
+        )
     lines.append(turn.t("availability.hint"))
     return turn.say("\n".join(lines))
 
@@ -72,24 +80,57 @@ def _service_availability(turn: Turn, service: Service) -> list[Reply]:
     st = turn.session.get(ServiceState, service.id)
     if st is None:
         return turn.say(turn.t("availability.not_monitored", service=service.name))
-    lines = [turn.t("availability.header", service=service.name, target=f"{service.availability_target:g}")]
-    state = "maintenance" if outages.in_maintenance(turn.session, [service.id], turn.now) else st.state
-    lines.append(turn.t("availability.current", icon=ICONS[state], state=turn.t(f"status.state.{state}"),
-                        since=turn.dt(st.since)))
+    lines = [
+        turn.t(
+            "availability.header", service=service.name, target=f"{service.availability_target:g}"
+        )
+    ]
+    state = (
+        "maintenance" if outages.in_maintenance(turn.session, [service.id], turn.now) else st.state
+    )
+    lines.append(
+        turn.t(
+            "availability.current",
+            icon=ICONS[state],
+            state=turn.t(f"status.state.{state}"),
+            since=turn.dt(st.since),
+        )
+    )
     for period in availability.periods(turn.now, turn.timezone):
-        f = availability.figures(turn.session, period.start, period.end, turn.now, turn.timezone, [service.id]).get(service.id)
+        f = availability.figures(
+            turn.session, period.start, period.end, turn.now, turn.timezone, [service.id]
+        ).get(service.id)
         if f is None:
             continue
         mark = turn.t("availability.below_target") if f.meets_target is False else ""
-        lines.append(turn.t("availability.period_line", period=turn.t(f"availability.period.{period.name}"),
-                            without=pct(f.without_maintenance, turn.lang), with_maint=pct(f.with_maintenance, turn.lang), mark=mark))
+        lines.append(
+            turn.t(
+                "availability.period_line",
+                period=turn.t(f"availability.period.{period.name}"),
+                without=pct(f.without_maintenance, turn.lang),
+                with_maint=pct(f.with_maintenance, turn.lang),
+                mark=mark,
+            )
+        )
     outage = outages.open_outage_of(turn.session, service.id)
     if outage is not None and not outage.planned:
         ticket = turn.session.get(Ticket, outage.ticket_id) if outage.ticket_id else None
-        lines.append(turn.t("availability.open_outage", since=turn.dt(outage.started_at), number=ticket.number if ticket else "-"))
+        lines.append(
+            turn.t(
+                "availability.open_outage",
+                since=turn.dt(outage.started_at),
+                number=ticket.number if ticket else "-",
+            )
+        )
     nxt = maintenance.upcoming(turn.session, turn.now, service_id=service.id, limit=1)
     if nxt:
-        lines.append(turn.t("availability.next_maintenance", start=turn.dt(nxt[0].starts_at), end=turn.dt(nxt[0].ends_at)))
+        lines.append(
+            turn.t(
+                "availability.next_maintenance",
+                start=turn.dt(nxt[0].starts_at),
+                end=turn.dt(nxt[0].ends_at),
+            )
+        )
     return turn.say("\n".join(lines))
 
 
@@ -109,7 +150,9 @@ def maintenance_command(turn: Turn, rest: str) -> list[Reply]:
             return turn.say(turn.t("maintenance.usage_cancel"))
         if turn.person is None or not maintenance.may_schedule(turn.person):
             return turn.say(turn.t("maintenance.not_allowed"))
-        window = maintenance.cancel(turn.session, turn.person, int(number), now=turn.now, tz=turn.timezone)
+        window = maintenance.cancel(
+            turn.session, turn.person, int(number), now=turn.now, tz=turn.timezone
+        )
         return turn.say(turn.t("maintenance.cancelled_done", id=window.id))
     return list_windows(turn)
 
@@ -129,7 +172,7 @@ def list_windows(turn: Turn) -> list[Reply]:
 
 
 def one_line(turn: Turn, text: str) -> list[Reply]:
-    """"vpn Sabtu 14 Des 22.00–02.00 VPN tidak dapat diakses" (several services: "vpn,email")."""
+    """ "vpn Sabtu 14 Des 22.00–02.00 VPN tidak dapat diakses" (several services: "vpn,email")."""
     head, _, when = text.partition(" ")
     services = []
     for part in head.split(","):
@@ -139,22 +182,46 @@ def one_line(turn: Turn, text: str) -> list[Reply]:
         services.append(svc.id)
     span = parse_span(when, turn.now, turn.timezone)
     if not span.rest:
-        turn.go("maint_impact", services=services, start=span.start.isoformat(), end=span.end.isoformat())
+        turn.go(
+            "maint_impact",
+            services=services,
+            start=span.start.isoformat(),
+            end=span.end.isoformat(),
+        )
         return turn.say(turn.t("maintenance.ask_impact"), [turn.choice("common.cancel", "cancel")])
     return _create(turn, services, span.start, span.end, span.rest)
 
 
-def _create(turn: Turn, services: list[str], start: datetime, end: datetime, impact: str) -> list[Reply]:
-    window = maintenance.schedule(turn.session, turn.ensure_person(), services, start, end, impact,
-                                  now=turn.now, tz=turn.timezone)
+def _create(
+    turn: Turn, services: list[str], start: datetime, end: datetime, impact: str
+) -> list[Reply]:
+    window = maintenance.schedule(
+        turn.session,
+        turn.ensure_person(),
+        services,
+        start,
+        end,
+        impact,
+        now=turn.now,
+        tz=turn.timezone,
+    )
     turn.reset()
-    return turn.say(turn.t("maintenance.scheduled", **maintenance.describe(turn.session, window, turn.lang, turn.timezone)))
+    return turn.say(
+        turn.t(
+            "maintenance.scheduled",
+            **maintenance.describe(turn.session, window, turn.lang, turn.timezone),
+        )
+    )
 
 
 def ask_service(turn: Turn) -> list[Reply]:
     turn.go("maint_service")
-    choices = [Choice(s.name[:60], f"mw:svc:{s.id}") for s in catalog.list_services(turn.session)[:12]]
-    return turn.say(turn.t("maintenance.ask_service"), [*choices, turn.choice("common.cancel", "cancel")])
+    choices = [
+        Choice(s.name[:60], f"mw:svc:{s.id}") for s in catalog.list_services(turn.session)[:12]
+    ]
+    return turn.say(
+        turn.t("maintenance.ask_service"), [*choices, turn.choice("common.cancel", "cancel")]
+    )
 
 
 def _ask_when(turn: Turn, service_id: str) -> list[Reply]:
@@ -172,7 +239,13 @@ def on_action(turn: Turn, value: str) -> list[Reply]:
         return _ask_when(turn, arg)
     if verb == "ok" and turn.state == "maint_confirm":
         d = turn.data
-        return _create(turn, d["services"], datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"]), d["impact"])
+        return _create(
+            turn,
+            d["services"],
+            datetime.fromisoformat(d["start"]),
+            datetime.fromisoformat(d["end"]),
+            d["impact"],
+        )
     return turn.say(turn.t("input.stale_choice"), [turn.choice("menu.start", "menu:start")])
 
 
@@ -184,20 +257,33 @@ def on_text(turn: Turn, text: str) -> list[Reply]:
     if turn.state == "maint_service":
         svc = _find_service(turn, text)
         if svc is None:
-            return turn.say(turn.t("maintenance.unknown_service", service=text[:60]), [turn.choice("common.cancel", "cancel")])
+            return turn.say(
+                turn.t("maintenance.unknown_service", service=text[:60]),
+                [turn.choice("common.cancel", "cancel")],
+            )
         return _ask_when(turn, svc.id)
     if turn.state == "maint_when":
         try:
             span = parse_span(text, turn.now, turn.timezone)
         except HelpdeskError as exc:
-            return turn.say(turn.t(exc.key, **exc.params) + "\n" + turn.t("maintenance.ask_when"),
-                            [turn.choice("common.cancel", "cancel")])
+            return turn.say(
+                turn.t(exc.key, **exc.params) + "\n" + turn.t("maintenance.ask_when"),
+                [turn.choice("common.cancel", "cancel")],
+            )
         clash = maintenance.overlapping(turn.session, turn.data["services"], span.start, span.end)
         if clash:
             w, sid = clash[0]
             svc = turn.session.get(Service, sid)
-            return turn.say(turn.t("maintenance.overlap", id=w.id, service=svc.name if svc else sid,
-                                   start=turn.dt(w.starts_at), end=turn.dt(w.ends_at)), [turn.choice("common.cancel", "cancel")])
+            return turn.say(
+                turn.t(
+                    "maintenance.overlap",
+                    id=w.id,
+                    service=svc.name if svc else sid,
+                    start=turn.dt(w.starts_at),
+                    end=turn.dt(w.ends_at),
+                ),
+                [turn.choice("common.cancel", "cancel")],
+            )
         turn.update(start=span.start.isoformat(), end=span.end.isoformat())
         if span.rest:
             return _confirm(turn, span.rest)
@@ -211,10 +297,26 @@ def on_text(turn: Turn, text: str) -> list[Reply]:
 def _confirm(turn: Turn, impact: str) -> list[Reply]:
     turn.update(impact=impact.strip()[:500])
     turn.conv.state = "maint_confirm"
-    names = ", ".join(s.name for s in turn.session.exec(select(Service).where(col(Service.id).in_(turn.data["services"]))))
-    text = turn.t("maintenance.confirm", services=names, impact=turn.data["impact"],
-                  start=turn.dt(datetime.fromisoformat(turn.data["start"])), end=turn.dt(datetime.fromisoformat(turn.data["end"])))
-    return turn.say(text, [turn.choice("maintenance.confirm_button", "mw:ok"), turn.choice("common.cancel", "cancel")])
+    names = ", ".join(
+        s.name
+        for s in turn.session.exec(
+            select(Service).where(col(Service.id).in_(turn.data["services"]))
+        )
+    )
+    text = turn.t(
+        "maintenance.confirm",
+        services=names,
+        impact=turn.data["impact"],
+        start=turn.dt(datetime.fromisoformat(turn.data["start"])),
+        end=turn.dt(datetime.fromisoformat(turn.data["end"])),
+    )
+    return turn.say(
+        text,
+        [
+            turn.choice("maintenance.confirm_button", "mw:ok"),
+            turn.choice("common.cancel", "cancel"),
+        ],
+    )
 
 
 # -- the reporting hook -------------------------------------------------------------
@@ -231,9 +333,22 @@ def known_outage(turn: Turn, service_id: str | None) -> list[Reply] | None:
     service = turn.session.get(Service, service_id)
     ticket = turn.session.get(Ticket, outage.ticket_id)
     person = turn.ensure_person()
-    new = outages.attach_reporter(turn.session, outage, person, turn.msg.channel, turn.msg.chat_id,
-                                  str(turn.data.get("description", "")), turn.now)
+    new = outages.attach_reporter(
+        turn.session,
+        outage,
+        person,
+        turn.msg.channel,
+        turn.msg.chat_id,
+        str(turn.data.get("description", "")),
+        turn.now,
+    )
     turn.reset()
     key = "availability.outage.known_down" if new else "availability.outage.known_down_again"
-    return turn.say(turn.t(key, service=service.name if service else service_id, since=turn.dt(outage.started_at),
-                           number=ticket.number if ticket else "-"))
+    return turn.say(
+        turn.t(
+            key,
+            service=service.name if service else service_id,
+            since=turn.dt(outage.started_at),
+            number=ticket.number if ticket else "-",
+        )
+    )

@@ -66,8 +66,13 @@ def tell_reporter(session: Session, ticket: Ticket, event: TicketEvent) -> None:
         return
     lang = _lang_of(session, ticket.reporter_id)
     if event.kind == "state":
-        text = t("notice.state_changed", lang, number=ticket.number, title=ticket.title,
-                 state=t(f"state.{event.new}", lang))
+        text = t(
+            "notice.state_changed",
+            lang,
+            number=ticket.number,
+            title=ticket.title,
+            state=t(f"state.{event.new}", lang),
+        )
         if event.note:
             text += "\n" + t("notice.note", lang, note=event.note)
         if event.new == "selesai":
@@ -88,7 +93,9 @@ def tell_reporter(session: Session, ticket: Ticket, event: TicketEvent) -> None:
 def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
     """A technical manager hears of a ticket given to them, on every chat they linked."""
     lang = person.lang or "id"
-    text = t("notice.assigned", lang, number=ticket.number, title=ticket.title, priority=ticket.priority)
+    text = t(
+        "notice.assigned", lang, number=ticket.number, title=ticket.title, priority=ticket.priority
+    )
     for ident in session.exec(select(Identity).where(Identity.person_id == person.id)):
         enqueue(
             session,
@@ -101,7 +108,11 @@ def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
 
 
 def claim(
-    session: Session, *, channels: set[str] | None = None, now: datetime | None = None, limit: int = 50,
+    session: Session,
+    *,
+    channels: set[str] | None = None,
+    now: datetime | None = None,
+    limit: int = 50,
     lease: timedelta = LEASE,
 ) -> list[Notice]:
     """Lease due notices to this worker. Another replica never gets the same row while the
@@ -135,7 +146,8 @@ def claim(
 
 def mark_sent(session: Session, notice_id: int, *, now: datetime | None = None) -> None:
     session.execute(
-        sa.update(Notice).where(col(Notice.id) == notice_id)
+        sa.update(Notice)
+        .where(col(Notice.id) == notice_id)
         .values(status="sent", sent_at=now or utcnow(), locked_until=None, last_error=None)
     )
 
@@ -144,13 +156,19 @@ def mark_sent_many(session: Session, notice_ids: list[int], *, now: datetime | N
     """One statement for a delivery batch."""
     if notice_ids:
         session.execute(
-            sa.update(Notice).where(col(Notice.id).in_(notice_ids))
+            sa.update(Notice)
+            .where(col(Notice.id).in_(notice_ids))
             .values(status="sent", sent_at=now or utcnow(), locked_until=None, last_error=None)
         )
 
 
 def mark_failed(
-    session: Session, notice_id: int, error: str, *, permanent: bool, retry_at: datetime | None = None
+    session: Session,
+    notice_id: int,
+    error: str,
+    *,
+    permanent: bool,
+    retry_at: datetime | None = None,
 ) -> None:
     values: dict[str, Any] = {"last_error": error[:1000], "locked_until": None}
     if permanent or retry_at is None:
@@ -159,28 +177,42 @@ def mark_failed(
         values.update(status="pending", next_attempt_at=retry_at)
     # only while still ours to settle: a row another replica sent meanwhile stays sent
     session.execute(
-        sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "sending").values(**values)
+        sa.update(Notice)
+        .where(col(Notice.id) == notice_id, col(Notice.status) == "sending")
+        .values(**values)
     )
 
 
 def release(session: Session, notice_id: int, *, at: datetime, reason: str | None = None) -> None:
     """Give a claimed notice back untried (a rate limit said "not yet"): no attempt is counted.
     `reason` (why its chat waits) is kept as the notice's last error."""
-    values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "locked_until": None,
-                              "attempts": Notice.attempts - 1}
+    values: dict[str, Any] = {
+        "status": "pending",
+        "next_attempt_at": at,
+        "locked_until": None,
+        "attempts": Notice.attempts - 1,
+    }
     if reason is not None:
         values["last_error"] = reason[:1000]
     session.execute(
-        sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "sending").values(**values)
+        sa.update(Notice)
+        .where(col(Notice.id) == notice_id, col(Notice.status) == "sending")
+        .values(**values)
     )
 
 
-def pending_for(session: Session, channel: str, target: str, *, now: datetime | None = None) -> list[Notice]:
+def pending_for(
+    session: Session, channel: str, target: str, *, now: datetime | None = None
+) -> list[Notice]:
     """Pull channels: take this chat's pending notices, marked sent in the same statement,
     so two polls at once never both show a notice."""
     stmt = (
         sa.update(Notice)
-        .where(col(Notice.channel) == channel, col(Notice.target) == target, col(Notice.status) == "pending")
+        .where(
+            col(Notice.channel) == channel,
+            col(Notice.target) == target,
+            col(Notice.status) == "pending",
+        )
         .values(status="sent", sent_at=now or utcnow(), locked_until=None)
         .returning(Notice)
     )

@@ -114,13 +114,23 @@ def record_readings(engine: Engine, readings: list[Reading], now: datetime, poli
         return
     with session_scope(engine) as s:
         ids = [r.service_id for r in readings]
-        states = {st.service_id: st for st in s.exec(select(ServiceState).where(col(ServiceState.service_id).in_(ids)))}
+        states = {
+            st.service_id: st
+            for st in s.exec(select(ServiceState).where(col(ServiceState.service_id).in_(ids)))
+        }
         maint = in_maintenance(s, ids, now)
         day = now.astimezone(ZoneInfo(policy.timezone)).date()
         counters = []
         for r in readings:
-            counters.append({"service_id": r.service_id, "day": day, "checks": 1,
-                             "failures": int(r.state == "down"), "latency_ms_sum": r.latency_ms or 0.0})
+            counters.append(
+                {
+                    "service_id": r.service_id,
+                    "day": day,
+                    "checks": 1,
+                    "failures": int(r.state == "down"),
+                    "latency_ms_sum": r.latency_ms or 0.0,
+                }
+            )
             st = states.get(r.service_id) or state_of(s, r.service_id, now)
             st.last_checked_at, st.last_latency_ms = now, r.latency_ms
             st.last_error = (r.error or "")[:500] or None
@@ -134,8 +144,16 @@ def record_readings(engine: Engine, readings: list[Reading], now: datetime, poli
             if new is not None:
                 try:
                     with s.begin_nested():
-                        change(s, st, new, now, source="probe", reason=r.error,
-                               planned=r.service_id in maint, tz=policy.timezone)
+                        change(
+                            s,
+                            st,
+                            new,
+                            now,
+                            source="probe",
+                            reason=r.error,
+                            planned=r.service_id in maint,
+                            tz=policy.timezone,
+                        )
                 except Exception:  # retried at the next reading: the streak is still there
                     log.exception("state change of %s to %s failed", r.service_id, new)
                     s.refresh(st)
@@ -151,16 +169,41 @@ def _external_owner(session: Session, st: ServiceState) -> bool:
 
 
 def change(
-    session: Session, st: ServiceState, new: str, now: datetime, *, source: str, reason: str | None,
-    planned: bool, tz: str, external_key: str | None = None,
+    session: Session,
+    st: ServiceState,
+    new: str,
+    now: datetime,
+    *,
+    source: str,
+    reason: str | None,
+    planned: bool,
+    tz: str,
+    external_key: str | None = None,
 ) -> Outage | None:
     old = st.state
-    session.add(StateChange(service_id=st.service_id, at=now, old=old, new=new, source=source, reason=(reason or "")[:500] or None))
+    session.add(
+        StateChange(
+            service_id=st.service_id,
+            at=now,
+            old=old,
+            new=new,
+            source=source,
+            reason=(reason or "")[:500] or None,
+        )
+    )
     st.state, st.since, st.candidate, st.streak = new, now, None, 0
     session.add(st)
     outage = None
     if new == "down":
-        outage = open_outage(session, st, now, source=source, cause=reason, planned=planned, external_key=external_key)
+        outage = open_outage(
+            session,
+            st,
+            now,
+            source=source,
+            cause=reason,
+            planned=planned,
+            external_key=external_key,
+        )
     elif old == "down":
         close_outage(session, st, now, tz=tz)
     session.flush()
@@ -168,13 +211,25 @@ def change(
 
 
 def open_outage(
-    session: Session, st: ServiceState, now: datetime, *, source: str, cause: str | None, planned: bool,
+    session: Session,
+    st: ServiceState,
+    now: datetime,
+    *,
+    source: str,
+    cause: str | None,
+    planned: bool,
     external_key: str | None = None,
 ) -> Outage:
     service = session.get(Service, st.service_id)
     assert service is not None
-    outage = Outage(service_id=service.id, started_at=now, planned=planned, source=source,
-                    cause=(cause or "")[:500] or None, external_keys=[external_key] if external_key else [])
+    outage = Outage(
+        service_id=service.id,
+        started_at=now,
+        planned=planned,
+        source=source,
+        cause=(cause or "")[:500] or None,
+        external_keys=[external_key] if external_key else [],
+    )
     session.add(outage)
     session.flush()
     st.outage_id = outage.id
@@ -183,14 +238,31 @@ def open_outage(
         return outage
     impact, urgency = IMPACT_URGENCY.get(service.criticality, (2, 1))
     ticket = tickets.open_ticket(
-        session, type_="gangguan", service_id=service.id, impact=impact, urgency=urgency,
+        session,
+        type_="gangguan",
+        service_id=service.id,
+        impact=impact,
+        urgency=urgency,
         title=t("availability.outage.incident_title", service=service.name),
-        description=t("availability.outage.incident_description", service=service.name,
-                      at=fmt_dt(now), cause=cause or "-"),
-        external_ref=f"outage:{outage.id}", alert=False, now=now,
+        description=t(
+            "availability.outage.incident_description",
+            service=service.name,
+            at=fmt_dt(now),
+            cause=cause or "-",
+        ),
+        external_ref=f"outage:{outage.id}",
+        alert=False,
+        now=now,
     )
-    alert = alerts.raise_alert(session, key=f"outage:{outage.id}", kind="service.down", ticket=ticket,
-                               service_id=service.id, priority=ticket.priority, now=now)
+    alert = alerts.raise_alert(
+        session,
+        key=f"outage:{outage.id}",
+        kind="service.down",
+        ticket=ticket,
+        service_id=service.id,
+        priority=ticket.priority,
+        now=now,
+    )
     outage.ticket_id = ticket.id
     outage.alert_id = alert.id if alert else None
     session.add(outage)
@@ -201,13 +273,25 @@ def open_outage(
 
 
 def recovery_coordinator_chats(session: Session) -> list[Identity]:
-    people_ids = [p.id for p in session.exec(select(Person)) if Role.KOORDINATOR_PEMULIHAN.value in (p.roles or [])]
+    people_ids = [
+        p.id
+        for p in session.exec(select(Person))
+        if Role.KOORDINATOR_PEMULIHAN.value in (p.roles or [])
+    ]
     if not people_ids:
         return []
-    return list(session.exec(select(Identity).where(col(Identity.person_id).in_(people_ids)).order_by(col(Identity.id))))
+    return list(
+        session.exec(
+            select(Identity)
+            .where(col(Identity.person_id).in_(people_ids))
+            .order_by(col(Identity.id))
+        )
+    )
 
 
-def close_outage(session: Session, st: ServiceState, now: datetime, *, tz: str, recovered: bool = True) -> Outage | None:
+def close_outage(
+    session: Session, st: ServiceState, now: datetime, *, tz: str, recovered: bool = True
+) -> Outage | None:
     """`recovered=False` when the outage only changes kind (a window ended, still down)."""
     outage = session.get(Outage, st.outage_id) if st.outage_id else None
     st.outage_id = None
@@ -218,14 +302,26 @@ def close_outage(session: Session, st: ServiceState, now: datetime, *, tz: str, 
     outage.duration_s = int((now - outage.started_at).total_seconds())
     outage.external_keys = []
     session.add(outage)
-    add_interval(session, outage.service_id, outage.started_at, now, "planned_down_s" if outage.planned else "down_s", tz)
+    add_interval(
+        session,
+        outage.service_id,
+        outage.started_at,
+        now,
+        "planned_down_s" if outage.planned else "down_s",
+        tz,
+    )
     if not recovered:
         return outage
     service = session.get(Service, outage.service_id)
     name = service.name if service else outage.service_id
     ticket = session.get(Ticket, outage.ticket_id) if outage.ticket_id else None
     if ticket is not None and ticket.state in tickets.OPEN_STATES:
-        note = t("availability.outage.recovered_note", service=name, at=fmt_dt(now), duration=duration_text(outage.duration_s))
+        note = t(
+            "availability.outage.recovered_note",
+            service=name,
+            at=fmt_dt(now),
+            duration=duration_text(outage.duration_s),
+        )
         tickets.comment(session, ticket, tickets.SYSTEM, note, now=now)
         _ask_root_cause(session, ticket, name, outage)
     _tell_reporters(session, outage, name, now)
@@ -236,11 +332,21 @@ def _ask_root_cause(session: Session, ticket: Ticket, service_name: str, outage:
     person = session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
     if person is None:
         return
-    text = t("availability.outage.root_cause_request", person.lang, service=service_name, number=ticket.number)
+    text = t(
+        "availability.outage.root_cause_request",
+        person.lang,
+        service=service_name,
+        number=ticket.number,
+    )
     for ident in session.exec(select(Identity).where(Identity.person_id == person.id)):
-        notices.enqueue(session, channel=ident.channel, target=ident.external_id, kind="service.up",
-                        payload={"text": text, "ticket": ticket.number},
-                        dedupe_key=f"outage:{outage.id}:rootcause:{ident.channel}:{ident.external_id}")
+        notices.enqueue(
+            session,
+            channel=ident.channel,
+            target=ident.external_id,
+            kind="service.up",
+            payload={"text": text, "ticket": ticket.number},
+            dedupe_key=f"outage:{outage.id}:rootcause:{ident.channel}:{ident.external_id}",
+        )
 
 
 def _tell_reporters(session: Session, outage: Outage, service_name: str, now: datetime) -> None:
@@ -249,8 +355,12 @@ def _tell_reporters(session: Session, outage: Outage, service_name: str, now: da
     for r in session.exec(select(OutageReporter).where(OutageReporter.outage_id == outage.id)):
         targets[(r.channel, r.chat_id)] = r.person_id
     reported = session.exec(
-        select(Ticket).where(Ticket.service_id == outage.service_id, col(Ticket.created_at) >= outage.started_at,
-                             col(Ticket.reporter_chat_id).is_not(None), col(Ticket.id) != (outage.ticket_id or 0))
+        select(Ticket).where(
+            Ticket.service_id == outage.service_id,
+            col(Ticket.created_at) >= outage.started_at,
+            col(Ticket.reporter_chat_id).is_not(None),
+            col(Ticket.id) != (outage.ticket_id or 0),
+        )
     )
     for tk in reported:
         if tk.reporter_channel and tk.reporter_chat_id:
@@ -259,47 +369,84 @@ def _tell_reporters(session: Session, outage: Outage, service_name: str, now: da
         person = session.get(Person, person_id) if person_id else None
         lang = person.lang if person and person.lang else "id"
         text = t("availability.outage.back", lang, service=service_name, at=fmt_dt(now, lang))
-        notices.enqueue(session, channel=channel, target=chat_id, kind="service.up", payload={"text": text},
-                        dedupe_key=f"outage:{outage.id}:back:{channel}:{chat_id}", now=now)
+        notices.enqueue(
+            session,
+            channel=channel,
+            target=chat_id,
+            kind="service.up",
+            payload={"text": text},
+            dedupe_key=f"outage:{outage.id}:back:{channel}:{chat_id}",
+            now=now,
+        )
 
 
 def cert_warning(session: Session, service_id: str, expires: datetime, now: datetime) -> None:
     """Once per certificate (its expiry date), to the service's operator groups."""
     service = session.get(Service, service_id)
     days = max(0, (expires - now).days)
-    text = t("availability.cert_warning", service=service.name if service else service_id,
-             at=fmt_dt(expires), days=days)
+    text = t(
+        "availability.cert_warning",
+        service=service.name if service else service_id,
+        at=fmt_dt(expires),
+        days=days,
+    )
     for dest in alerts.operator_channels(session, service_id):
-        notices.enqueue(session, channel=dest.channel, target=dest.target, kind="service.cert",
-                        payload={"text": text},
-                        dedupe_key=f"cert:{service_id}:{expires.date().isoformat()}:{dest.channel}:{dest.target}", now=now)
+        notices.enqueue(
+            session,
+            channel=dest.channel,
+            target=dest.target,
+            kind="service.cert",
+            payload={"text": text},
+            dedupe_key=f"cert:{service_id}:{expires.date().isoformat()}:{dest.channel}:{dest.target}",
+            now=now,
+        )
 
 
 def open_outage_of(session: Session, service_id: str) -> Outage | None:
     return session.exec(
-        select(Outage).where(Outage.service_id == service_id, col(Outage.ended_at).is_(None))
+        select(Outage)
+        .where(Outage.service_id == service_id, col(Outage.ended_at).is_(None))
         .order_by(col(Outage.id).desc())
     ).first()
 
 
 def attach_reporter(
-    session: Session, outage: Outage, person: Person | None, channel: str, chat_id: str, description: str,
+    session: Session,
+    outage: Outage,
+    person: Person | None,
+    channel: str,
+    chat_id: str,
+    description: str,
     now: datetime,
 ) -> bool:
     """A user reports a service already known down: note it on the incident and remember
     to tell them when it is back. False if they had already reported this outage."""
     exists = session.exec(
-        select(OutageReporter.id).where(OutageReporter.outage_id == outage.id, OutageReporter.channel == channel,
-                                        OutageReporter.chat_id == chat_id)
+        select(OutageReporter.id).where(
+            OutageReporter.outage_id == outage.id,
+            OutageReporter.channel == channel,
+            OutageReporter.chat_id == chat_id,
+        )
     ).first()
     if exists is not None:
         return False
-    session.add(OutageReporter(outage_id=outage.id, person_id=person.id if person else None, channel=channel,
-                               chat_id=chat_id, at=now))
+    session.add(
+        OutageReporter(
+            outage_id=outage.id,
+            person_id=person.id if person else None,
+            channel=channel,
+            chat_id=chat_id,
+            at=now,
+        )
+    )
     ticket = session.get(Ticket, outage.ticket_id) if outage.ticket_id else None
     if ticket is not None:
-        note = t("availability.outage.attached_comment", name=person.name if person else chat_id,
-                 channel=channel, description=description or "-")
+        note = t(
+            "availability.outage.attached_comment",
+            name=person.name if person else chat_id,
+            channel=channel,
+            description=description or "-",
+        )
         tickets.comment(session, ticket, tickets.SYSTEM, note, now=now)
     session.flush()
     return True

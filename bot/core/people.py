@@ -70,7 +70,9 @@ def parse_people(path: Path) -> list[PersonEntry]:
             entries.append(PersonEntry.model_validate(row))
         except ValidationError as exc:
             for err in exc.errors():
-                problems.append(f"{path}: entry #{n}: {'.'.join(map(str, err['loc']))}: {err['msg']}")
+                problems.append(
+                    f"{path}: entry #{n}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                )
     if problems:
         raise PeopleError("\n".join(problems))
     return entries
@@ -82,7 +84,13 @@ def import_people(session: Session, path: Path) -> tuple[int, int]:
     for e in parse_people(path):
         email = str(e.email).lower()
         person = session.exec(select(Person).where(Person.email == email)).first()
-        values = {"name": e.name, "unit": e.unit, "roles": e.roles, "skills": e.skills, "lang": e.lang}
+        values = {
+            "name": e.name,
+            "unit": e.unit,
+            "roles": e.roles,
+            "skills": e.skills,
+            "lang": e.lang,
+        }
         if person is None:
             session.add(Person(email=email, **values))
             created += 1
@@ -104,7 +112,9 @@ def identify(session: Session, channel: str, external_id: str) -> Person | None:
     ).first()
 
 
-def ensure_person(session: Session, channel: str, external_id: str, display_name: str | None = None) -> Person:
+def ensure_person(
+    session: Session, channel: str, external_id: str, display_name: str | None = None
+) -> Person:
     """An unknown chat user becomes a pengguna with no operator rights."""
     person = identify(session, channel, external_id)
     if person is not None:
@@ -112,7 +122,11 @@ def ensure_person(session: Session, channel: str, external_id: str, display_name
     person = Person(name=(display_name or f"{channel}:{external_id}")[:200], roles=["pengguna"])
     session.add(person)
     session.flush()
-    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, display_name=display_name))
+    session.add(
+        Identity(
+            person_id=person.id, channel=channel, external_id=external_id, display_name=display_name
+        )
+    )
     session.flush()
     return person
 
@@ -124,7 +138,9 @@ def find_person(session: Session, key: str) -> Person | None:
     return session.exec(select(Person).where(Person.email == key.lower())).first()
 
 
-def issue_link_code(session: Session, person: Person, *, ttl: timedelta, now: datetime | None = None) -> str:
+def issue_link_code(
+    session: Session, person: Person, *, ttl: timedelta, now: datetime | None = None
+) -> str:
     now = now or utcnow()
     code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
     session.add(LinkCode(code=code, person_id=person.id, expires_at=now + ttl))
@@ -133,7 +149,12 @@ def issue_link_code(session: Session, person: Person, *, ttl: timedelta, now: da
 
 
 def redeem_link_code(
-    session: Session, code: str, channel: str, external_id: str, *, display_name: str | None = None,
+    session: Session,
+    code: str,
+    channel: str,
+    external_id: str,
+    *,
+    display_name: str | None = None,
     now: datetime | None = None,
 ) -> Person:
     """Link the chat account to the person of the code; works once, before it expires.
@@ -155,7 +176,14 @@ def redeem_link_code(
         select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
     ).first()
     if ident is None:
-        session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, display_name=display_name))
+        session.add(
+            Identity(
+                person_id=person.id,
+                channel=channel,
+                external_id=external_id,
+                display_name=display_name,
+            )
+        )
     elif ident.person_id != person.id:
         old = session.get(Person, ident.person_id)
         ident.person_id = person.id
@@ -163,7 +191,9 @@ def redeem_link_code(
         if old is not None and old.email is None:
             # a person made for this chat account alone: its tickets are this user's
             session.execute(
-                sa.update(Ticket).where(col(Ticket.reporter_id) == old.id).values(reporter_id=person.id)
+                sa.update(Ticket)
+                .where(col(Ticket.reporter_id) == old.id)
+                .values(reporter_id=person.id)
             )
     session.flush()
     return person

@@ -77,12 +77,20 @@ def spec_for(service: Service) -> ProbeSpec | None:
         else:
             return None
     if not kind:
-        kind = "http" if str(target).startswith(("http://", "https://")) else "tcp" if _HOSTPORT.match(str(target)) else "dns"
+        kind = (
+            "http"
+            if str(target).startswith(("http://", "https://"))
+            else "tcp"
+            if _HOSTPORT.match(str(target))
+            else "dns"
+        )
     if kind not in ("http", "tcp", "dns"):
         return None
     interval = max(MIN_INTERVAL, int(raw.get("interval") or DEFAULT_INTERVAL))
     return ProbeSpec(
-        type=kind, target=str(target), interval=interval,
+        type=kind,
+        target=str(target),
+        interval=interval,
         expect_status=int(raw["expect_status"]) if raw.get("expect_status") else None,
         keyword=raw.get("keyword") or None,
         latency_ms=int(raw.get("latency_ms") or DEFAULT_LATENCY_MS),
@@ -121,13 +129,20 @@ async def probe_http(client: httpx.AsyncClient, spec: ProbeSpec, service_id: str
         return Reading(service_id, "down", error=_error(exc))
     latency = (time.perf_counter() - started) * 1000
     reading = Reading(service_id, "up", latency_ms=latency, cert_expires_at=expires)
-    ok_status = response.status_code == spec.expect_status if spec.expect_status else response.status_code < 400
+    ok_status = (
+        response.status_code == spec.expect_status
+        if spec.expect_status
+        else response.status_code < 400
+    )
     if not ok_status:
         reading.state, reading.error = "down", f"HTTP {response.status_code}"
     elif spec.keyword and spec.keyword.encode() not in body:
         reading.state, reading.error = "down", f"keyword {spec.keyword!r} not found"
     elif latency > spec.latency_ms:
-        reading.state, reading.error = "degraded", f"latency {latency:.0f} ms > {spec.latency_ms} ms"
+        reading.state, reading.error = (
+            "degraded",
+            f"latency {latency:.0f} ms > {spec.latency_ms} ms",
+        )
     return reading
 
 
@@ -135,7 +150,9 @@ async def probe_tcp(spec: ProbeSpec, service_id: str, timeout: float) -> Reading
     host, _, port = spec.target.rpartition(":")
     started = time.perf_counter()
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), timeout)
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), timeout
+        )
     except (OSError, TimeoutError, ValueError) as exc:
         return Reading(service_id, "down", error=_error(exc))
     latency = (time.perf_counter() - started) * 1000
@@ -143,8 +160,12 @@ async def probe_tcp(spec: ProbeSpec, service_id: str, timeout: float) -> Reading
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     state = "degraded" if latency > spec.latency_ms else "up"
-    return Reading(service_id, state, latency_ms=latency,
-                   error=f"latency {latency:.0f} ms > {spec.latency_ms} ms" if state == "degraded" else None)
+    return Reading(
+        service_id,
+        state,
+        latency_ms=latency,
+        error=f"latency {latency:.0f} ms > {spec.latency_ms} ms" if state == "degraded" else None,
+    )
 
 
 async def probe_dns(spec: ProbeSpec, service_id: str, timeout: float) -> Reading:
@@ -153,13 +174,20 @@ async def probe_dns(spec: ProbeSpec, service_id: str, timeout: float) -> Reading
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout)
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout
+        )
     except (OSError, TimeoutError, UnicodeError) as exc:
         return Reading(service_id, "down", error=_error(exc))
     latency = (time.perf_counter() - started) * 1000
     addresses = {str(info[4][0]) for info in infos}
     if spec.keyword and spec.keyword not in addresses:
-        return Reading(service_id, "down", latency_ms=latency, error=f"{host} → {sorted(addresses)}, not {spec.keyword}")
+        return Reading(
+            service_id,
+            "down",
+            latency_ms=latency,
+            error=f"{host} → {sorted(addresses)}, not {spec.keyword}",
+        )
     return Reading(service_id, "up", latency_ms=latency)
 
 
@@ -167,9 +195,16 @@ class Prober:
     """Probes due services with at most `concurrency` checks in flight."""
 
     def __init__(
-        self, engine: Engine, *, concurrency: int = 100, timeout: float = 10.0,
-        verify: ssl.SSLContext | str | bool = True, timezone: str = "Asia/Jakarta",
-        down_after: int = 3, up_after: int = 2, cert_warn_days: int = 14,
+        self,
+        engine: Engine,
+        *,
+        concurrency: int = 100,
+        timeout: float = 10.0,
+        verify: ssl.SSLContext | str | bool = True,
+        timezone: str = "Asia/Jakarta",
+        down_after: int = 3,
+        up_after: int = 2,
+        cert_warn_days: int = 14,
     ) -> None:
         self.engine = engine
         self.concurrency = concurrency
@@ -187,9 +222,14 @@ class Prober:
         if settings.probe_ca_bundle:
             verify = ssl.create_default_context(cafile=str(settings.probe_ca_bundle))
         return cls(
-            engine, concurrency=settings.probe_concurrency, timeout=settings.probe_timeout_seconds,
-            verify=verify, timezone=settings.timezone, down_after=settings.probe_down_after,
-            up_after=settings.probe_up_after, cert_warn_days=settings.probe_cert_warn_days,
+            engine,
+            concurrency=settings.probe_concurrency,
+            timeout=settings.probe_timeout_seconds,
+            verify=verify,
+            timezone=settings.timezone,
+            down_after=settings.probe_down_after,
+            up_after=settings.probe_up_after,
+            cert_warn_days=settings.probe_cert_warn_days,
         )
 
     async def aclose(self) -> None:
@@ -201,8 +241,12 @@ class Prober:
         if self._client is None:
             limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=0)
             self._client = httpx.AsyncClient(
-                timeout=self.timeout, verify=self.verify, follow_redirects=True, limits=limits,
-                headers={"User-Agent": "spbe-helpdesk-probe/1"}, trust_env=False,
+                timeout=self.timeout,
+                verify=self.verify,
+                follow_redirects=True,
+                limits=limits,
+                headers={"User-Agent": "spbe-helpdesk-probe/1"},
+                trust_env=False,
             )
         return self._client
 
@@ -228,7 +272,9 @@ class Prober:
         for r in readings:
             if r.cert_expires_at is not None and r.cert_expires_at - now < warn_before:
                 r.warnings.append("cert")
-        policy = outages.Policy(down_after=self.down_after, up_after=self.up_after, timezone=self.timezone)
+        policy = outages.Policy(
+            down_after=self.down_after, up_after=self.up_after, timezone=self.timezone
+        )
         await asyncio.to_thread(outages.record_readings, self.engine, list(readings), now, policy)
         return list(readings)
 
@@ -248,7 +294,9 @@ def claim_due(engine: Engine, now: datetime) -> list[tuple[str, ProbeSpec]]:
         specs = {sid: spec for sid, svc in services.items() if (spec := spec_for(svc)) is not None}
         if not specs:
             return []
-        known = set(s.exec(select(ServiceState.service_id).where(col(ServiceState.service_id).in_(specs))))
+        known = set(
+            s.exec(select(ServiceState.service_id).where(col(ServiceState.service_id).in_(specs)))
+        )
         for sid in specs.keys() - known:
             s.add(ServiceState(service_id=sid, since=now, monitored_since=now, next_check_at=now))
         s.flush()
@@ -260,7 +308,12 @@ def claim_due(engine: Engine, now: datetime) -> list[tuple[str, ProbeSpec]]:
             rows = s.execute(
                 sa.update(ServiceState)
                 .where(col(ServiceState.service_id).in_(ids))
-                .where(sa.or_(col(ServiceState.next_check_at).is_(None), col(ServiceState.next_check_at) <= now))
+                .where(
+                    sa.or_(
+                        col(ServiceState.next_check_at).is_(None),
+                        col(ServiceState.next_check_at) <= now,
+                    )
+                )
                 .values(next_check_at=now + timedelta(seconds=interval))
                 .returning(ServiceState.service_id),
                 execution_options={"synchronize_session": False},
@@ -270,5 +323,8 @@ def claim_due(engine: Engine, now: datetime) -> list[tuple[str, ProbeSpec]]:
 
 
 def monitored(session: Session) -> dict[str, ProbeSpec]:
-    return {svc.id: spec for svc in session.exec(select(Service).where(col(Service.active)))
-            if (spec := spec_for(svc)) is not None}
+    return {
+        svc.id: spec
+        for svc in session.exec(select(Service).where(col(Service.active)))
+        if (spec := spec_for(svc)) is not None
+    }

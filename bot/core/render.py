@@ -29,7 +29,10 @@ def ticket_detail(turn: Turn, session: Session, ticket: Ticket) -> str:
             priority=ticket.priority,
             name=turn.t(f"priority.{PRIORITY_NAMES[ticket.priority]}"),
         ),
-        turn.t("ticket.detail.assignee", name=assignee.name if assignee else turn.t("ticket.unassigned")),
+        turn.t(
+            "ticket.detail.assignee",
+            name=assignee.name if assignee else turn.t("ticket.unassigned"),
+        ),
         turn.t("ticket.detail.created", at=turn.dt(ticket.created_at)),
     ]
     if ticket.response_due_at or ticket.resolution_due_at:
@@ -52,9 +55,15 @@ def sla_lines(turn: Turn, session: Session, ticket: Ticket) -> list[str]:
     """SLA state and business time used of the resolution clock; the response clock while open."""
     status = sla.status(session, ticket, turn.now)
     clock = status.resolution
-    lines = [turn.t("sla.detail", state=turn.t(f"sla.state.{status.state}"),
-                    used=sla.format_duration(clock.used, turn.lang),
-                    target=sla.format_duration(clock.target, turn.lang), percent=round(clock.ratio * 100))]
+    lines = [
+        turn.t(
+            "sla.detail",
+            state=turn.t(f"sla.state.{status.state}"),
+            used=sla.format_duration(clock.used, turn.lang),
+            target=sla.format_duration(clock.target, turn.lang),
+            percent=round(clock.ratio * 100),
+        )
+    ]
     lines.append(turn.t("sla.detail_response", state=turn.t(f"sla.state.{status.response.state}")))
     if status.paused and ticket.state == "menunggu_pengguna":
         lines.append(turn.t("sla.paused"))
@@ -66,7 +75,9 @@ def service_line(service: Service) -> str:
 
 
 def service_detail(turn: Turn, session: Session, service: Service) -> str:
-    manager = session.get(Person, service.service_manager_id) if service.service_manager_id else None
+    manager = (
+        session.get(Person, service.service_manager_id) if service.service_manager_id else None
+    )
     return "\n".join(
         [
             f"{service.name} ({service.id})",

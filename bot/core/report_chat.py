@@ -38,14 +38,21 @@ def command(turn: Turn, text: str, tz: str) -> list[Reply]:
     start = dates[0] if len(dates) > 1 else end - timedelta(days=29)
     if start > end or start.year < 2000 or (end - start).days > 3 * 366:
         return turn.say(turn.t("report_chat.bad_period"))
-    report = build_report(kind, turn.session, start=start, end=end, tz=tz, now=turn.now, service_id=service_id)
+    report = build_report(
+        kind, turn.session, start=start, end=end, tz=tz, now=turn.now, service_id=service_id
+    )
     lines = [f"📑 {report.title}"]
     if KINDS[kind][2]:
         lines.append(turn.t("report_chat.period", start=start.isoformat(), end=end.isoformat()))
     first = report.tables[0] if report.tables else None
     if first is not None:
         lines.append(turn.t("report_chat.rows", title=first.title, n=len(first.rows)))
-        lines += [" · ".join("-" if c is None else str(c) for c in row)[:200] for row in first.rows[:8]]
+        lines += [
+            " · ".join("-" if c is None else str(c) for c in row)[:200] for row in first.rows[:8]
+        ]
     turn.say("\n".join(lines))
-    turn.replies[-1].document = (f"{kind}-{start.isoformat()}-{end.isoformat()}.pdf", to_pdf(report))
+    turn.replies[-1].document = (
+        f"{kind}-{start.isoformat()}-{end.isoformat()}.pdf",
+        to_pdf(report),
+    )
     return turn.replies

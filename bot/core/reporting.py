@@ -82,13 +82,18 @@ def chose_type(turn: Turn, type_: str) -> list[Reply]:
     if len(turn.data.get("description", "")) >= MIN_DESCRIPTION:
         return ask_impact(turn)
     turn.conv.state = "report_description"
-    return turn.say(turn.t(f"report.ask_description.{type_}"), [turn.choice("common.cancel", "cancel")])
+    return turn.say(
+        turn.t(f"report.ask_description.{type_}"), [turn.choice("common.cancel", "cancel")]
+    )
 
 
 def on_description(turn: Turn, text: str) -> list[Reply]:
     text = text.strip()
     if len(text) < MIN_DESCRIPTION:
-        return turn.say(turn.t("report.description_short", n=MIN_DESCRIPTION), [turn.choice("common.cancel", "cancel")])
+        return turn.say(
+            turn.t("report.description_short", n=MIN_DESCRIPTION),
+            [turn.choice("common.cancel", "cancel")],
+        )
     turn.update(description=text)
     return ask_impact(turn)
 
@@ -144,7 +149,9 @@ def summary(turn: Turn) -> list[Reply]:
         priority=prio,
         priority_name=turn.t(f"priority.{PRIORITY_NAMES[prio]}"),
     )
-    return turn.say(text, [turn.choice("report.send", "rep:send"), turn.choice("common.cancel", "cancel")])
+    return turn.say(
+        text, [turn.choice("report.send", "rep:send"), turn.choice("common.cancel", "cancel")]
+    )
 
 
 def submit(turn: Turn) -> list[Reply]:

@@ -29,7 +29,9 @@ def targets(session: Session, extra: list[str]) -> list[tuple[str, str, str]]:
         channel, _, target = spec.partition(":")
         if channel and target:
             out.append((channel, target, "id"))
-    people = [p for p in session.exec(select(Person)) if Role.KOORDINATOR_LAYANAN in (p.roles or [])]
+    people = [
+        p for p in session.exec(select(Person)) if Role.KOORDINATOR_LAYANAN in (p.roles or [])
+    ]
     ids = {p.id: p for p in people}
     if ids:
         for ident in session.exec(select(Identity).where(col(Identity.person_id).in_(list(ids)))):
@@ -38,15 +40,26 @@ def targets(session: Session, extra: list[str]) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(out))
 
 
-def _post(session: Session, key: str, text: str, dests: list[tuple[str, str, str]], now: datetime) -> int:
+def _post(
+    session: Session, key: str, text: str, dests: list[tuple[str, str, str]], now: datetime
+) -> int:
     sent = 0
     for channel, target, _lang in dests:
-        sent += notices.enqueue(session, channel=channel, target=target, kind="report.scheduled",
-                                payload={"text": text}, dedupe_key=f"{key}:{channel}:{target}", now=now)
+        sent += notices.enqueue(
+            session,
+            channel=channel,
+            target=target,
+            kind="report.scheduled",
+            payload={"text": text},
+            dedupe_key=f"{key}:{channel}:{target}",
+            now=now,
+        )
     return sent
 
 
-def daily_summary(engine: Engine, now: datetime, tz: str, extra: list[str], holidays: Holidays) -> int:
+def daily_summary(
+    engine: Engine, now: datetime, tz: str, extra: list[str], holidays: Holidays
+) -> int:
     """Skipped on weekends, national holidays and cuti bersama."""
     today = now.astimezone(ZoneInfo(tz)).date()
     if today.weekday() >= 5 or holidays.closed(today):
@@ -59,7 +72,9 @@ def daily_summary(engine: Engine, now: datetime, tz: str, extra: list[str], holi
         return _post(s, f"summary:daily:{today.isoformat()}", text, dests, now)
 
 
-def _evaluation_text(session: Session, title: str, start: date, end: date, tz: str, now: datetime) -> str:
+def _evaluation_text(
+    session: Session, title: str, start: date, end: date, tz: str, now: datetime
+) -> str:
     report = build_report("evaluation", session, start=start, end=end, tz=tz, now=now)
     figures = next(tb for tb in report.tables if tb.title == "Ringkasan").rows
     lines = [t("posts.period", "id", title=title, start=start.isoformat(), end=end.isoformat())]

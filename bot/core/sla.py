@@ -81,7 +81,9 @@ class Policy:
         entry = (service.sla or {}).get(str(priority)) if service else None
         idx = min(max(priority, 1), len(self.response_minutes)) - 1
         response = (entry or {}).get("response") or self.response_minutes[idx]
-        resolution = (entry or {}).get("resolution") or self.resolution_minutes[min(idx, len(self.resolution_minutes) - 1)]
+        resolution = (entry or {}).get("resolution") or self.resolution_minutes[
+            min(idx, len(self.resolution_minutes) - 1)
+        ]
         return Targets(timedelta(minutes=response), timedelta(minutes=resolution))
 
 
@@ -131,7 +133,9 @@ def state_changed(session: Session, ticket: Ticket, new: str, now: datetime) -> 
         if ticket.sla_paused_at is not None:
             policy, cal, targets = _context(session, ticket)
             paused = cal.business_time(ticket.sla_paused_at, now)
-            ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + math.ceil(paused.total_seconds())
+            ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + math.ceil(
+                paused.total_seconds()
+            )
             ticket.sla_paused_at = None
             _plan(ticket, policy, cal, targets)
     elif ticket.sla_paused_at is None:
@@ -143,10 +147,13 @@ def plan_unplanned(session: Session, now: datetime, limit: int = 1000) -> int:
     """Open tickets from before the SLA clocks (migration 0003) get due times; the steps
     whose moment has passed count as taken, so old tickets show their state but do not
     flood anyone with escalations. Returns how many were planned."""
-    rows = list(session.exec(
-        select(Ticket).where(col(Ticket.state).in_(RUNNING | PAUSED), col(Ticket.resolution_due_at).is_(None))
-        .limit(limit)
-    ))
+    rows = list(
+        session.exec(
+            select(Ticket)
+            .where(col(Ticket.state).in_(RUNNING | PAUSED), col(Ticket.resolution_due_at).is_(None))
+            .limit(limit)
+        )
+    )
     for ticket in rows:
         if ticket.state in PAUSED and ticket.sla_paused_at is None:
             ticket.sla_paused_at = ticket.resolved_at or ticket.updated_at
@@ -162,7 +169,9 @@ def plan_unplanned(session: Session, now: datetime, limit: int = 1000) -> int:
 # --- planning ---------------------------------------------------------------------------
 
 
-def _plan(ticket: Ticket, policy: Policy, cal: Calendar, targets: Targets, *, now: datetime | None = None) -> None:
+def _plan(
+    ticket: Ticket, policy: Policy, cal: Calendar, targets: Targets, *, now: datetime | None = None
+) -> None:
     start_at = ticket.created_at
     paused = timedelta(seconds=ticket.sla_paused_seconds or 0)
     ratio = policy.at_risk_ratio
@@ -232,8 +241,15 @@ class Status:
     paused: bool
 
 
-def _clock(cal: Calendar, target: timedelta, due: datetime | None, end: datetime, running: bool,
-           ratio: float, finished: bool) -> Clock:
+def _clock(
+    cal: Calendar,
+    target: timedelta,
+    due: datetime | None,
+    end: datetime,
+    running: bool,
+    ratio: float,
+    finished: bool,
+) -> Clock:
     if due is None:
         return Clock(ON_TRACK, timedelta(0), target, None, running)
     # business(start, due) == target + paused, so used == target - business(end, due)
@@ -258,20 +274,36 @@ def status(session: Session, ticket: Ticket, now: datetime) -> Status:
     stopped_at = ticket.sla_paused_at
     end = min(now, stopped_at) if stopped_at else now
     acked = ticket.acknowledged_at
-    response = _clock(cal, targets.response, ticket.response_due_at, min(end, acked) if acked else end,
-                      acked is None and stopped_at is None, policy.at_risk_ratio, acked is not None)
+    response = _clock(
+        cal,
+        targets.response,
+        ticket.response_due_at,
+        min(end, acked) if acked else end,
+        acked is None and stopped_at is None,
+        policy.at_risk_ratio,
+        acked is not None,
+    )
     finished = ticket.resolved_at is not None or ticket.state in STOPPED
-    resolution = _clock(cal, targets.resolution, ticket.resolution_due_at, end, stopped_at is None,
-                        policy.at_risk_ratio, finished)
+    resolution = _clock(
+        cal,
+        targets.resolution,
+        ticket.resolution_due_at,
+        end,
+        stopped_at is None,
+        policy.at_risk_ratio,
+        finished,
+    )
     clocks = [resolution] if acked else [response, resolution]
     worst = max(clocks, key=lambda c: _RANK[c.state]).state
     if worst == MET and not finished:
         worst = ON_TRACK
-    return Status(worst, response, resolution, paused=ticket.sla_paused_at is not None and not finished)
+    return Status(
+        worst, response, resolution, paused=ticket.sla_paused_at is not None and not finished
+    )
 
 
 def format_duration(value: timedelta, lang: str = "id") -> str:
-    """"2 j 05 m" / "2 h 05 m": business time is read by people, not parsed."""
+    """ "2 j 05 m" / "2 h 05 m": business time is read by people, not parsed."""
     minutes = int(value.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     unit = "j" if lang == "id" else "h"

@@ -80,8 +80,10 @@ def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summa
 
     open_ = col(Ticket.state).in_(OPEN_STATES)
     for prio, state, n in session.execute(
-        narrow(sa.select(Ticket.priority, Ticket.state, sa.func.count()).where(open_), Ticket.service_id)
-        .group_by(Ticket.priority, Ticket.state)
+        narrow(
+            sa.select(Ticket.priority, Ticket.state, sa.func.count()).where(open_),
+            Ticket.service_id,
+        ).group_by(Ticket.priority, Ticket.state)
     ).all():
         out.open_by_priority[prio] = out.open_by_priority.get(prio, 0) + n
         out.open_by_state[state] = out.open_by_state.get(state, 0) + n
@@ -91,17 +93,32 @@ def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summa
         sa.and_(response_open, col(Ticket.response_due_at) < now),
         col(Ticket.resolution_due_at) < now,
     )
-    at_risk = sa.and_(sa.not_(breached), sa.or_(
-        sa.and_(response_open, col(Ticket.response_risk_at) <= now),
-        col(Ticket.resolution_risk_at) <= now,
-    ))
-    out.breached = session.execute(narrow(sa.select(sa.func.count()).where(open_, breached), Ticket.service_id)).scalar_one()
-    out.at_risk = session.execute(narrow(sa.select(sa.func.count()).where(running, at_risk), Ticket.service_id)).scalar_one()
-    out.unacked_alerts = session.execute(
-        narrow(sa.select(sa.func.count()).where(col(Alert.acknowledged_at).is_(None)), Alert.service_id)
+    at_risk = sa.and_(
+        sa.not_(breached),
+        sa.or_(
+            sa.and_(response_open, col(Ticket.response_risk_at) <= now),
+            col(Ticket.resolution_risk_at) <= now,
+        ),
+    )
+    out.breached = session.execute(
+        narrow(sa.select(sa.func.count()).where(open_, breached), Ticket.service_id)
     ).scalar_one()
-    out.states = dict(session.execute(narrow(sa.select(ServiceState.service_id, ServiceState.state), ServiceState.service_id)).all())
-    for sid, figures in availability.figures(session, now - timedelta(days=7), now, now, tz, ids).items():
+    out.at_risk = session.execute(
+        narrow(sa.select(sa.func.count()).where(running, at_risk), Ticket.service_id)
+    ).scalar_one()
+    out.unacked_alerts = session.execute(
+        narrow(
+            sa.select(sa.func.count()).where(col(Alert.acknowledged_at).is_(None)), Alert.service_id
+        )
+    ).scalar_one()
+    out.states = dict(
+        session.execute(
+            narrow(sa.select(ServiceState.service_id, ServiceState.state), ServiceState.service_id)
+        ).all()
+    )
+    for sid, figures in availability.figures(
+        session, now - timedelta(days=7), now, now, tz, ids
+    ).items():
         out.week_availability[sid] = figures.without_maintenance
         out.targets[sid] = figures.target
     upcoming = (
@@ -111,47 +128,102 @@ def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summa
         .limit(3)
     )
     if ids is not None:
-        upcoming = upcoming.where(col(MaintenanceWindow.id).in_(
-            select(MaintenanceService.window_id).where(col(MaintenanceService.service_id).in_(ids))
-        ))
+        upcoming = upcoming.where(
+            col(MaintenanceWindow.id).in_(
+                select(MaintenanceService.window_id).where(
+                    col(MaintenanceService.service_id).in_(ids)
+                )
+            )
+        )
     for w in session.exec(upcoming):
         out.maintenance.append((w.starts_at, w.ends_at, w.impact))
     local = now.astimezone(ZoneInfo(tz))
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = (local - timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     label = sa.func.coalesce(Ticket.category, Ticket.service_id, "-")
     out.top_categories = [
-        (out.names.get(c, c), n) for c, n in session.execute(
-            narrow(sa.select(label, sa.func.count()).where(col(Ticket.created_at) >= monday), Ticket.service_id)
-            .group_by(label).order_by(sa.func.count().desc()).limit(3)
+        (out.names.get(c, c), n)
+        for c, n in session.execute(
+            narrow(
+                sa.select(label, sa.func.count()).where(col(Ticket.created_at) >= monday),
+                Ticket.service_id,
+            )
+            .group_by(label)
+            .order_by(sa.func.count().desc())
+            .limit(3)
         ).all()
     ]
     return out
 
 
 def render(s: Summary, lang: str, tz: str, now: datetime) -> str:
-    lines = [t("summary.header", lang, at=fmt_dt(now, lang, tz), scope=f" · {s.scope}" if s.scope else "")]
+    lines = [
+        t(
+            "summary.header",
+            lang,
+            at=fmt_dt(now, lang, tz),
+            scope=f" · {s.scope}" if s.scope else "",
+        )
+    ]
     if s.service_ids == []:
         return lines[0] + "\n" + t("summary.scope_unknown", lang, text=s.scope or "")
     prio = " · ".join(f"P{p}: {s.open_by_priority.get(p, 0)}" for p in (1, 2, 3, 4))
     lines.append(t("summary.open", lang, total=s.open_total, by_priority=prio))
     if s.open_by_state:
-        lines.append(t("summary.by_state", lang, states=", ".join(
-            f"{t(f'state.{k}', lang)} {v}" for k, v in sorted(s.open_by_state.items(), key=lambda kv: -kv[1]))))
+        lines.append(
+            t(
+                "summary.by_state",
+                lang,
+                states=", ".join(
+                    f"{t(f'state.{k}', lang)} {v}"
+                    for k, v in sorted(s.open_by_state.items(), key=lambda kv: -kv[1])
+                ),
+            )
+        )
     lines.append(t("summary.sla", lang, at_risk=s.at_risk, breached=s.breached))
     lines.append(t("summary.alerts", lang, n=s.unacked_alerts))
     if s.states:
         down = [s.names.get(k, k) for k, v in s.states.items() if v == "down"]
         degraded = [s.names.get(k, k) for k, v in s.states.items() if v == "degraded"]
-        lines.append(t("summary.now", lang, up=sum(1 for v in s.states.values() if v == "up"), total=len(s.states),
-                       down=", ".join(down) or "-", degraded=", ".join(degraded) or "-"))
+        lines.append(
+            t(
+                "summary.now",
+                lang,
+                up=sum(1 for v in s.states.values() if v == "up"),
+                total=len(s.states),
+                down=", ".join(down) or "-",
+                degraded=", ".join(degraded) or "-",
+            )
+        )
     if s.week_availability:
         worst = sorted(((v, k) for k, v in s.week_availability.items() if v is not None))[:5]
-        lines.append(t("summary.week", lang, items=", ".join(f"{s.names.get(k, k)} {v:.2f}%" for v, k in worst) or "-"))
+        lines.append(
+            t(
+                "summary.week",
+                lang,
+                items=", ".join(f"{s.names.get(k, k)} {v:.2f}%" for v, k in worst) or "-",
+            )
+        )
     if s.maintenance:
-        lines.append(t("summary.maintenance", lang, items="; ".join(
-            f"{fmt_dt(a, lang, tz)}–{fmt_dt(b, lang, tz)} {impact}".strip() for a, b, impact in s.maintenance)))
+        lines.append(
+            t(
+                "summary.maintenance",
+                lang,
+                items="; ".join(
+                    f"{fmt_dt(a, lang, tz)}–{fmt_dt(b, lang, tz)} {impact}".strip()
+                    for a, b, impact in s.maintenance
+                ),
+            )
+        )
     if s.top_categories:
-        lines.append(t("summary.categories", lang, items=", ".join(f"{c} ({n})" for c, n in s.top_categories)))
+        lines.append(
+            t(
+                "summary.categories",
+                lang,
+                items=", ".join(f"{c} ({n})" for c, n in s.top_categories),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -162,5 +234,9 @@ def chart(s: Summary) -> bytes | None:
     from bot.reports import charts
 
     items = sorted(s.week_availability.items(), key=lambda kv: s.names.get(kv[0], kv[0]))
-    return charts.availability([s.names.get(k, k) for k, _ in items], [v for _, v in items],
-                               [s.targets[k] for k, _ in items], "Ketersediaan 7 hari")
+    return charts.availability(
+        [s.names.get(k, k) for k, _ in items],
+        [v for _, v in items],
+        [s.targets[k] for k, _ in items],
+        "Ketersediaan 7 hari",
+    )

@@ -25,14 +25,20 @@ def ticket_buttons(turn: Turn, ticket: Ticket) -> list[Choice]:
     n = ticket.number
     if is_operator(turn.person) and ticket.state in tickets.OPEN_STATES:
         buttons = []
-        if ticket.assignee_id != (turn.person.id if turn.person else None) or ticket.state != tickets.DIKERJAKAN:
+        if (
+            ticket.assignee_id != (turn.person.id if turn.person else None)
+            or ticket.state != tickets.DIKERJAKAN
+        ):
             buttons.append(turn.choice("button.take", f"t:take:{n}"))
         if ticket.acknowledged_at is None:
             buttons.append(turn.choice("button.ack", f"t:ack:{n}"))
         buttons.append(turn.choice("button.resolve", f"t:resolve:{n}"))
         return buttons
     if turn.person and ticket.reporter_id == turn.person.id and ticket.state == tickets.SELESAI:
-        return [turn.choice("button.close", f"t:close:{n}"), turn.choice("button.reopen", f"t:reopen:{n}")]
+        return [
+            turn.choice("button.close", f"t:close:{n}"),
+            turn.choice("button.reopen", f"t:reopen:{n}"),
+        ]
     return []
 
 
@@ -97,16 +103,23 @@ def hold(turn: Turn, number: str, question: str) -> list[Reply]:
 def start_resolve(turn: Turn, number: str, note: str = "") -> list[Reply]:
     ticket = _find_for_operator(turn, number)
     if ticket.state not in tickets.OPEN_STATES:
-        return turn.say(turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}")))
+        return turn.say(
+            turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}"))
+        )
     turn.go("resolve_note", number=ticket.number, type=ticket.type)
     if note.strip():
         return on_resolve_note(turn, note)
-    return turn.say(turn.t("resolve.ask_note", number=ticket.number), [turn.choice("common.cancel", "cancel")])
+    return turn.say(
+        turn.t("resolve.ask_note", number=ticket.number), [turn.choice("common.cancel", "cancel")]
+    )
 
 
 def on_resolve_note(turn: Turn, text: str) -> list[Reply]:
     if len(text.strip()) < 3:
-        return turn.say(turn.t("resolve.ask_note", number=turn.data["number"]), [turn.choice("common.cancel", "cancel")])
+        return turn.say(
+            turn.t("resolve.ask_note", number=turn.data["number"]),
+            [turn.choice("common.cancel", "cancel")],
+        )
     turn.update(note=text.strip())
     if turn.data.get("type") == "gangguan":
         turn.conv.state = "resolve_cause"
@@ -125,8 +138,12 @@ def _finish_resolve(turn: Turn, cause: str | None) -> list[Reply]:
     turn.reset()
     ticket = _find_for_operator(turn, number)
     if ticket.state not in tickets.OPEN_STATES:  # resolved or cancelled meanwhile: leave the flow
-        return turn.say(turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}")))
-    tickets.resolve(turn.session, ticket, turn.actor, resolution=note, root_cause=cause, now=turn.now)
+        return turn.say(
+            turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}"))
+        )
+    tickets.resolve(
+        turn.session, ticket, turn.actor, resolution=note, root_cause=cause, now=turn.now
+    )
     return turn.say(turn.t("ticket.resolved", number=ticket.number))
 
 
@@ -142,7 +159,13 @@ def reopen(turn: Turn, number: str, reason: str) -> list[Reply]:
     if not number:
         return turn.say(turn.t("usage.reopen"))
     ticket = _find(turn, number)
-    tickets.reopen(turn.session, ticket, turn.actor, reason.strip() or turn.t("ticket.reopen_default"), now=turn.now)
+    tickets.reopen(
+        turn.session,
+        ticket,
+        turn.actor,
+        reason.strip() or turn.t("ticket.reopen_default"),
+        now=turn.now,
+    )
     return turn.say(turn.t("ticket.reopened", number=ticket.number))
 
 

@@ -164,7 +164,9 @@ def open_ticket(
     return ticket
 
 
-def pick_assignee(session: Session, ticket: Ticket, exclude: set[int] | None = None) -> Person | None:
+def pick_assignee(
+    session: Session, ticket: Ticket, exclude: set[int] | None = None
+) -> Person | None:
     """A technical manager of the service with the needed skill and the fewest open tickets."""
     if ticket.service_id is None:
         return None
@@ -207,7 +209,9 @@ def _change_state(
     notices.tell_reporter(session, ticket, event)
 
 
-def assign(session: Session, ticket: Ticket, person: Person, actor: Actor, *, now: datetime | None = None) -> None:
+def assign(
+    session: Session, ticket: Ticket, person: Person, actor: Actor, *, now: datetime | None = None
+) -> None:
     now = _now(now)
     if not is_operator(person):
         raise NotAllowed("ticket.assignee_not_operator", name=person.name)
@@ -219,7 +223,16 @@ def assign(session: Session, ticket: Ticket, person: Person, actor: Actor, *, no
     ticket.assignee_id = person.id
     ticket.updated_at = now
     session.add(ticket)
-    record(session, ticket, actor, "assign", old=str(old) if old else None, new=str(person.id), note=person.name, now=now)
+    record(
+        session,
+        ticket,
+        actor,
+        "assign",
+        old=str(old) if old else None,
+        new=str(person.id),
+        note=person.name,
+        now=now,
+    )
     notices.tell_assignee(session, ticket, person)
     if ticket.state == BARU:
         _change_state(session, ticket, DITUGASKAN, actor, note=None, now=now)
@@ -240,7 +253,9 @@ def can_view(person: Person | None, ticket: Ticket) -> bool:
     return has_any(person, OVERSEER_ROLES)
 
 
-def find(session: Session, number: str, viewer: Person | None, *, for_update: bool = False) -> Ticket:
+def find(
+    session: Session, number: str, viewer: Person | None, *, for_update: bool = False
+) -> Ticket:
     """The ticket with this number, if the viewer may see it; otherwise NotFound —
     the same answer for "absent" and "not yours", so numbers cannot be probed."""
     stmt = select(Ticket).where(Ticket.number == number.strip().upper())
@@ -265,7 +280,9 @@ def take(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None
         _change_state(session, ticket, DIKERJAKAN, actor, note=None, now=now)
 
 
-def acknowledge(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None) -> bool:
+def acknowledge(
+    session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None
+) -> bool:
     """First response by an operator; stops the response SLA clock. True if it was the first."""
     _require_operator(actor)
     if ticket.acknowledged_at is not None:
@@ -278,12 +295,16 @@ def acknowledge(session: Session, ticket: Ticket, actor: Actor, *, now: datetime
     return True
 
 
-def start_work(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None) -> None:
+def start_work(
+    session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None
+) -> None:
     _require_operator(actor)
     _change_state(session, ticket, DIKERJAKAN, actor, note=None, now=_now(now))
 
 
-def comment(session: Session, ticket: Ticket, actor: Actor, text: str, *, now: datetime | None = None) -> None:
+def comment(
+    session: Session, ticket: Ticket, actor: Actor, text: str, *, now: datetime | None = None
+) -> None:
     if actor is not SYSTEM and not (is_operator(actor.person) or can_view(actor.person, ticket)):
         raise NotAllowed("auth.operator_only")
     now = _now(now)
@@ -297,7 +318,9 @@ def comment(session: Session, ticket: Ticket, actor: Actor, text: str, *, now: d
         _change_state(session, ticket, DIKERJAKAN, actor, note=None, now=now)
 
 
-def hold_for_user(session: Session, ticket: Ticket, actor: Actor, question: str, *, now: datetime | None = None) -> None:
+def hold_for_user(
+    session: Session, ticket: Ticket, actor: Actor, question: str, *, now: datetime | None = None
+) -> None:
     _require_operator(actor)
     _change_state(session, ticket, MENUNGGU, actor, note=question, now=_now(now))
 
@@ -327,20 +350,28 @@ def resolve(
     ticket.resolution = resolution.strip()
     ticket.root_cause = (root_cause or "").strip() or None
     ticket.resolved_at = now
-    record(session, ticket, actor, "resolution", note=ticket.resolution, new=ticket.root_cause, now=now)
+    record(
+        session, ticket, actor, "resolution", note=ticket.resolution, new=ticket.root_cause, now=now
+    )
     _change_state(session, ticket, SELESAI, actor, note=ticket.resolution, now=now)
 
 
 def close(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None) -> None:
     """Operators close; the reporter may close a resolved ticket to confirm it."""
-    if not (actor is SYSTEM or is_operator(actor.person) or (_is_reporter(actor, ticket) and ticket.state == SELESAI)):
+    if not (
+        actor is SYSTEM
+        or is_operator(actor.person)
+        or (_is_reporter(actor, ticket) and ticket.state == SELESAI)
+    ):
         raise NotAllowed("auth.operator_only")
     now = _now(now)
     _change_state(session, ticket, DITUTUP, actor, note=None, now=now)
     ticket.closed_at = now
 
 
-def reopen(session: Session, ticket: Ticket, actor: Actor, reason: str, *, now: datetime | None = None) -> None:
+def reopen(
+    session: Session, ticket: Ticket, actor: Actor, reason: str, *, now: datetime | None = None
+) -> None:
     if not (is_operator(actor.person) or _is_reporter(actor, ticket)):
         raise NotAllowed("auth.operator_only")
     now = _now(now)
@@ -348,7 +379,9 @@ def reopen(session: Session, ticket: Ticket, actor: Actor, reason: str, *, now: 
     ticket.resolved_at = None
 
 
-def cancel(session: Session, ticket: Ticket, actor: Actor, reason: str = "", *, now: datetime | None = None) -> None:
+def cancel(
+    session: Session, ticket: Ticket, actor: Actor, reason: str = "", *, now: datetime | None = None
+) -> None:
     """The reporter may withdraw a ticket nobody works on yet; operators may cancel any open one."""
     own_early = _is_reporter(actor, ticket) and ticket.state in (BARU, DITUGASKAN)
     if not (actor is SYSTEM or is_operator(actor.person) or own_early):
@@ -357,7 +390,13 @@ def cancel(session: Session, ticket: Ticket, actor: Actor, reason: str = "", *, 
 
 
 def set_impact_urgency(
-    session: Session, ticket: Ticket, actor: Actor, impact: int, urgency: int, *, now: datetime | None = None
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    impact: int,
+    urgency: int,
+    *,
+    now: datetime | None = None,
 ) -> None:
     _require_operator(actor)
     new = priority_for(impact, urgency)
@@ -370,7 +409,9 @@ def set_impact_urgency(
         record(session, ticket, actor, "priority", old=str(old), new=str(new), now=now)
 
 
-def reported_by(session: Session, person: Person, *, open_only: bool = False, limit: int = 20) -> list[Ticket]:
+def reported_by(
+    session: Session, person: Person, *, open_only: bool = False, limit: int = 20
+) -> list[Ticket]:
     stmt = select(Ticket).where(Ticket.reporter_id == person.id)
     if open_only:
         stmt = stmt.where(col(Ticket.state).in_(OPEN_STATES))
@@ -379,7 +420,11 @@ def reported_by(session: Session, person: Person, *, open_only: bool = False, li
 
 def queue(session: Session, person: Person, *, limit: int = 30) -> list[Ticket]:
     """An operator's own open tickets first, then unassigned ones of services they manage."""
-    mine = select(Ticket).where(Ticket.assignee_id == person.id).where(col(Ticket.state).in_(OPEN_STATES))
+    mine = (
+        select(Ticket)
+        .where(Ticket.assignee_id == person.id)
+        .where(col(Ticket.state).in_(OPEN_STATES))
+    )
     services = select(ServiceTechnician.service_id).where(ServiceTechnician.person_id == person.id)
     free = (
         select(Ticket)
@@ -394,4 +439,10 @@ def queue(session: Session, person: Person, *, limit: int = 30) -> list[Ticket]:
 
 
 def history(session: Session, ticket: Ticket) -> list[TicketEvent]:
-    return list(session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))))
+    return list(
+        session.exec(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(col(TicketEvent.id))
+        )
+    )

@@ -27,7 +27,11 @@ class Turn:
 
     @property
     def lang(self) -> str:
-        return self.conv.lang or (self.person.lang if self.person and self.person.lang else None) or "id"
+        return (
+            self.conv.lang
+            or (self.person.lang if self.person and self.person.lang else None)
+            or "id"
+        )
 
     def t(self, key: str, **params: Any) -> str:
         return t(key, self.lang, **params)

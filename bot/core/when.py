@@ -35,7 +35,22 @@ WEEKDAYS = {
 WEEKDAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 DAY_WORDS = {"hari ini": 0, "today": 0, "besok": 1, "tomorrow": 1, "lusa": 2}
 ZONES = {"wib": "Asia/Jakarta", "wita": "Asia/Makassar", "wit": "Asia/Jayapura"}
-FILLERS = {"pukul", "jam", "pkl", "pkl.", "at", "tanggal", "tgl", "tgl.", "hari", "mulai", "dari", "from", "on", ","}
+FILLERS = {
+    "pukul",
+    "jam",
+    "pkl",
+    "pkl.",
+    "at",
+    "tanggal",
+    "tgl",
+    "tgl.",
+    "hari",
+    "mulai",
+    "dari",
+    "from",
+    "on",
+    ",",
+}
 SEPARATORS = {"-", "–", "—", "s.d.", "s.d", "s/d", "sd", "sampai", "hingga", "to", "until", "till"}
 MAX_DURATION = timedelta(days=7)
 
@@ -108,11 +123,20 @@ def _parse_point(toks: list[str], i: int, *, need_clock: bool) -> tuple[_Point, 
             p.day, i = _mkdate(int(m[1]), int(m[2]), int(m[3])), i + 1
             continue
         m = _NUM_DATE.match(w)
-        if m and p.day is None and not (m[3] is None and "." in w and p.clock is None and _TIME.match(w)):
+        if (
+            m
+            and p.day is None
+            and not (m[3] is None and "." in w and p.clock is None and _TIME.match(w))
+        ):
             year = int(m[3]) + (2000 if m[3] and len(m[3]) == 2 else 0) if m[3] else 0
             p.day, i = _mkdate(year, int(m[2]), int(m[1])), i + 1
             continue
-        if w.isdigit() and i + 1 < len(toks) and _word(toks[i + 1]).rstrip(".") in MONTHS and p.day is None:
+        if (
+            w.isdigit()
+            and i + 1 < len(toks)
+            and _word(toks[i + 1]).rstrip(".") in MONTHS
+            and p.day is None
+        ):
             month = MONTHS[_word(toks[i + 1]).rstrip(".")]
             i += 2
             year = 0
@@ -121,7 +145,17 @@ def _parse_point(toks: list[str], i: int, *, need_clock: bool) -> tuple[_Point, 
             p.day = _mkdate(year, month, int(w))
             continue
         m = _TIME.match(w)
-        if m and p.clock is None and (m[2] is not None or saw_filler_clock or not need_clock or p.day or p.weekday is not None):
+        if (
+            m
+            and p.clock is None
+            and (
+                m[2] is not None
+                or saw_filler_clock
+                or not need_clock
+                or p.day
+                or p.weekday is not None
+            )
+        ):
             hour, minute = int(m[1]), int(m[2] or 0)
             if hour == 24 and minute == 0:
                 hour, minute = 23, 59
@@ -131,7 +165,7 @@ def _parse_point(toks: list[str], i: int, *, need_clock: bool) -> tuple[_Point, 
             continue
         break
     if i == start:
-        raise WhenError("maintenance.when.unreadable", text=" ".join(toks[start:start + 4]))
+        raise WhenError("maintenance.when.unreadable", text=" ".join(toks[start : start + 4]))
     return p, i
 
 
@@ -156,11 +190,15 @@ def _resolve_day(p: _Point, today: date, clock: time, now_local: datetime) -> da
                 if day < today:
                     day = day.replace(year=today.year + 1)
             except ValueError:
-                raise WhenError("maintenance.when.bad_date", text=f"{day.day}/{day.month}") from None
+                raise WhenError(
+                    "maintenance.when.bad_date", text=f"{day.day}/{day.month}"
+                ) from None
         if p.weekday is not None and day.weekday() != p.weekday:
             raise WhenError(
-                "maintenance.when.weekday_mismatch", date=f"{day.day}/{day.month}/{day.year}",
-                actual=WEEKDAY_NAMES[day.weekday()], written=WEEKDAY_NAMES[p.weekday],
+                "maintenance.when.weekday_mismatch",
+                date=f"{day.day}/{day.month}/{day.year}",
+                actual=WEEKDAY_NAMES[day.weekday()],
+                written=WEEKDAY_NAMES[p.weekday],
             )
         return day
     if p.weekday is not None:
@@ -202,7 +240,9 @@ def parse_span(text: str, now: datetime, tz: str = "Asia/Jakarta") -> Span:
         if end <= start:
             end += timedelta(days=1)
     else:
-        end = datetime.combine(_resolve_day(second, start_day, second.clock, start), second.clock, zone)
+        end = datetime.combine(
+            _resolve_day(second, start_day, second.clock, start), second.clock, zone
+        )
     if start <= now_local:
         raise WhenError("maintenance.when.in_past")
     if end <= start:

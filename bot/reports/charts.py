@@ -28,11 +28,20 @@ def volume(days: list[date], counts: list[int], title: str) -> bytes:
     return _png(fig)
 
 
-def compliance(labels: list[str], response: list[float | None], resolution: list[float | None], title: str) -> bytes:
+def compliance(
+    labels: list[str], response: list[float | None], resolution: list[float | None], title: str
+) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 2.8))
     xs = range(len(labels))
-    ax.plot(xs, [v if v is not None else float("nan") for v in response], marker="o", label="tanggap")
-    ax.plot(xs, [v if v is not None else float("nan") for v in resolution], marker="s", label="penyelesaian")
+    ax.plot(
+        xs, [v if v is not None else float("nan") for v in response], marker="o", label="tanggap"
+    )
+    ax.plot(
+        xs,
+        [v if v is not None else float("nan") for v in resolution],
+        marker="s",
+        label="penyelesaian",
+    )
     ax.set_xticks(list(xs), labels, fontsize=7, rotation=30)
     ax.set_ylim(0, 105)
     ax.set_ylabel("% sesuai SLA")
@@ -41,11 +50,16 @@ def compliance(labels: list[str], response: list[float | None], resolution: list
     return _png(fig)
 
 
-def availability(names: list[str], values: list[float | None], targets: list[float], title: str) -> bytes:
+def availability(
+    names: list[str], values: list[float | None], targets: list[float], title: str
+) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.2))
     ys = range(len(names))
     shown = [v if v is not None else 0.0 for v in values]
-    colors = ["#15803d" if v is not None and v >= t else "#b91c1c" for v, t in zip(values, targets, strict=True)]
+    colors = [
+        "#15803d" if v is not None and v >= t else "#b91c1c"
+        for v, t in zip(values, targets, strict=True)
+    ]
     ax.barh(list(ys), shown, color=colors)
     ax.scatter(targets, list(ys), marker="|", s=200, color="black", label="target")
     low = min([v for v in values if v is not None] + targets + [99.0])

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 def bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
-    return datetime.combine(start, time(0), zone), datetime.combine(end + timedelta(days=1), time(0), zone)
+    return datetime.combine(start, time(0), zone), datetime.combine(
+        end + timedelta(days=1), time(0), zone
+    )
 
 
 def hours(seconds: float | None) -> float | None:

@@ -22,13 +22,29 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
     "priority": ("Prioritas penanganan insiden", catalog_docs.priority_document, False),
     "sla": ("Kesepakatan tingkat layanan", catalog_docs.sla_document, False),
     "continuity": ("Rencana keberlangsungan layanan", catalog_docs.continuity_plan, False),
-    "incidents": ("Catatan penanganan insiden", partial(tickets.handling_records, type_="gangguan"), True),
-    "requests": ("Catatan permintaan layanan", partial(tickets.handling_records, type_="permintaan"), True),
+    "incidents": (
+        "Catatan penanganan insiden",
+        partial(tickets.handling_records, type_="gangguan"),
+        True,
+    ),
+    "requests": (
+        "Catatan permintaan layanan",
+        partial(tickets.handling_records, type_="permintaan"),
+        True,
+    ),
     "complaints": ("Catatan keluhan", partial(tickets.handling_records, type_="keluhan"), True),
 }
-ALIASES = {"ketersediaan": "availability", "evaluasi": "evaluation", "pengecualian": "exception",
-           "katalog": "catalogue", "prioritas": "priority", "keberlangsungan": "continuity",
-           "insiden": "incidents", "permintaan": "requests", "keluhan": "complaints"}
+ALIASES = {
+    "ketersediaan": "availability",
+    "evaluasi": "evaluation",
+    "pengecualian": "exception",
+    "katalog": "catalogue",
+    "prioritas": "priority",
+    "keberlangsungan": "continuity",
+    "insiden": "incidents",
+    "permintaan": "requests",
+    "keluhan": "complaints",
+}
 
 
 def resolve_kind(name: str) -> str | None:
@@ -36,8 +52,16 @@ def resolve_kind(name: str) -> str | None:
     return name if name in KINDS else ALIASES.get(name)
 
 
-def build_report(kind: str, session: Session, *, start: date, end: date, tz: str, now: datetime,
-                 service_id: str | None = None) -> Report:
+def build_report(
+    kind: str,
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    tz: str,
+    now: datetime,
+    service_id: str | None = None,
+) -> Report:
     _, builder, periodic = KINDS[kind]
     if periodic:
         return builder(session, start, end, tz=tz, now=now, service_id=service_id)

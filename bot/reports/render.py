@@ -31,10 +31,23 @@ def to_html(report: Report) -> str:
     sections = []
     for s in report.sections:
         if isinstance(s, Chart):
-            sections.append({"chart": True, "title": s.title, "src": "data:image/png;base64," + base64.b64encode(s.png).decode()})
+            sections.append(
+                {
+                    "chart": True,
+                    "title": s.title,
+                    "src": "data:image/png;base64," + base64.b64encode(s.png).decode(),
+                }
+            )
         else:
-            sections.append({"chart": False, "title": s.title, "headers": s.headers,
-                             "rows": [[_cell(c) for c in r] for r in s.rows], "note": s.note})
+            sections.append(
+                {
+                    "chart": False,
+                    "title": s.title,
+                    "headers": s.headers,
+                    "rows": [[_cell(c) for c in r] for r in s.rows],
+                    "note": s.note,
+                }
+            )
     return _env.get_template("report.html").render(
         report=report, sections=sections, generated=fmt_dt(report.generated_at, "id")
     )
@@ -73,8 +86,15 @@ def to_pdf(report: Report) -> bytes:
     buf = io.BytesIO()
     wide = any(len(t.headers) > 6 for t in report.tables)
     size = landscape(A4) if wide else A4
-    doc = SimpleDocTemplate(buf, pagesize=size, leftMargin=1.5 * cm, rightMargin=1.5 * cm,
-                            topMargin=1.5 * cm, bottomMargin=1.5 * cm, title=report.title)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=size,
+        leftMargin=1.5 * cm,
+        rightMargin=1.5 * cm,
+        topMargin=1.5 * cm,
+        bottomMargin=1.5 * cm,
+        title=report.title,
+    )
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
     story: list[Any] = [Paragraph(_esc(report.title), styles["Title"])]
@@ -100,12 +120,18 @@ def to_pdf(report: Report) -> bytes:
         data += [[Paragraph(_esc(_cell(c)), small) for c in row] for row in s.rows] or [
             [Paragraph("(tidak ada data)", small)] + [""] * (len(s.headers) - 1)
         ]
-        table = LongTable(data, repeatRows=1, colWidths=[width / max(1, len(s.headers))] * len(s.headers))
-        table.setStyle(TableStyle([
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))
+        table = LongTable(
+            data, repeatRows=1, colWidths=[width / max(1, len(s.headers))] * len(s.headers)
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
         story.append(table)
         if s.note:
             story.append(Paragraph(_esc(s.note), small))

@@ -21,40 +21,84 @@ def _local(value: datetime | None, tz: str) -> str | None:
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if value else None
 
 
-def availability_report(session: Session, start: date, end: date, *, tz: str, now: datetime,
-                        service_id: str | None = None) -> Report:
+def availability_report(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    tz: str,
+    now: datetime,
+    service_id: str | None = None,
+) -> Report:
     lo, hi = bounds(start, end, tz)
     figures = availability.figures(session, lo, hi, now, tz, [service_id] if service_id else None)
     services = {s.id: s for s in session.exec(select(Service))}
     outages = session.exec(
-        select(Outage).where(col(Outage.started_at) < hi, sa.or_(col(Outage.ended_at).is_(None), col(Outage.ended_at) >= lo))
+        select(Outage).where(
+            col(Outage.started_at) < hi,
+            sa.or_(col(Outage.ended_at).is_(None), col(Outage.ended_at) >= lo),
+        )
     ).all()
     count: dict[str, int] = defaultdict(int)
     for o in outages:
         if not o.planned:
             count[o.service_id] += 1
     rows, names, values, targets = [], [], [], []
-    for sid, f in sorted(figures.items(), key=lambda kv: services[kv[0]].name if kv[0] in services else kv[0]):
+    for sid, f in sorted(
+        figures.items(), key=lambda kv: services[kv[0]].name if kv[0] in services else kv[0]
+    ):
         name = services[sid].name if sid in services else sid
         value = f.without_maintenance
-        rows.append([name, f"{f.target:g}", None if value is None else round(value, 3),
-                     None if f.with_maintenance is None else round(f.with_maintenance, 3),
-                     round(f.down_s / 60, 1), round(f.maintenance_s / 60, 1), count.get(sid, 0),
-                     "-" if f.meets_target is None else ("ya" if f.meets_target else "tidak")])
+        rows.append(
+            [
+                name,
+                f"{f.target:g}",
+                None if value is None else round(value, 3),
+                None if f.with_maintenance is None else round(f.with_maintenance, 3),
+                round(f.down_s / 60, 1),
+                round(f.maintenance_s / 60, 1),
+                count.get(sid, 0),
+                "-" if f.meets_target is None else ("ya" if f.meets_target else "tidak"),
+            ]
+        )
         names.append(name)
         values.append(value)
         targets.append(f.target)
-    report = Report("ketersediaan", "Laporan Ketersediaan Layanan SPBE", now, start, end, service_id,
-                    intro="Ketersediaan tanpa pemeliharaan (angka SLA: waktu pemeliharaan terjadwal tidak dihitung) "
-                          "dan dengan pemeliharaan (yang dialami pengguna), dibandingkan dengan target katalog.",
-                    sections=[Table("Ketersediaan per layanan",
-                                    ["Layanan", "Target (%)", "Ketersediaan tanpa pemeliharaan (%)",
-                                     "Ketersediaan dengan pemeliharaan (%)", "Waktu tidak tersedia (menit)",
-                                     "Pemeliharaan (menit)", "Jumlah gangguan", "Memenuhi target"], rows)])
+    report = Report(
+        "ketersediaan",
+        "Laporan Ketersediaan Layanan SPBE",
+        now,
+        start,
+        end,
+        service_id,
+        intro="Ketersediaan tanpa pemeliharaan (angka SLA: waktu pemeliharaan terjadwal tidak dihitung) "
+        "dan dengan pemeliharaan (yang dialami pengguna), dibandingkan dengan target katalog.",
+        sections=[
+            Table(
+                "Ketersediaan per layanan",
+                [
+                    "Layanan",
+                    "Target (%)",
+                    "Ketersediaan tanpa pemeliharaan (%)",
+                    "Ketersediaan dengan pemeliharaan (%)",
+                    "Waktu tidak tersedia (menit)",
+                    "Pemeliharaan (menit)",
+                    "Jumlah gangguan",
+                    "Memenuhi target",
+                ],
+                rows,
+            )
+        ],
+    )
     if not rows:
         report.notes.append("Belum ada layanan yang dipantau pada periode ini.")
     else:
-        report.sections.append(Chart("Ketersediaan per layanan", charts.availability(names, values, targets, "Ketersediaan vs target")))
+        report.sections.append(
+            Chart(
+                "Ketersediaan per layanan",
+                charts.availability(names, values, targets, "Ketersediaan vs target"),
+            )
+        )
     return report
 
 
@@ -81,48 +125,142 @@ def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime) -> str:
     return "; ".join(reasons) or "melewati batas waktu"
 
 
-def exception_report(session: Session, start: date, end: date, *, tz: str, now: datetime,
-                     service_id: str | None = None) -> Report:
+def exception_report(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    tz: str,
+    now: datetime,
+    service_id: str | None = None,
+) -> Report:
     lo, hi = bounds(start, end, tz)
     names = {s.id: s.name for s in session.exec(select(Service))}
-    svc = (lambda stmt: stmt.where(Ticket.service_id == service_id)) if service_id else (lambda stmt: stmt)
-    response = session.exec(svc(select(Ticket).where(
-        col(Ticket.response_due_at) >= lo, col(Ticket.response_due_at) < hi, col(Ticket.response_due_at) < now,
-        sa.or_(col(Ticket.acknowledged_at).is_(None), col(Ticket.acknowledged_at) > col(Ticket.response_due_at)),
-    ))).all()
-    resolution = session.exec(svc(select(Ticket).where(
-        col(Ticket.resolution_due_at) >= lo, col(Ticket.resolution_due_at) < hi, col(Ticket.resolution_due_at) < now,
-        col(Ticket.state) != "dibatalkan",
-        sa.or_(col(Ticket.resolved_at).is_(None), col(Ticket.resolved_at) > col(Ticket.resolution_due_at)),
-    ))).all()
+    svc = (
+        (lambda stmt: stmt.where(Ticket.service_id == service_id))
+        if service_id
+        else (lambda stmt: stmt)
+    )
+    response = session.exec(
+        svc(
+            select(Ticket).where(
+                col(Ticket.response_due_at) >= lo,
+                col(Ticket.response_due_at) < hi,
+                col(Ticket.response_due_at) < now,
+                sa.or_(
+                    col(Ticket.acknowledged_at).is_(None),
+                    col(Ticket.acknowledged_at) > col(Ticket.response_due_at),
+                ),
+            )
+        )
+    ).all()
+    resolution = session.exec(
+        svc(
+            select(Ticket).where(
+                col(Ticket.resolution_due_at) >= lo,
+                col(Ticket.resolution_due_at) < hi,
+                col(Ticket.resolution_due_at) < now,
+                col(Ticket.state) != "dibatalkan",
+                sa.or_(
+                    col(Ticket.resolved_at).is_(None),
+                    col(Ticket.resolved_at) > col(Ticket.resolution_due_at),
+                ),
+            )
+        )
+    ).all()
     ids = {t.id for t in [*response, *resolution]}
     events: dict[int, list[TicketEvent]] = defaultdict(list)
     if ids:
-        for e in session.exec(select(TicketEvent).where(col(TicketEvent.ticket_id).in_(ids)).order_by(col(TicketEvent.id))):
+        for e in session.exec(
+            select(TicketEvent)
+            .where(col(TicketEvent.ticket_id).in_(ids))
+            .order_by(col(TicketEvent.id))
+        ):
             events[e.ticket_id].append(e)
     breaches = []
-    for kind, items, due_attr, done_attr in (("SLA tanggap", response, "response_due_at", "acknowledged_at"),
-                                             ("SLA penyelesaian", resolution, "resolution_due_at", "resolved_at")):
+    for kind, items, due_attr, done_attr in (
+        ("SLA tanggap", response, "response_due_at", "acknowledged_at"),
+        ("SLA penyelesaian", resolution, "resolution_due_at", "resolved_at"),
+    ):
         for t in items:
             due, done = getattr(t, due_attr), getattr(t, done_attr)
             over = ((done or now) - due).total_seconds()
-            breaches.append([kind, t.number, names.get(t.service_id or "", "-"), f"P{t.priority}", _local(due, tz),
-                             _local(done, tz) or "belum", hours(over), _reasons(events[t.id or 0], t, now)])
+            breaches.append(
+                [
+                    kind,
+                    t.number,
+                    names.get(t.service_id or "", "-"),
+                    f"P{t.priority}",
+                    _local(due, tz),
+                    _local(done, tz) or "belum",
+                    hours(over),
+                    _reasons(events[t.id or 0], t, now),
+                ]
+            )
     breaches.sort(key=lambda r: (r[4] or "", r[1]))
-    alerts_stmt = select(Alert).where(col(Alert.created_at) >= lo, col(Alert.created_at) < hi, col(Alert.acknowledged_at).is_(None))
+    alerts_stmt = select(Alert).where(
+        col(Alert.created_at) >= lo,
+        col(Alert.created_at) < hi,
+        col(Alert.acknowledged_at).is_(None),
+    )
     if service_id:
         alerts_stmt = alerts_stmt.where(Alert.service_id == service_id)
-    unacked = [[a.kind, names.get(a.service_id or "", "-"), f"P{a.priority}", _local(a.created_at, tz), a.repeats, a.level]
-               for a in session.exec(alerts_stmt.order_by(col(Alert.created_at)))]
+    unacked = [
+        [
+            a.kind,
+            names.get(a.service_id or "", "-"),
+            f"P{a.priority}",
+            _local(a.created_at, tz),
+            a.repeats,
+            a.level,
+        ]
+        for a in session.exec(alerts_stmt.order_by(col(Alert.created_at)))
+    ]
     below = []
-    for sid, f in sorted(availability.figures(session, lo, hi, now, tz, [service_id] if service_id else None).items()):
+    for sid, f in sorted(
+        availability.figures(session, lo, hi, now, tz, [service_id] if service_id else None).items()
+    ):
         if f.meets_target is False:
-            below.append([names.get(sid, sid), f"{f.target:g}", round(f.without_maintenance or 0, 3), round(f.down_s / 60, 1)])
-    return Report("pengecualian", "Laporan Pengecualian (Exception Report)", now, start, end, service_id,
-                  intro="Setiap pelanggaran SLA, peringatan yang tidak diakui, dan ketersediaan di bawah target pada periode ini, beserta alasannya.",
-                  sections=[
-                      Table("Pelanggaran SLA", ["Jenis", "Tiket", "Layanan", "Prioritas", "Batas waktu", "Terpenuhi",
-                                                "Lewat (jam)", "Alasan"], breaches),
-                      Table("Peringatan yang tidak diakui", ["Jenis", "Layanan", "Prioritas", "Dibuat", "Diulang", "Tingkat eskalasi"], unacked),
-                      Table("Ketersediaan di bawah target", ["Layanan", "Target (%)", "Ketersediaan (%)", "Tidak tersedia (menit)"], below),
-                  ])
+            below.append(
+                [
+                    names.get(sid, sid),
+                    f"{f.target:g}",
+                    round(f.without_maintenance or 0, 3),
+                    round(f.down_s / 60, 1),
+                ]
+            )
+    return Report(
+        "pengecualian",
+        "Laporan Pengecualian (Exception Report)",
+        now,
+        start,
+        end,
+        service_id,
+        intro="Setiap pelanggaran SLA, peringatan yang tidak diakui, dan ketersediaan di bawah target pada periode ini, beserta alasannya.",
+        sections=[
+            Table(
+                "Pelanggaran SLA",
+                [
+                    "Jenis",
+                    "Tiket",
+                    "Layanan",
+                    "Prioritas",
+                    "Batas waktu",
+                    "Terpenuhi",
+                    "Lewat (jam)",
+                    "Alasan",
+                ],
+                breaches,
+            ),
+            Table(
+                "Peringatan yang tidak diakui",
+                ["Jenis", "Layanan", "Prioritas", "Dibuat", "Diulang", "Tingkat eskalasi"],
+                unacked,
+            ),
+            Table(
+                "Ketersediaan di bawah target",
+                ["Layanan", "Target (%)", "Ketersediaan (%)", "Tidak tersedia (menit)"],
+                below,
+            ),
+        ],
+    )

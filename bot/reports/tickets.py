@@ -41,7 +41,13 @@ class Row:
         return False if now > t.resolution_due_at else None
 
 
-def tickets_in(session: Session, start: datetime, end: datetime, service_id: str | None, types: tuple[str, ...] | None = None) -> list[Ticket]:
+def tickets_in(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    service_id: str | None,
+    types: tuple[str, ...] | None = None,
+) -> list[Ticket]:
     stmt = select(Ticket).where(col(Ticket.created_at) >= start, col(Ticket.created_at) < end)
     if service_id:
         stmt = stmt.where(Ticket.service_id == service_id)
@@ -59,7 +65,15 @@ def _pct(flags: list[bool | None]) -> float | None:
     return share(sum(known), len(known))
 
 
-def evaluation(session: Session, start: date, end: date, *, tz: str, now: datetime, service_id: str | None = None) -> Report:
+def evaluation(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    tz: str,
+    now: datetime,
+    service_id: str | None = None,
+) -> Report:
     lo, hi = bounds(start, end, tz)
     rows = [Row(t) for t in tickets_in(session, lo, hi, service_id)]
     names = _names(session)
@@ -67,47 +81,109 @@ def evaluation(session: Session, start: date, end: date, *, tz: str, now: dateti
     for r in rows:
         groups[(r.ticket.service_id or "-", r.ticket.priority)].append(r)
     perf = []
-    for (sid, prio), items in sorted(groups.items(), key=lambda kv: (names.get(kv[0][0], kv[0][0]), kv[0][1])):
-        ack = [(r.ticket.acknowledged_at - r.ticket.created_at).total_seconds() for r in items if r.ticket.acknowledged_at]
-        res = [(r.ticket.resolved_at - r.ticket.created_at).total_seconds() for r in items if r.ticket.resolved_at]
-        perf.append([
-            names.get(sid, "(tanpa layanan)"), f"P{prio} {PRIORITY_NAMES[prio]}", len(items),
-            sum(1 for r in items if r.ticket.resolved_at), hours(mean(ack)), hours(mean(res)),
-            _pct([r.response_met(now) for r in items]), _pct([r.resolution_met(now) for r in items]),
-        ])
-    total_ack = [(r.ticket.acknowledged_at - r.ticket.created_at).total_seconds() for r in rows if r.ticket.acknowledged_at]
-    total_res = [(r.ticket.resolved_at - r.ticket.created_at).total_seconds() for r in rows if r.ticket.resolved_at]
-    summary = Table("Ringkasan", ["Ukuran", "Nilai"], [
-        ["Tiket masuk", len(rows)],
-        ["Gangguan / permintaan / keluhan", " / ".join(str(sum(1 for r in rows if r.ticket.type == k)) for k in ("gangguan", "permintaan", "keluhan"))],
-        ["Tiket selesai", sum(1 for r in rows if r.ticket.resolved_at)],
-        ["Rata-rata waktu tanggap (jam)", hours(mean(total_ack))],
-        ["Rata-rata waktu penyelesaian (jam)", hours(mean(total_res))],
-        ["Kepatuhan SLA tanggap (%)", _pct([r.response_met(now) for r in rows])],
-        ["Kepatuhan SLA penyelesaian (%)", _pct([r.resolution_met(now) for r in rows])],
-    ])
+    for (sid, prio), items in sorted(
+        groups.items(), key=lambda kv: (names.get(kv[0][0], kv[0][0]), kv[0][1])
+    ):
+        ack = [
+            (r.ticket.acknowledged_at - r.ticket.created_at).total_seconds()
+            for r in items
+            if r.ticket.acknowledged_at
+        ]
+        res = [
+            (r.ticket.resolved_at - r.ticket.created_at).total_seconds()
+            for r in items
+            if r.ticket.resolved_at
+        ]
+        perf.append(
+            [
+                names.get(sid, "(tanpa layanan)"),
+                f"P{prio} {PRIORITY_NAMES[prio]}",
+                len(items),
+                sum(1 for r in items if r.ticket.resolved_at),
+                hours(mean(ack)),
+                hours(mean(res)),
+                _pct([r.response_met(now) for r in items]),
+                _pct([r.resolution_met(now) for r in items]),
+            ]
+        )
+    total_ack = [
+        (r.ticket.acknowledged_at - r.ticket.created_at).total_seconds()
+        for r in rows
+        if r.ticket.acknowledged_at
+    ]
+    total_res = [
+        (r.ticket.resolved_at - r.ticket.created_at).total_seconds()
+        for r in rows
+        if r.ticket.resolved_at
+    ]
+    summary = Table(
+        "Ringkasan",
+        ["Ukuran", "Nilai"],
+        [
+            ["Tiket masuk", len(rows)],
+            [
+                "Gangguan / permintaan / keluhan",
+                " / ".join(
+                    str(sum(1 for r in rows if r.ticket.type == k))
+                    for k in ("gangguan", "permintaan", "keluhan")
+                ),
+            ],
+            ["Tiket selesai", sum(1 for r in rows if r.ticket.resolved_at)],
+            ["Rata-rata waktu tanggap (jam)", hours(mean(total_ack))],
+            ["Rata-rata waktu penyelesaian (jam)", hours(mean(total_res))],
+            ["Kepatuhan SLA tanggap (%)", _pct([r.response_met(now) for r in rows])],
+            ["Kepatuhan SLA penyelesaian (%)", _pct([r.resolution_met(now) for r in rows])],
+        ],
+    )
     per_service = Table(
         "Kinerja per layanan dan prioritas",
-        ["Layanan", "Prioritas", "Masuk", "Selesai", "Rata-rata tanggap (jam)", "Rata-rata penyelesaian (jam)",
-         "SLA tanggap (%)", "SLA penyelesaian (%)"],
+        [
+            "Layanan",
+            "Prioritas",
+            "Masuk",
+            "Selesai",
+            "Rata-rata tanggap (jam)",
+            "Rata-rata penyelesaian (jam)",
+            "SLA tanggap (%)",
+            "SLA penyelesaian (%)",
+        ],
         perf,
         note="Kepatuhan SLA dihitung atas tiket yang hasilnya sudah diketahui (sudah ditanggapi/diselesaikan atau sudah lewat batas waktu).",
     )
-    cats = Counter(r.ticket.category or names.get(r.ticket.service_id or "", "(tanpa layanan)") for r in rows)
-    recurring = Table("Kategori yang berulang", ["Kategori / layanan", "Jumlah", "Porsi (%)"],
-                      [[c, n, share(n, len(rows))] for c, n in cats.most_common(10)])
+    cats = Counter(
+        r.ticket.category or names.get(r.ticket.service_id or "", "(tanpa layanan)") for r in rows
+    )
+    recurring = Table(
+        "Kategori yang berulang",
+        ["Kategori / layanan", "Jumlah", "Porsi (%)"],
+        [[c, n, share(n, len(rows))] for c, n in cats.most_common(10)],
+    )
     fb = session.execute(
-        sa.select(KbFeedback.helpful, sa.func.count()).where(col(KbFeedback.at) >= lo, col(KbFeedback.at) < hi).group_by(KbFeedback.helpful)
+        sa.select(KbFeedback.helpful, sa.func.count())
+        .where(col(KbFeedback.at) >= lo, col(KbFeedback.at) < hi)
+        .group_by(KbFeedback.helpful)
     ).all()
     helpful = {bool(h): int(n) for h, n in fb}
-    satisfaction = Table("Kepuasan (jawaban FAQ)", ["Ukuran", "Nilai"], [
-        ["Jawaban FAQ dinilai membantu", helpful.get(True, 0)],
-        ["Jawaban FAQ dinilai tidak membantu", helpful.get(False, 0)],
-        ["Tingkat membantu (%)", share(helpful.get(True, 0), sum(helpful.values()))],
-    ], note="Survei kepuasan atas penyelesaian tiket belum dikumpulkan oleh aplikasi; yang tercatat adalah penilaian \"Apakah ini membantu?\" pada jawaban FAQ.")
-    report = Report("evaluasi", "Laporan Evaluasi Layanan SPBE", now, start, end, service_id,
-                    intro="Volume, waktu tanggap dan penyelesaian, kepatuhan SLA per layanan dan prioritas, serta kategori yang berulang, dihitung dari catatan tiket.",
-                    sections=[summary, per_service, recurring, satisfaction])
+    satisfaction = Table(
+        "Kepuasan (jawaban FAQ)",
+        ["Ukuran", "Nilai"],
+        [
+            ["Jawaban FAQ dinilai membantu", helpful.get(True, 0)],
+            ["Jawaban FAQ dinilai tidak membantu", helpful.get(False, 0)],
+            ["Tingkat membantu (%)", share(helpful.get(True, 0), sum(helpful.values()))],
+        ],
+        note='Survei kepuasan atas penyelesaian tiket belum dikumpulkan oleh aplikasi; yang tercatat adalah penilaian "Apakah ini membantu?" pada jawaban FAQ.',
+    )
+    report = Report(
+        "evaluasi",
+        "Laporan Evaluasi Layanan SPBE",
+        now,
+        start,
+        end,
+        service_id,
+        intro="Volume, waktu tanggap dan penyelesaian, kepatuhan SLA per layanan dan prioritas, serta kategori yang berulang, dihitung dari catatan tiket.",
+        sections=[summary, per_service, recurring, satisfaction],
+    )
     if rows:
         report.sections += _charts(rows, start, end, tz, now)
     return report
@@ -124,30 +200,91 @@ def _charts(rows: list[Row], start: date, end: date, tz: str, now: datetime) -> 
         weeks[f"{iso.year}-W{iso.week:02d}"].append(r)
     labels = sorted(weeks)
     comp = charts.compliance(
-        labels, [_pct([r.response_met(now) for r in weeks[w]]) for w in labels],
-        [_pct([r.resolution_met(now) for r in weeks[w]]) for w in labels], "Kepatuhan SLA per minggu",
+        labels,
+        [_pct([r.response_met(now) for r in weeks[w]]) for w in labels],
+        [_pct([r.resolution_met(now) for r in weeks[w]]) for w in labels],
+        "Kepatuhan SLA per minggu",
     )
     return [Chart("Volume tiket", volume), Chart("Kepatuhan SLA", comp)]
 
 
-def handling_records(session: Session, start: date, end: date, *, tz: str, now: datetime, type_: str, service_id: str | None = None) -> Report:
+def handling_records(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    tz: str,
+    now: datetime,
+    type_: str,
+    service_id: str | None = None,
+) -> Report:
     """Every service request (or incident) of the period with its handling trail."""
     lo, hi = bounds(start, end, tz)
     items = tickets_in(session, lo, hi, service_id, (type_,))
     names = _names(session)
     people = {p.id: p.name for p in session.exec(select(Person.id, Person.name))}  # type: ignore[call-overload]
-    counts = dict(session.execute(
-        sa.select(TicketEvent.ticket_id, sa.func.count()).where(col(TicketEvent.ticket_id).in_([t.id for t in items]))
-        .group_by(TicketEvent.ticket_id)
-    ).all()) if items else {}
-    rows = [[t.number, names.get(t.service_id or "", "-"), f"P{t.priority}", t.state, t.title,
-             t.created_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
-             t.acknowledged_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if t.acknowledged_at else None,
-             t.resolved_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if t.resolved_at else None,
-             people.get(t.assignee_id) if t.assignee_id else None, t.resolution, t.root_cause, counts.get(t.id, 0)]
-            for t in items]
-    title = "Catatan Penanganan Insiden" if type_ == "gangguan" else (
-        "Catatan Permintaan Layanan" if type_ == "permintaan" else "Catatan Keluhan")
-    return Report(f"catatan-{type_}", title, now, start, end, service_id, sections=[Table(
-        title, ["Nomor", "Layanan", "Prioritas", "Status", "Judul", "Dibuat", "Ditanggapi", "Diselesaikan",
-                "Petugas", "Penyelesaian", "Akar masalah", "Jumlah catatan"], rows)])
+    counts = (
+        dict(
+            session.execute(
+                sa.select(TicketEvent.ticket_id, sa.func.count())
+                .where(col(TicketEvent.ticket_id).in_([t.id for t in items]))
+                .group_by(TicketEvent.ticket_id)
+            ).all()
+        )
+        if items
+        else {}
+    )
+    rows = [
+        [
+            t.number,
+            names.get(t.service_id or "", "-"),
+            f"P{t.priority}",
+            t.state,
+            t.title,
+            t.created_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
+            t.acknowledged_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+            if t.acknowledged_at
+            else None,
+            t.resolved_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+            if t.resolved_at
+            else None,
+            people.get(t.assignee_id) if t.assignee_id else None,
+            t.resolution,
+            t.root_cause,
+            counts.get(t.id, 0),
+        ]
+        for t in items
+    ]
+    title = (
+        "Catatan Penanganan Insiden"
+        if type_ == "gangguan"
+        else ("Catatan Permintaan Layanan" if type_ == "permintaan" else "Catatan Keluhan")
+    )
+    return Report(
+        f"catatan-{type_}",
+        title,
+        now,
+        start,
+        end,
+        service_id,
+        sections=[
+            Table(
+                title,
+                [
+                    "Nomor",
+                    "Layanan",
+                    "Prioritas",
+                    "Status",
+                    "Judul",
+                    "Dibuat",
+                    "Ditanggapi",
+                    "Diselesaikan",
+                    "Petugas",
+                    "Penyelesaian",
+                    "Akar masalah",
+                    "Jumlah catatan",
+                ],
+                rows,
+            )
+        ],
+    )

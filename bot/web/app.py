@@ -39,7 +39,12 @@ templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 ChannelStarter = Callable[[Helpdesk, Starlette, Deliverer, AsyncExitStack], Awaitable[None]]
 
 
-def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | None = None, run_jobs: bool = True) -> Starlette:
+def create_app(
+    helpdesk: Helpdesk,
+    *,
+    channel_starters: list[ChannelStarter] | None = None,
+    run_jobs: bool = True,
+) -> Starlette:
     conversations = helpdesk.conversations
     secure_cookie = helpdesk.settings.public_url.startswith("https://")
 
@@ -80,7 +85,9 @@ def create_app(helpdesk: Helpdesk, *, channel_starters: list[ChannelStarter] | N
 
         def draw() -> bytes | None:
             with Session(helpdesk.engine) as session:
-                return summary.chart(summary.build(session, utcnow(), helpdesk.settings.timezone, scope))
+                return summary.chart(
+                    summary.build(session, utcnow(), helpdesk.settings.timezone, scope)
+                )
 
         cached = charts.get(scope)
         if cached is not None and time.monotonic() - cached[0] < 300:

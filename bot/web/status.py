@@ -37,8 +37,13 @@ DAYS = 90
 
 def _day(d: availability.Day) -> dict[str, Any]:
     value = d.availability
-    return {"date": d.day.isoformat(), "availability": None if value is None else round(value, 3),
-            "down_s": int(d.down_s), "maintenance_s": int(d.maintenance_s), "level": _level(d, value)}
+    return {
+        "date": d.day.isoformat(),
+        "availability": None if value is None else round(value, 3),
+        "down_s": int(d.down_s),
+        "maintenance_s": int(d.maintenance_s),
+        "level": _level(d, value),
+    }
 
 
 def _level(day: availability.Day, value: float | None) -> str:
@@ -69,30 +74,61 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
         st = states.get(svc.id)
         state = "maintenance" if svc.id in maint else (st.state if st else "unmonitored")
         f = figs.get(svc.id)
-        out_services.append({
-            "id": svc.id, "name": svc.name, "state": state,
-            "since": st.since.isoformat() if st else None,
-            "target": svc.availability_target,
-            "uptime_90d": round(f.without_maintenance, 3) if f and f.without_maintenance is not None else None,
-            "days": [_day(d) for d in bars.get(svc.id, [])],
-        })
+        out_services.append(
+            {
+                "id": svc.id,
+                "name": svc.name,
+                "state": state,
+                "since": st.since.isoformat() if st else None,
+                "target": svc.availability_target,
+                "uptime_90d": round(f.without_maintenance, 3)
+                if f and f.without_maintenance is not None
+                else None,
+                "days": [_day(d) for d in bars.get(svc.id, [])],
+            }
+        )
     names = {svc.id: svc.name for svc in services}
     incidents = [
-        {"service": o.service_id, "service_name": names.get(o.service_id, o.service_id), "since": o.started_at.isoformat()}
-        for o in s.exec(select(Outage).where(col(Outage.ended_at).is_(None), col(Outage.planned).is_(False))
-                        .order_by(col(Outage.started_at)))
+        {
+            "service": o.service_id,
+            "service_name": names.get(o.service_id, o.service_id),
+            "since": o.started_at.isoformat(),
+        }
+        for o in s.exec(
+            select(Outage)
+            .where(col(Outage.ended_at).is_(None), col(Outage.planned).is_(False))
+            .order_by(col(Outage.started_at))
+        )
     ]
     windows = []
     for w in maintenance.upcoming(s, now, limit=20):
         affected = maintenance.services_of(s, w.id or 0)
-        windows.append({"id": w.id, "services": [x.id for x in affected], "service_names": [x.name for x in affected],
-                        "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
-                        "impact": w.impact, "running": w.starts_at <= now})
+        windows.append(
+            {
+                "id": w.id,
+                "services": [x.id for x in affected],
+                "service_names": [x.name for x in affected],
+                "starts_at": w.starts_at.isoformat(),
+                "ends_at": w.ends_at.isoformat(),
+                "impact": w.impact,
+                "running": w.starts_at <= now,
+            }
+        )
     states_now = {x["state"] for x in out_services}
-    overall = "down" if "down" in states_now else "maintenance" if "maintenance" in states_now else (
-        "degraded" if "degraded" in states_now else "up")
-    return {"generated_at": now.isoformat(), "overall": overall, "services": out_services,
-            "incidents": incidents, "maintenance": windows}
+    overall = (
+        "down"
+        if "down" in states_now
+        else "maintenance"
+        if "maintenance" in states_now
+        else ("degraded" if "degraded" in states_now else "up")
+    )
+    return {
+        "generated_at": now.isoformat(),
+        "overall": overall,
+        "services": out_services,
+        "incidents": incidents,
+        "maintenance": windows,
+    }
 
 
 def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
@@ -115,29 +151,54 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
         parts = []
         for d in days:
             value = d["availability"]
-            shown = no_data if value is None else (f"{value:.2f}%".replace(".", ",") if lang == "id" else f"{value:.2f}%")
+            shown = (
+                no_data
+                if value is None
+                else (f"{value:.2f}%".replace(".", ",") if lang == "id" else f"{value:.2f}%")
+            )
             title = escape(bar_text.format(day=d["date"], value=shown))
             parts.append(f'<span class="{d["level"]}" title="{title}"></span>')
         return Markup("".join(parts))
 
-    headline = {"down": "status.some_down", "maintenance": "status.some_maintenance",
-                "degraded": "status.some_down"}.get(data["overall"], "status.all_up")
+    headline = {
+        "down": "status.some_down",
+        "maintenance": "status.some_maintenance",
+        "degraded": "status.some_down",
+    }.get(data["overall"], "status.all_up")
     services = []
     for svc in data["services"]:
-        services.append({
-            **svc,
-            "state_text": t(f"status.state.{svc['state']}", lang),
-            "uptime_text": t("status.uptime", lang, value=pct(svc["uptime_90d"]), target=f"{svc['target']:g}")
-            if svc["state"] != "unmonitored" else "",
-            "bars_html": bars_html(svc["days"]) if svc["days"] else None,
-        })
+        services.append(
+            {
+                **svc,
+                "state_text": t(f"status.state.{svc['state']}", lang),
+                "uptime_text": t(
+                    "status.uptime", lang, value=pct(svc["uptime_90d"]), target=f"{svc['target']:g}"
+                )
+                if svc["state"] != "unmonitored"
+                else "",
+                "bars_html": bars_html(svc["days"]) if svc["days"] else None,
+            }
+        )
     return {
-        "lang": lang, "t": lambda key, **kw: t(key, lang, **kw), "overall": data["overall"],
-        "headline": t(headline, lang), "updated": t("status.updated", lang, at=dt(data["generated_at"])),
+        "lang": lang,
+        "t": lambda key, **kw: t(key, lang, **kw),
+        "overall": data["overall"],
+        "headline": t(headline, lang),
+        "updated": t("status.updated", lang, at=dt(data["generated_at"])),
         "services": services,
-        "incidents": [t("status.incident_line", lang, service=i["service_name"], since=dt(i["since"])) for i in data["incidents"]],
-        "maintenance": [{**w, "names": ", ".join(w["service_names"]), "start": dt(w["starts_at"]), "end": dt(w["ends_at"])}
-                        for w in data["maintenance"]],
+        "incidents": [
+            t("status.incident_line", lang, service=i["service_name"], since=dt(i["since"]))
+            for i in data["incidents"]
+        ],
+        "maintenance": [
+            {
+                **w,
+                "names": ", ".join(w["service_names"]),
+                "start": dt(w["starts_at"]),
+                "end": dt(w["ends_at"]),
+            }
+            for w in data["maintenance"]
+        ],
         "switch_href": "/status" if lang == "en" else "/status?lang=en",
     }
 
@@ -147,7 +208,9 @@ def _authorized(request: Request, token: str | None) -> bool:
         return False
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 def routes(helpdesk: Helpdesk) -> list[Route]:
@@ -158,18 +221,27 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
     async def page(request: Request) -> Response:
         lang = norm_lang(request.query_params.get("lang"))
         data = await asyncio.to_thread(snapshot, engine, utcnow(), tz)
-        response = templates.TemplateResponse(request, "status.html", render_context(data, lang, tz))
+        response = templates.TemplateResponse(
+            request, "status.html", render_context(data, lang, tz)
+        )
         response.headers["Cache-Control"] = "public, max-age=15"
         return response
 
     async def api(_: Request) -> Response:
         data = await asyncio.to_thread(snapshot, engine, utcnow(), tz)
-        return JSONResponse(data, headers={"Cache-Control": "public, max-age=15", "Access-Control-Allow-Origin": "*"})
+        return JSONResponse(
+            data,
+            headers={"Cache-Control": "public, max-age=15", "Access-Control-Allow-Origin": "*"},
+        )
 
     async def alertmanager_hook(request: Request) -> Response:
-        token = settings.alertmanager_token.get_secret_value() if settings.alertmanager_token else None
+        token = (
+            settings.alertmanager_token.get_secret_value() if settings.alertmanager_token else None
+        )
         if not _authorized(request, token):
-            return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(
+                {"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
         try:
             payload = json.loads(await request.body())
             if not isinstance(payload, dict):
@@ -180,7 +252,9 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
 
         def apply() -> dict[str, list[str]]:
             with session_scope(engine) as s:
-                return alertmanager.ingest(s, payload, utcnow(), label=settings.alertmanager_label, policy=policy)
+                return alertmanager.ingest(
+                    s, payload, utcnow(), label=settings.alertmanager_label, policy=policy
+                )
 
         try:
             result = await asyncio.to_thread(apply)

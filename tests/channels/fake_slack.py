@@ -80,12 +80,25 @@ class FakeSlack:
         profile = {"real_name": name or user_id, "display_name": name or user_id}
         if email:
             profile["email"] = email
-        self.users[user_id] = {"id": user_id, "team_id": TEAM, "name": (name or user_id).lower(),
-                               "real_name": name or user_id, "is_bot": False, "deleted": False,
-                               "profile": profile}
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM,
+            "name": (name or user_id).lower(),
+            "real_name": name or user_id,
+            "is_bot": False,
+            "deleted": False,
+            "profile": profile,
+        }
 
-    def fail(self, method: str, error: str = "ratelimited", *, status: int | None = None,
-             retry_after: int | None = None, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` calls of `method` fail with `error` (429 for ratelimited)."""
         status = status or (429 if error == "ratelimited" else 200)
         with self._lock:
@@ -97,8 +110,14 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method == method and (where is None or where(c))]
 
-    def wait_for(self, method: str, where: Callable[[Call], bool] | None = None, *, count: int = 1,
-                 timeout: float = 15.0) -> list[Call]:
+    def wait_for(
+        self,
+        method: str,
+        where: Callable[[Call], bool] | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 15.0,
+    ) -> list[Call]:
         deadline = time.monotonic() + timeout
         while True:
             found = self.calls_to(method, where)
@@ -141,7 +160,9 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -174,14 +195,19 @@ class FakeSlack:
             self._record(Call("response_url", {**params, "_path": path}))
             return self._send(req, 200, b"ok", "text/plain")
         method = path.removeprefix("/api/")
-        if not (req.headers.get("Authorization") or "").startswith("Bearer ") and "token" not in params:
+        if (
+            not (req.headers.get("Authorization") or "").startswith("Bearer ")
+            and "token" not in params
+        ):
             self._record(Call(method, params, 200))
             return self._json(req, 200, {"ok": False, "error": "not_authed"})
         with self._lock:
             failure = self._failures[method].pop(0) if self._failures[method] else None
         if failure is not None:
             self._record(Call(method, params, failure.status))
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            headers = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
             return self._json(req, failure.status, {"ok": False, "error": failure.error}, headers)
         self._record(Call(method, params))
         self._json(req, 200, self._answer(method, params))
@@ -189,8 +215,16 @@ class FakeSlack:
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         ts = f"{1_700_000_000 + next(self._ts)}.000100"
         if method == "auth.test":
-            return {"ok": True, "url": "https://contoh.slack.com/", "team": "Kementerian Contoh", "user": "helpdesk",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://contoh.slack.com/",
+                "team": "Kementerian Contoh",
+                "user": "helpdesk",
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             if not p.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
@@ -199,9 +233,18 @@ class FakeSlack:
             if method == "chat.postEphemeral":
                 return {"ok": True, "message_ts": ts}
             if method == "chat.update":
-                return {"ok": True, "channel": p["channel"], "ts": p.get("ts"), "text": p.get("text")}
-            return {"ok": True, "channel": p["channel"], "ts": ts,
-                    "message": {"type": "message", "text": p.get("text"), "ts": ts, "bot_id": BOT_ID}}
+                return {
+                    "ok": True,
+                    "channel": p["channel"],
+                    "ts": p.get("ts"),
+                    "text": p.get("text"),
+                }
+            return {
+                "ok": True,
+                "channel": p["channel"],
+                "ts": ts,
+                "message": {"type": "message", "text": p.get("text"), "ts": ts, "bot_id": BOT_ID},
+            }
         if method == "views.open":
             if not p.get("trigger_id"):
                 return {"ok": False, "error": "invalid_trigger_id"}
@@ -220,13 +263,25 @@ class FakeSlack:
         with self._lock:
             self.calls.append(call)
 
-    def _json(self, req: BaseHTTPRequestHandler, status: int, data: dict[str, Any],
-              headers: dict[str, str] | None = None) -> None:
-        self._send(req, status, json.dumps(data).encode(), "application/json; charset=utf-8", headers)
+    def _json(
+        self,
+        req: BaseHTTPRequestHandler,
+        status: int,
+        data: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self._send(
+            req, status, json.dumps(data).encode(), "application/json; charset=utf-8", headers
+        )
 
     @staticmethod
-    def _send(req: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        req: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         req.send_response(status)
         req.send_header("Content-Type", ctype)
         req.send_header("Content-Length", str(len(body)))
@@ -239,27 +294,48 @@ class FakeSlack:
 # -- signed requests ----------------------------------------------------------------
 
 
-def signed_headers(body: bytes, *, secret: str = SECRET, timestamp: int | None = None,
-                   content_type: str = "application/json") -> dict[str, str]:
+def signed_headers(
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     assert signature is not None
-    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
 
 
 def event_body(event: dict[str, Any], *, event_id: str | None = None) -> bytes:
     envelope = {
-        "token": "legacy", "team_id": TEAM, "api_app_id": APP_ID, "type": "event_callback",
-        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}], "event": event,
+        "token": "legacy",
+        "team_id": TEAM,
+        "api_app_id": APP_ID,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        "event": event,
     }
     return json.dumps(envelope).encode()
 
 
 def dm_event(user: str, text: str, channel: str | None = None) -> dict[str, Any]:
     ts = f"{time.time():.6f}"
-    return {"type": "message", "channel": channel or "D" + user.lstrip("U"), "channel_type": "im", "user": user,
-            "text": text, "ts": ts, "event_ts": ts}
+    return {
+        "type": "message",
+        "channel": channel or "D" + user.lstrip("U"),
+        "channel_type": "im",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+    }
 
 
 def buttons(call: Call) -> dict[str, str]:
@@ -267,7 +343,9 @@ def buttons(call: Call) -> dict[str, str]:
     blocks = call.params.get("blocks") or (call.params.get("view") or {}).get("blocks") or []
     out = {}
     for block in blocks:
-        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
+        for el in block.get("elements", []) + (
+            [block["accessory"]] if "accessory" in block else []
+        ):
             if el.get("type") == "button":
                 out[el["value"]] = el["text"]["text"]
     return out
@@ -289,13 +367,24 @@ class SlackHarness:
     def channel(self) -> Any:
         return self.app.state.slack
 
-    def post(self, body: bytes, *, content_type: str = "application/json", timestamp: int | None = None,
-             headers: dict[str, str] | None = None, secret: str = SECRET) -> Any:
+    def post(
+        self,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+        secret: str = SECRET,
+    ) -> Any:
         sent = signed_headers(body, secret=secret, timestamp=timestamp, content_type=content_type)
         return self.client.post("/slack/events", content=body, headers={**sent, **(headers or {})})
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0) -> Any:
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else {}
+        )
         return self.post(event_body(event, event_id=event_id), headers=headers)
 
     def dm(self, user: str, text: str, **kw: Any) -> Any:
@@ -304,29 +393,76 @@ class SlackHarness:
     def command(self, user: str, text: str, *, channel: str = "CGENERAL") -> tuple[Any, str, str]:
         """Returns (response, response_url, trigger_id)."""
         response_url, trigger = self.fake.response_url(), f"trigger-{uuid.uuid4().hex[:8]}"
-        body = urlencode({
-            "token": "legacy", "team_id": TEAM, "team_domain": "contoh", "channel_id": channel,
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/helpdesk",
-            "text": text, "api_app_id": APP_ID, "response_url": response_url, "trigger_id": trigger,
-        }).encode()
-        return self.post(body, content_type="application/x-www-form-urlencoded"), response_url, trigger
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": TEAM,
+                "team_domain": "contoh",
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/helpdesk",
+                "text": text,
+                "api_app_id": APP_ID,
+                "response_url": response_url,
+                "trigger_id": trigger,
+            }
+        ).encode()
+        return (
+            self.post(body, content_type="application/x-www-form-urlencoded"),
+            response_url,
+            trigger,
+        )
 
-    def press(self, user: str, value: str, *, channel: str, message_ts: str = "1700000000.000100",
-              ephemeral: bool = False, response_url: str | None = None) -> tuple[Any, str]:
+    def press(
+        self,
+        user: str,
+        value: str,
+        *,
+        channel: str,
+        message_ts: str = "1700000000.000100",
+        ephemeral: bool = False,
+        response_url: str | None = None,
+    ) -> tuple[Any, str]:
         """Press a button whose value is a core action; returns (response, trigger_id)."""
         trigger = f"trigger-{uuid.uuid4().hex[:8]}"
-        container = {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral}
+        container = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        }
         payload = {
-            "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-            "api_app_id": APP_ID, "team": {"id": TEAM, "domain": "contoh"}, "trigger_id": trigger,
-            "container": container, "channel": {"id": channel, "name": "ops"},
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": APP_ID,
+            "team": {"id": TEAM, "domain": "contoh"},
+            "trigger_id": trigger,
+            "container": container,
+            "channel": {"id": channel, "name": "ops"},
             "response_url": response_url or self.fake.response_url(),
-            "actions": [{"type": "button", "block_id": "hd.0.0", "action_id": "hd.0.0.0", "value": value,
-                         "text": {"type": "plain_text", "text": value}, "action_ts": f"{time.time():.6f}"}],
+            "actions": [
+                {
+                    "type": "button",
+                    "block_id": "hd.0.0",
+                    "action_id": "hd.0.0.0",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": value},
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
         if not ephemeral:
-            payload["message"] = {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…"}
-        return self.post(interaction_body(payload), content_type="application/x-www-form-urlencoded"), trigger
+            payload["message"] = {
+                "type": "message",
+                "ts": message_ts,
+                "bot_id": BOT_ID,
+                "text": "…",
+            }
+        return self.post(
+            interaction_body(payload), content_type="application/x-www-form-urlencoded"
+        ), trigger
 
     def submit(self, user: str, view: dict[str, Any], values: dict[str, str]) -> Any:
         """Submit a modal as opened (from views.open) with the given values by block_id."""
@@ -337,16 +473,24 @@ class SlackHarness:
             element, value = block["element"], values[block["block_id"]]
             if element["type"] == "static_select":
                 option = next(o for o in element["options"] if o["value"] == value)
-                state[block["block_id"]] = {element["action_id"]: {"type": "static_select", "selected_option": option}}
+                state[block["block_id"]] = {
+                    element["action_id"]: {"type": "static_select", "selected_option": option}
+                }
             else:
-                state[block["block_id"]] = {element["action_id"]: {"type": element["type"], "value": value}}
+                state[block["block_id"]] = {
+                    element["action_id"]: {"type": element["type"], "value": value}
+                }
         payload = {
-            "type": "view_submission", "team": {"id": TEAM, "domain": "contoh"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM}, "api_app_id": APP_ID,
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "contoh"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": APP_ID,
             "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
             "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": state}},
         }
-        return self.post(interaction_body(payload), content_type="application/x-www-form-urlencoded")
+        return self.post(
+            interaction_body(payload), content_type="application/x-www-form-urlencoded"
+        )
 
     def report(self, user: str, **values: str) -> Any:
         """Report through `/helpdesk lapor` and the modal; returns the new Ticket."""
@@ -358,8 +502,14 @@ class SlackHarness:
         response, _, trigger = self.command(user, "lapor")
         assert response.status_code == 200
         opened = self.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0]
-        form = {"service": "vpn", "type": "gangguan", "description": "VPN putus terus sejak pagi", "impact": "3",
-                "urgency": "3", **values}
+        form = {
+            "service": "vpn",
+            "type": "gangguan",
+            "description": "VPN putus terus sejak pagi",
+            "impact": "3",
+            "urgency": "3",
+            **values,
+        }
         assert self.submit(user, opened.params["view"], form).status_code == 200
         self.wait("view", done + 1)
         with Session(self.channel.engine) as s:
@@ -376,13 +526,20 @@ class SlackHarness:
         deadline = time.monotonic() + timeout
         while self.channel.stats[kind] < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"slack {kind}: {self.channel.stats[kind]} of {count} done; {self.channel.stats}")
+                raise AssertionError(
+                    f"slack {kind}: {self.channel.stats[kind]} of {count} done; {self.channel.stats}"
+                )
             time.sleep(0.01)
 
 
 @contextmanager
-def slack_harness(helpdesk: Any, *, operator_channels: tuple[str, ...] = (), app_token: str | None = None,
-                  run_jobs: bool = False) -> Iterator[SlackHarness]:
+def slack_harness(
+    helpdesk: Any,
+    *,
+    operator_channels: tuple[str, ...] = (),
+    app_token: str | None = None,
+    run_jobs: bool = False,
+) -> Iterator[SlackHarness]:
     """Our real web app with the Slack channel against a fresh fake Web API."""
     from starlette.testclient import TestClient
 
@@ -390,12 +547,19 @@ def slack_harness(helpdesk: Any, *, operator_channels: tuple[str, ...] = (), app
     from bot.web.app import create_app
 
     with FakeSlack() as fake:
-        settings = helpdesk.settings.model_copy(update={
-            "slack_bot_token": SecretStr(TOKEN), "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_base_url": fake.base_url, "slack_operator_channels": list(operator_channels),
-            "slack_app_token": SecretStr(app_token) if app_token else None,
-        })
-        app = create_app(dataclasses.replace(helpdesk, settings=settings), channel_starters=[slack.start],
-                         run_jobs=run_jobs)
+        settings = helpdesk.settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(TOKEN),
+                "slack_signing_secret": SecretStr(SECRET),
+                "slack_api_base_url": fake.base_url,
+                "slack_operator_channels": list(operator_channels),
+                "slack_app_token": SecretStr(app_token) if app_token else None,
+            }
+        )
+        app = create_app(
+            dataclasses.replace(helpdesk, settings=settings),
+            channel_starters=[slack.start],
+            run_jobs=run_jobs,
+        )
         with TestClient(app) as client:
             yield SlackHarness(client, fake)

@@ -28,7 +28,13 @@ TOKEN = "123456:TEST-token_for-the-fake"
 BOT_ID = 123456
 BOT_USERNAME = "helpdesk_test_bot"
 #: parameters PTB sends JSON-encoded inside a form.
-JSON_PARAMS = {"reply_markup", "allowed_updates", "entities", "reply_parameters", "link_preview_options"}
+JSON_PARAMS = {
+    "reply_markup",
+    "allowed_updates",
+    "entities",
+    "reply_parameters",
+    "link_preview_options",
+}
 
 
 @dataclass
@@ -113,11 +119,20 @@ class FakeBotApi:
     # -- scripting and inspection ---------------------------------------------------------
 
     def fail(
-        self, method: str, status: int, *, count: int = 1, retry_after: int | None = None,
-        description: str = "", chat_id: int | None = None,
+        self,
+        method: str,
+        status: int,
+        *,
+        count: int = 1,
+        retry_after: int | None = None,
+        description: str = "",
+        chat_id: int | None = None,
     ) -> None:
         """The next `count` calls of `method` (to `chat_id`, if given) answer an error."""
-        default = {429: "Too Many Requests: retry after {n}", 403: "Forbidden: bot was blocked by the user"}
+        default = {
+            429: "Too Many Requests: retry after {n}",
+            403: "Forbidden: bot was blocked by the user",
+        }
         text = description or default.get(status, "Bad Request").format(n=retry_after)
         with self._lock:
             self._rules.append(Rule(method, status, count, retry_after, text, chat_id))
@@ -137,13 +152,18 @@ class FakeBotApi:
         with self._lock:
             calls = list(self.calls)
         return [
-            c for c in calls
+            c
+            for c in calls
             if (not methods or c.method in methods) and (ok is None or (c.status == 200) == ok)
         ]
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
         """Successful sendMessage calls, optionally to one chat."""
-        return [c for c in self.calls_of("sendMessage") if chat_id is None or int(c.params["chat_id"]) == chat_id]
+        return [
+            c
+            for c in self.calls_of("sendMessage")
+            if chat_id is None or int(c.params["chat_id"]) == chat_id
+        ]
 
     def mark(self) -> int:
         """A position in the call log; `since(mark)` gives what came after."""
@@ -154,7 +174,8 @@ class FakeBotApi:
         with self._lock:
             calls = self.calls[mark:]
         return [
-            c for c in calls
+            c
+            for c in calls
             if (not methods or c.method in methods) and (ok is None or (c.status == 200) == ok)
         ]
 
@@ -166,7 +187,9 @@ class FakeBotApi:
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; calls: {[(c.method, c.params) for c in self.calls[-10:]]}")
+                raise AssertionError(
+                    f"timed out; calls: {[(c.method, c.params) for c in self.calls[-10:]]}"
+                )
             time.sleep(0.02)
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
@@ -177,14 +200,20 @@ class FakeBotApi:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         params = await self._params(request)
         rule = self._matching_rule(method, params)
         if rule is not None:
             with self._lock:
                 self.calls.append(Call(method, params, rule.status))
-            body: dict[str, Any] = {"ok": False, "error_code": rule.status, "description": rule.description}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": rule.status,
+                "description": rule.description,
+            }
             if rule.retry_after is not None:
                 body["parameters"] = {"retry_after": rule.retry_after}
             return web.json_response(body, status=rule.status)
@@ -197,13 +226,18 @@ class FakeBotApi:
             self.calls.append(Call(method, params))
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
-            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found: method not found"}, status=404)
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+                status=404,
+            )
         status, result = handler(params)
         with self._lock:
             call = next(c for c in reversed(self.calls) if c.params is params)
             call.status, call.result = status, result
         if status != 200:
-            return web.json_response({"ok": False, "error_code": status, "description": result}, status=status)
+            return web.json_response(
+                {"ok": False, "error_code": status, "description": result}, status=status
+            )
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
@@ -243,11 +277,20 @@ class FakeBotApi:
                 return ready
             self._new_update.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), max(deadline - time.monotonic(), 0.001))
+                await asyncio.wait_for(
+                    self._new_update.wait(), max(deadline - time.monotonic(), 0.001)
+                )
 
     def _bot_user(self) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "Helpdesk SPBE", "username": BOT_USERNAME,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Helpdesk SPBE",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     @staticmethod
     def _chat(chat_id: int) -> dict[str, Any]:
@@ -274,9 +317,17 @@ class FakeBotApi:
         text = str(params.get("text", ""))
         if not text or len(text.encode("utf-16-le")) // 2 > 4096:
             return 400, "Bad Request: message text is empty or too long"
-        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat(chat_id),
-                   "from": self._bot_user(), "text": text}
-        if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(),
+            "text": text,
+        }
+        if (
+            isinstance(params.get("reply_markup"), dict)
+            and "inline_keyboard" in params["reply_markup"]
+        ):
             message["reply_markup"] = params["reply_markup"]
         with self._lock:
             self._messages[(chat_id, message["message_id"])] = message
@@ -290,12 +341,22 @@ class FakeBotApi:
         data = upload.file.read()
         params[field] = {"filename": upload.filename, "size": len(data), "head": data[:8]}
         chat_id = int(params["chat_id"])
-        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat(chat_id),
-                   "from": self._bot_user()}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(),
+        }
         if field == "photo":
-            message["photo"] = [{"file_id": "p1", "file_unique_id": "p1", "width": 800, "height": 400}]
+            message["photo"] = [
+                {"file_id": "p1", "file_unique_id": "p1", "width": 800, "height": 400}
+            ]
         else:
-            message["document"] = {"file_id": "d1", "file_unique_id": "d1", "file_name": upload.filename}
+            message["document"] = {
+                "file_id": "d1",
+                "file_unique_id": "d1",
+                "file_name": upload.filename,
+            }
         return 200, message
 
     def _api_sendPhoto(self, params: dict[str, Any]) -> tuple[int, Any]:
@@ -319,7 +380,10 @@ class FakeBotApi:
             if markup:
                 new["reply_markup"] = markup
             if new == message:
-                return 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"
+                return (
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same",
+                )
             self._messages[key] = new
         return 200, new
 
@@ -333,7 +397,9 @@ class FakeBotApi:
 def buttons(call: Call) -> list[tuple[str, str]]:
     """(label, callback_data) of the inline keyboard a call sent."""
     markup = call.params.get("reply_markup") or {}
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
+    return [
+        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
+    ]
 
 
 class Updates:
@@ -345,7 +411,12 @@ class Updates:
 
     @staticmethod
     def user(user_id: int, first: str, last: str | None = None) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first, "language_code": "id"}
+        user: dict[str, Any] = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first,
+            "language_code": "id",
+        }
         if last:
             user["last_name"] = last
         return user
@@ -358,34 +429,71 @@ class Updates:
     def group_chat(chat_id: int, title: str = "Grup Petugas TI") -> dict[str, Any]:
         return {"id": chat_id, "type": "supergroup", "title": title}
 
-    def _message(self, user: dict[str, Any], chat: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
-        return {"message_id": next(self._message_ids), "date": int(time.time()), "from": user,
-                "chat": chat or self.private_chat(user), **fields}
+    def _message(
+        self, user: dict[str, Any], chat: dict[str, Any] | None, **fields: Any
+    ) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "from": user,
+            "chat": chat or self.private_chat(user),
+            **fields,
+        }
 
-    def text(self, user: dict[str, Any], text: str, chat: dict[str, Any] | None = None,
-             reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    def text(
+        self,
+        user: dict[str, Any],
+        text: str,
+        chat: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         fields: dict[str, Any] = {"text": text}
         if text.startswith("/"):
-            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            fields["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
         if reply_to is not None:
             fields["reply_to_message"] = reply_to
         return {"update_id": next(self._ids), "message": self._message(user, chat, **fields)}
 
     def press(self, user: dict[str, Any], message: dict[str, Any], data: str) -> dict[str, Any]:
         update_id = next(self._ids)
-        return {"update_id": update_id, "callback_query": {
-            "id": f"cq{update_id}", "from": user, "message": message, "chat_instance": "ci-1", "data": data}}
+        return {
+            "update_id": update_id,
+            "callback_query": {
+                "id": f"cq{update_id}",
+                "from": user,
+                "message": message,
+                "chat_instance": "ci-1",
+                "data": data,
+            },
+        }
 
-    def other(self, kind: str, user: dict[str, Any], chat: dict[str, Any] | None = None) -> dict[str, Any]:
+    def other(
+        self, kind: str, user: dict[str, Any], chat: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Updates the bot does not act on, by kind."""
         update_id = next(self._ids)
         media = {
-            "sticker": {"sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
-                                    "height": 512, "is_animated": False, "is_video": False}},
+            "sticker": {
+                "sticker": {
+                    "file_id": "s1",
+                    "file_unique_id": "u1",
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                }
+            },
             "voice": {"voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 3}},
-            "photo": {"photo": [{"file_id": "p1", "file_unique_id": "u3", "width": 90, "height": 90}],
-                      "caption": "layar error"},
-            "document": {"document": {"file_id": "d1", "file_unique_id": "u4", "file_name": "log.txt"}},
+            "photo": {
+                "photo": [{"file_id": "p1", "file_unique_id": "u3", "width": 90, "height": 90}],
+                "caption": "layar error",
+            },
+            "document": {
+                "document": {"file_id": "d1", "file_unique_id": "u4", "file_name": "log.txt"}
+            },
         }
         if kind in media:
             return {"update_id": update_id, "message": self._message(user, chat, **media[kind])}
@@ -394,16 +502,40 @@ class Updates:
             return {"update_id": update_id, "edited_message": message}
         if kind == "channel_post":
             channel = {"id": -1009999, "type": "channel", "title": "Kanal"}
-            return {"update_id": update_id, "channel_post": {"message_id": 1, "date": int(time.time()),
-                                                              "chat": channel, "text": "pengumuman"}}
+            return {
+                "update_id": update_id,
+                "channel_post": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": channel,
+                    "text": "pengumuman",
+                },
+            }
         if kind == "inline_query":
-            return {"update_id": update_id, "inline_query": {"id": "iq1", "from": user, "query": "vpn", "offset": ""}}
+            return {
+                "update_id": update_id,
+                "inline_query": {"id": "iq1", "from": user, "query": "vpn", "offset": ""},
+            }
         if kind == "new_chat_members":
-            return {"update_id": update_id, "message": self._message(user, chat, new_chat_members=[user])}
+            return {
+                "update_id": update_id,
+                "message": self._message(user, chat, new_chat_members=[user]),
+            }
         if kind == "my_chat_member":
-            bot = {"id": BOT_ID, "is_bot": True, "first_name": "Helpdesk SPBE", "username": BOT_USERNAME}
-            return {"update_id": update_id, "my_chat_member": {
-                "chat": chat, "from": user, "date": int(time.time()),
-                "old_chat_member": {"user": bot, "status": "left"},
-                "new_chat_member": {"user": bot, "status": "member"}}}
+            bot = {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Helpdesk SPBE",
+                "username": BOT_USERNAME,
+            }
+            return {
+                "update_id": update_id,
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": {"user": bot, "status": "left"},
+                    "new_chat_member": {"user": bot, "status": "member"},
+                },
+            }
         raise ValueError(kind)

@@ -21,7 +21,9 @@ class AppServer:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -62,7 +64,12 @@ class BotUnderTest:
     SECRET = "s3cret-webhook_token"
 
     def __init__(
-        self, helpdesk: Any, api: FakeBotApi, *, webhook: bool = True, operator_chats: tuple[int, ...] = (),
+        self,
+        helpdesk: Any,
+        api: FakeBotApi,
+        *,
+        webhook: bool = True,
+        operator_chats: tuple[int, ...] = (),
         chat_rate: float = 100.0,
     ) -> None:
         import dataclasses
@@ -72,16 +79,20 @@ class BotUnderTest:
         from bot.channels import telegram
         from bot.web.app import create_app
 
-        settings = helpdesk.settings.model_copy(update={
-            "telegram_bot_token": SecretStr(api.token),
-            "telegram_api_base_url": api.url,
-            "telegram_webhook_url": "https://helpdesk.example.go.id/telegram/webhook" if webhook else None,
-            "telegram_webhook_secret": SecretStr(self.SECRET) if webhook else None,
-            "telegram_operator_chats": list(operator_chats),
-            # the outbox's own pacing runs on the wall clock: tests deliver back to back
-            "delivery_channel_rates": {},
-            "delivery_target_intervals": {},
-        })
+        settings = helpdesk.settings.model_copy(
+            update={
+                "telegram_bot_token": SecretStr(api.token),
+                "telegram_api_base_url": api.url,
+                "telegram_webhook_url": "https://helpdesk.example.go.id/telegram/webhook"
+                if webhook
+                else None,
+                "telegram_webhook_secret": SecretStr(self.SECRET) if webhook else None,
+                "telegram_operator_chats": list(operator_chats),
+                # the outbox's own pacing runs on the wall clock: tests deliver back to back
+                "delivery_channel_rates": {},
+                "delivery_target_intervals": {},
+            }
+        )
         self.helpdesk = dataclasses.replace(helpdesk, settings=settings)
         self.api = api
         self.webhook = webhook
@@ -115,7 +126,9 @@ class BotUnderTest:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         body = update if isinstance(update, bytes) else json.dumps(update).encode()
         headers["Content-Type"] = "application/json"
-        response = httpx.post(f"{self.server.url}/telegram/webhook", content=body, headers=headers, timeout=30)
+        response = httpx.post(
+            f"{self.server.url}/telegram/webhook", content=body, headers=headers, timeout=30
+        )
         return response.status_code
 
     def send(self, update: dict[str, Any]) -> None:

@@ -24,28 +24,41 @@ def slack(helpdesk: Helpdesk) -> Iterator[SlackHarness]:
         yield harness
 
 
-def test_question_in_dm_is_answered_from_the_knowledge_base(slack: SlackHarness, helpdesk: Helpdesk) -> None:
+def test_question_in_dm_is_answered_from_the_knowledge_base(
+    slack: SlackHarness, helpdesk: Helpdesk
+) -> None:
     article = helpdesk.kb.current.articles[0]
     response = slack.dm("U100", article.question)
     assert response.status_code == 200 and response.text == ""
     slack.wait("event")
     [call] = slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D100")
     assert article.question[:40] in call.params["text"]
-    assert buttons(call) == {f"faq:yes:{article.id}": t("common.yes"), f"faq:no:{article.id}": t("common.no")}
+    assert buttons(call) == {
+        f"faq:yes:{article.id}": t("common.yes"),
+        f"faq:no:{article.id}": t("common.no"),
+    }
     ids = [b["block_id"] for b in call.params["blocks"] if "block_id" in b]
     actions = [e["action_id"] for b in call.params["blocks"] for e in b.get("elements", [])]
     assert len(ids) == len(set(ids)) and len(actions) == len(set(actions))
 
     slack.press("U100", f"faq:yes:{article.id}", channel="D100")
     slack.wait("action")
-    [thanks] = slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D100", count=2)[1:]
+    [thanks] = slack.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == "D100", count=2
+    )[1:]
     assert thanks.params["text"] == t("faq.glad")
 
 
 def test_app_mention_is_answered_in_the_users_dm(slack: SlackHarness, helpdesk: Helpdesk) -> None:
     article = helpdesk.kb.current.articles[1]
-    event = {"type": "app_mention", "user": "U101", "channel": "CGENERAL", "text": f"<@UBOT> {article.question}",
-             "ts": "1.0", "event_ts": "1.0"}
+    event = {
+        "type": "app_mention",
+        "user": "U101",
+        "channel": "CGENERAL",
+        "text": f"<@UBOT> {article.question}",
+        "ts": "1.0",
+        "event_ts": "1.0",
+    }
     assert slack.event(event).status_code == 200
     slack.wait("event")
     assert slack.fake.calls_to("conversations.open")[0].params["users"] == "U101"
@@ -60,8 +73,10 @@ def test_report_through_the_modal_gets_a_ticket_number(slack: SlackHarness) -> N
     assert ticket.service_id == "vpn" and ticket.type == "gangguan" and ticket.priority == 2
     assert (ticket.reporter_channel, ticket.reporter_chat_id) == ("slack", "D102")
     assert ticket.title == "VPN putus terus sejak pagi"
-    [dm] = slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D102"
-                               and ticket.number in c.params["text"])
+    [dm] = slack.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.params["channel"] == "D102" and ticket.number in c.params["text"],
+    )
     assert buttons(dm) == {f"t:status:{ticket.number}": t("menu.status")}
     view = slack.fake.calls_to("views.open")[0].params["view"]
     services = next(b for b in view["blocks"] if b["block_id"] == "service")["element"]["options"]
@@ -75,11 +90,19 @@ def test_report_through_the_modal_gets_a_ticket_number(slack: SlackHarness) -> N
 
 def test_report_modal_refuses_a_too_short_description(slack: SlackHarness) -> None:
     _, _, trigger = slack.command("U103", "lapor")
-    view = slack.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0].params["view"]
-    response = slack.submit("U103", view, {"service": "vpn", "type": "gangguan", "description": "vpn",
-                                           "impact": "3", "urgency": "3"})
+    view = slack.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0].params[
+        "view"
+    ]
+    response = slack.submit(
+        "U103",
+        view,
+        {"service": "vpn", "type": "gangguan", "description": "vpn", "impact": "3", "urgency": "3"},
+    )
     assert response.status_code == 200
-    assert response.json()["response_action"] == "errors" and "description" in response.json()["errors"]
+    assert (
+        response.json()["response_action"] == "errors"
+        and "description" in response.json()["errors"]
+    )
     with Session(slack.channel.engine) as s:
         assert s.exec(select(Ticket)).first() is None
 
@@ -87,7 +110,10 @@ def test_report_modal_refuses_a_too_short_description(slack: SlackHarness) -> No
 def test_report_button_in_dm_opens_the_modal(slack: SlackHarness) -> None:
     _, trigger = slack.press("U104", "menu:report", channel="D104")
     [opened] = slack.fake.wait_for("views.open")
-    assert opened.params["trigger_id"] == trigger and opened.params["view"]["callback_id"] == "hd_report"
+    assert (
+        opened.params["trigger_id"] == trigger
+        and opened.params["view"]["callback_id"] == "hd_report"
+    )
 
 
 def test_helpdesk_status_answers_ephemerally(slack: SlackHarness) -> None:
@@ -111,7 +137,9 @@ def test_helpdesk_tiket_faq_bantuan_and_unknown(slack: SlackHarness, helpdesk: H
         urls[text] = slack.command("U106", text)[1]
 
     def answer(text: str) -> str:
-        return slack.fake.wait_for("response_url", lambda c: c.params["_path"] in urls[text])[0].params["text"]
+        return slack.fake.wait_for("response_url", lambda c: c.params["_path"] in urls[text])[
+            0
+        ].params["text"]
 
     assert ticket.number in answer("tiket")
     assert article.question[:40] in answer(f"faq {article.question}")
@@ -137,7 +165,9 @@ def test_unknown_email_links_with_the_one_time_code(slack: SlackHarness) -> None
         ahmad = s.exec(select(Person).where(Person.email == "ahmad.fauzi@kementerian.go.id")).one()
         code = people.issue_link_code(s, ahmad, ttl=timedelta(minutes=15))
         code2 = people.issue_link_code(s, ahmad, ttl=timedelta(minutes=15))
-    slack.dm("U108", f"tautkan {code}")  # typed without the slash: Slack keeps "/" for its own commands
+    slack.dm(
+        "U108", f"tautkan {code}"
+    )  # typed without the slash: Slack keeps "/" for its own commands
     slack.wait("event")
     [done] = slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D108")
     assert "Ahmad Fauzi" in done.params["text"]
@@ -145,12 +175,21 @@ def test_unknown_email_links_with_the_one_time_code(slack: SlackHarness) -> None
     slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
     with Session(slack.channel.engine) as s:
         linked = s.exec(select(Identity).where(Identity.channel == "slack")).all()
-        assert {(i.external_id, i.person_id) for i in linked} == {("U108", ahmad.id), ("U109", ahmad.id)}
+        assert {(i.external_id, i.person_id) for i in linked} == {
+            ("U108", ahmad.id),
+            ("U109", ahmad.id),
+        }
 
 
 def test_app_home_shows_open_tickets_with_due_times(slack: SlackHarness) -> None:
     ticket = slack.report("U110")
-    event = {"type": "app_home_opened", "user": "U110", "channel": "D110", "tab": "home", "event_ts": "1.0"}
+    event = {
+        "type": "app_home_opened",
+        "user": "U110",
+        "channel": "D110",
+        "tab": "home",
+        "event_ts": "1.0",
+    }
     slack.event(event)
     slack.wait("event")
     [published] = slack.fake.wait_for("views.publish")
@@ -177,10 +216,25 @@ def test_operator_home_shows_their_queue(slack: SlackHarness) -> None:
 
 def test_messages_tab_and_bot_messages_are_no_turns(slack: SlackHarness) -> None:
     slack.event({"type": "app_home_opened", "user": "U113", "tab": "messages", "event_ts": "1.0"})
-    slack.event({"type": "message", "channel": "D113", "channel_type": "im", "bot_id": "BBOT", "text": "hi",
-                 "ts": "1.0"})
-    slack.event({"type": "message", "subtype": "message_changed", "channel": "D113", "channel_type": "im",
-                 "ts": "1.0"})
+    slack.event(
+        {
+            "type": "message",
+            "channel": "D113",
+            "channel_type": "im",
+            "bot_id": "BBOT",
+            "text": "hi",
+            "ts": "1.0",
+        }
+    )
+    slack.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "D113",
+            "channel_type": "im",
+            "ts": "1.0",
+        }
+    )
     slack.wait("event")
     time.sleep(0.2)
     assert not slack.fake.calls_to("views.publish") and not slack.fake.calls_to("chat.postMessage")

@@ -46,13 +46,17 @@ def operator_of(slack: SlackHarness, ticket: Ticket, user: str) -> Person:
 
 def alert_post(slack: SlackHarness, ticket: Ticket):  # type: ignore[no-untyped-def]
     slack.tick()
-    return slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == OPS
-                               and ticket.number in c.params["text"])[0]
+    return slack.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.params["channel"] == OPS and ticket.number in c.params["text"],
+    )[0]
 
 
 def edits(slack: SlackHarness, ts: str) -> list[str]:
     slack.tick()
-    return [c.params["text"] for c in slack.fake.calls_to("chat.update", lambda c: c.params["ts"] == ts)]
+    return [
+        c.params["text"] for c in slack.fake.calls_to("chat.update", lambda c: c.params["ts"] == ts)
+    ]
 
 
 def fresh(slack: SlackHarness, ticket: Ticket) -> Ticket:
@@ -74,8 +78,16 @@ def test_acknowledge_take_and_resolve_from_the_operator_channel(slack: SlackHarn
     operator = operator_of(slack, ticket, "UOPS")
     post = alert_post(slack, ticket)
     ts = posted_ts(slack)
-    assert set(buttons(post)) == {f"t:take:{ticket.number}", f"t:ack:{ticket.number}", f"t:resolve:{ticket.number}"}
-    assert [buttons(post)[f"t:{v}:{ticket.number}"] for v in ("take", "ack", "resolve")] == ["Ambil", "Akui", "Selesai"]
+    assert set(buttons(post)) == {
+        f"t:take:{ticket.number}",
+        f"t:ack:{ticket.number}",
+        f"t:resolve:{ticket.number}",
+    }
+    assert [buttons(post)[f"t:{v}:{ticket.number}"] for v in ("take", "ack", "resolve")] == [
+        "Ambil",
+        "Akui",
+        "Selesai",
+    ]
 
     slack.press("UOPS", f"t:ack:{ticket.number}", channel=OPS, message_ts=ts)
     slack.wait("action")
@@ -91,19 +103,34 @@ def test_acknowledge_take_and_resolve_from_the_operator_channel(slack: SlackHarn
 
     _, trigger = slack.press("UOPS", f"t:resolve:{ticket.number}", channel=OPS, message_ts=ts)
     slack.wait("action", 3)
-    view = slack.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0].params["view"]
-    assert view["callback_id"] == "hd_resolve" and {b.get("block_id") for b in view["blocks"]} >= {"note", "cause"}
-    slack.submit("UOPS", view, {"note": "Sertifikat VPN diperbarui", "cause": "Sertifikat kedaluwarsa"})
+    view = slack.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0].params[
+        "view"
+    ]
+    assert view["callback_id"] == "hd_resolve" and {b.get("block_id") for b in view["blocks"]} >= {
+        "note",
+        "cause",
+    }
+    slack.submit(
+        "UOPS", view, {"note": "Sertifikat VPN diperbarui", "cause": "Sertifikat kedaluwarsa"}
+    )
     slack.wait("view", 2)
     done = fresh(slack, ticket)
-    assert (done.state, done.resolution, done.root_cause) == ("selesai", "Sertifikat VPN diperbarui",
-                                                            "Sertifikat kedaluwarsa")
+    assert (done.state, done.resolution, done.root_cause) == (
+        "selesai",
+        "Sertifikat VPN diperbarui",
+        "Sertifikat kedaluwarsa",
+    )
     last = edits(slack, ts)[-1]
     assert f"Diselesaikan oleh {operator.name}" in last
     final = slack.fake.calls_to("chat.update", lambda c: c.params["ts"] == ts)[-1]
     assert buttons(final) == {}  # nothing left to press on a resolved ticket
-    assert slack.fake.wait_for("chat.postEphemeral", lambda c: c.params["user"] == "UOPS"
-                               and t("ticket.resolved", number=ticket.number) in c.params["text"])
+    assert slack.fake.wait_for(
+        "chat.postEphemeral",
+        lambda c: (
+            c.params["user"] == "UOPS"
+            and t("ticket.resolved", number=ticket.number) in c.params["text"]
+        ),
+    )
 
 
 def posted_ts(slack: SlackHarness) -> str:
@@ -114,24 +141,39 @@ def posted_ts(slack: SlackHarness) -> str:
     return row.message_ref
 
 
-def test_button_without_the_role_is_refused_ephemerally_and_changes_nothing(slack: SlackHarness) -> None:
+def test_button_without_the_role_is_refused_ephemerally_and_changes_nothing(
+    slack: SlackHarness,
+) -> None:
     ticket = slack.report("U201", service="vpn", impact="1", urgency="2")
     alert_post(slack, ticket)
     before = fresh(slack, ticket)
     with Session(slack.channel.engine) as s:
         events = len(s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all())
-    slack.fake.add_user("U202", email="lina.marlina@kementerian.go.id", name="Lina Marlina")  # a pengguna
+    slack.fake.add_user(
+        "U202", email="lina.marlina@kementerian.go.id", name="Lina Marlina"
+    )  # a pengguna
     for verb in ("take", "ack", "resolve"):
         slack.press("U202", f"t:{verb}:{ticket.number}", channel=OPS)
     slack.wait("action", 3)
-    refusals = slack.fake.wait_for("chat.postEphemeral", lambda c: c.params["user"] == "U202", count=3)
+    refusals = slack.fake.wait_for(
+        "chat.postEphemeral", lambda c: c.params["user"] == "U202", count=3
+    )
     assert {r.params["channel"] for r in refusals} == {OPS}
     assert all(r.params["text"] == t("auth.operator_only") for r in refusals)
-    assert not slack.fake.calls_to("views.open", lambda c: c.params["view"]["callback_id"] == "hd_resolve")
+    assert not slack.fake.calls_to(
+        "views.open", lambda c: c.params["view"]["callback_id"] == "hd_resolve"
+    )
     after = fresh(slack, ticket)
-    assert (after.state, after.assignee_id, after.acknowledged_at) == (before.state, before.assignee_id, None)
+    assert (after.state, after.assignee_id, after.acknowledged_at) == (
+        before.state,
+        before.assignee_id,
+        None,
+    )
     with Session(slack.channel.engine) as s:
-        assert len(s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()) == events
+        assert (
+            len(s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all())
+            == events
+        )
         assert not s.exec(select(Notice).where(Notice.kind == "alert.edit")).all()
     assert edits(slack, "any") == [] and not slack.fake.calls_to("chat.update")
 
@@ -151,10 +193,17 @@ def test_summary_is_for_coordinators_only(slack: SlackHarness) -> None:
     assert "Tiket terbuka: 2 (P1: 1 · P2: 0 · P3: 0 · P4: 1)" in text and "ditugaskan 2" in text
     _, url, _ = slack.command("UKOOR", "ringkasan vpn")
     [narrowed] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
-    assert "Akses Jarak Jauh (VPN)" in narrowed.params["text"] and "Tiket terbuka: 1 (P1: 1" in narrowed.params["text"]
-    assert not [b for b in narrowed.params["blocks"] if b["type"] == "image"]  # nothing monitored: no chart
+    assert (
+        "Akses Jarak Jauh (VPN)" in narrowed.params["text"]
+        and "Tiket terbuka: 1 (P1: 1" in narrowed.params["text"]
+    )
+    assert not [
+        b for b in narrowed.params["blocks"] if b["type"] == "image"
+    ]  # nothing monitored: no chart
     with session_scope(slack.channel.engine) as s:
-        s.add(ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=2)))
+        s.add(
+            ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=2))
+        )
     _, url, _ = slack.command("UKOOR", "ringkasan vpn")
     [charted] = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in url)
     [image] = [b for b in charted.params["blocks"] if b["type"] == "image"]
@@ -163,8 +212,14 @@ def test_summary_is_for_coordinators_only(slack: SlackHarness) -> None:
 
 def _notice(slack: SlackHarness, **kw: object) -> int:
     with session_scope(slack.channel.engine) as s:
-        notices.enqueue(s, channel="slack", target=str(kw.get("target", "D300")), kind="ticket.state",
-                        payload={"text": "Tiket INC-2026-000001 kini berstatus: selesai."}, dedupe_key="test:1")
+        notices.enqueue(
+            s,
+            channel="slack",
+            target=str(kw.get("target", "D300")),
+            kind="ticket.state",
+            payload={"text": "Tiket INC-2026-000001 kini berstatus: selesai."},
+            dedupe_key="test:1",
+        )
         return s.exec(select(Notice.id).where(Notice.dedupe_key == "test:1")).one()
 
 
@@ -183,8 +238,12 @@ def test_long_rate_limit_reschedules_the_notice(slack: SlackHarness) -> None:
     row = _row(slack, notice_id)
     assert (row.status, row.last_error) == ("pending", "slack: ratelimited")
     assert row.next_attempt_at.replace(tzinfo=UTC) == now + timedelta(seconds=30)
-    assert [c.status for c in slack.fake.calls_to("chat.postMessage")] == [429]  # not retried in place
-    assert slack.client.portal.call(slack.app.state.deliverer.tick, now + timedelta(seconds=31)) == 1
+    assert [c.status for c in slack.fake.calls_to("chat.postMessage")] == [
+        429
+    ]  # not retried in place
+    assert (
+        slack.client.portal.call(slack.app.state.deliverer.tick, now + timedelta(seconds=31)) == 1
+    )
     assert _row(slack, notice_id).status == "sent"
 
 
@@ -218,7 +277,15 @@ def test_notices_from_the_outbox_reach_the_reporters_dm(slack: SlackHarness) -> 
     ticket = slack.report("U205", service="vpn")
     slack.tick()
     with Session(slack.channel.engine) as s:
-        sent = s.exec(select(Notice).where(Notice.channel == "slack", col(Notice.target) == "D205")).all()
+        sent = s.exec(
+            select(Notice).where(Notice.channel == "slack", col(Notice.target) == "D205")
+        ).all()
     assert sent and all(n.status == "sent" for n in sent)
-    assert slack.fake.calls_to("chat.postMessage", lambda c: c.params["channel"] == "D205"
-                               and ticket.number in c.params["text"] and "ditugaskan" in c.params["text"])
+    assert slack.fake.calls_to(
+        "chat.postMessage",
+        lambda c: (
+            c.params["channel"] == "D205"
+            and ticket.number in c.params["text"]
+            and "ditugaskan" in c.params["text"]
+        ),
+    )

@@ -46,7 +46,12 @@ def test_bad_signature_is_refused(slack: SlackHarness) -> None:
 
 def test_missing_signature_or_timestamp_is_refused(slack: SlackHarness) -> None:
     body = event_body(dm_event("U301", "halo"))
-    assert slack.client.post("/slack/events", content=body, headers={"Content-Type": "application/json"}).status_code == 401
+    assert (
+        slack.client.post(
+            "/slack/events", content=body, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 401
+    )
     signed = slack.post  # with a signature but without the timestamp header
     response = signed(body, headers={"X-Slack-Request-Timestamp": ""})
     assert response.status_code == 401
@@ -63,8 +68,14 @@ def test_old_timestamp_is_refused(slack: SlackHarness) -> None:
 
 def test_unsigned_garbage_gets_401_not_a_crash(slack: SlackHarness) -> None:
     for body in (b"\xff\xfe not utf-8", b"{not json", b"payload=%7Bbroken"):
-        response = slack.client.post("/slack/events", content=body, headers={
-            "X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=00"})
+        response = slack.client.post(
+            "/slack/events",
+            content=body,
+            headers={
+                "X-Slack-Request-Timestamp": str(int(time.time())),
+                "X-Slack-Signature": "v0=00",
+            },
+        )
         assert response.status_code == 401
     nothing_happened(slack)
 
@@ -74,11 +85,15 @@ def test_bolt_verifies_signatures_too(slack: SlackHarness) -> None:
         AsyncRequestVerification,
     )
 
-    assert any(isinstance(m, AsyncRequestVerification) for m in slack.channel.app._async_middleware_list)
+    assert any(
+        isinstance(m, AsyncRequestVerification) for m in slack.channel.app._async_middleware_list
+    )
 
 
 def test_signed_request_is_served(slack: SlackHarness) -> None:
-    challenge = json.dumps({"token": "x", "challenge": "abc123", "type": "url_verification"}).encode()
+    challenge = json.dumps(
+        {"token": "x", "challenge": "abc123", "type": "url_verification"}
+    ).encode()
     response = slack.post(challenge)
     assert response.status_code == 200 and response.json() == {"challenge": "abc123"}
 
@@ -104,7 +119,9 @@ def test_user_text_never_becomes_a_mention(slack: SlackHarness) -> None:
     slack.wait("event")
     slack.dm("U304", "&lt;!channel&gt; <!here> <@U999|boss> &amp; <!everyone> <#C1|umum>")
     slack.wait("event", 2)
-    echoed = slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D304", count=2)[-1]
+    echoed = slack.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == "D304", count=2
+    )[-1]
     assert "&lt;!channel&gt; @here @boss &amp; @everyone #umum" in echoed.params["text"]
     # In a modal the text comes raw; it reaches the operator channel and /helpdesk status.
     evil = "<!channel> VPN mati <@U999> & <!here> <https://evil.example|klik>"
@@ -137,9 +154,14 @@ def _texts(value: object) -> Iterator[str]:
 def test_escape_and_from_slack() -> None:
     assert escape("<!channel> & <@U1> > x") == "&lt;!channel&gt; &amp; &lt;@U1&gt; &gt; x"
     assert escape("&lt;") == "&amp;lt;"
-    assert from_slack("<@U1|budi> lihat <https://a.example/x?y=1&amp;z=2|tautan> &lt;b&gt;") == \
-        "@budi lihat tautan <b>"
-    assert from_slack("<!subteam^S1|@ops> <!here> <#C1> <mailto:a@b.c|a@b.c>") == "@ops @here #C1 a@b.c"
+    assert (
+        from_slack("<@U1|budi> lihat <https://a.example/x?y=1&amp;z=2|tautan> &lt;b&gt;")
+        == "@budi lihat tautan <b>"
+    )
+    assert (
+        from_slack("<!subteam^S1|@ops> <!here> <#C1> <mailto:a@b.c|a@b.c>")
+        == "@ops @here #C1 a@b.c"
+    )
     assert escape(from_slack("&lt;!channel&gt;")) == "&lt;!channel&gt;"
 
 
@@ -153,8 +175,9 @@ def test_dm_commands_without_the_slash() -> None:
 
 def test_registry_starts_slack_only_when_configured(settings: Settings) -> None:
     assert slack_channel.start not in starters_for(settings)
-    configured = settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-1"),
-                                             "slack_signing_secret": SecretStr("s")})
+    configured = settings.model_copy(
+        update={"slack_bot_token": SecretStr("xoxb-1"), "slack_signing_secret": SecretStr("s")}
+    )
     assert slack_channel.start in starters_for(configured)
 
 
@@ -162,10 +185,14 @@ async def test_socket_mode_is_chosen_when_an_app_token_is_set(helpdesk: Helpdesk
     import dataclasses
 
     base = {"slack_bot_token": SecretStr("xoxb-1"), "slack_signing_secret": SecretStr("s")}
-    http = SlackChannel(dataclasses.replace(helpdesk, settings=helpdesk.settings.model_copy(update=base)))
+    http = SlackChannel(
+        dataclasses.replace(helpdesk, settings=helpdesk.settings.model_copy(update=base))
+    )
     assert not http.socket_mode
     update = {**base, "slack_app_token": SecretStr("xapp-1-test")}
-    channel = SlackChannel(dataclasses.replace(helpdesk, settings=helpdesk.settings.model_copy(update=update)))
+    channel = SlackChannel(
+        dataclasses.replace(helpdesk, settings=helpdesk.settings.model_copy(update=update))
+    )
     assert channel.socket_mode
     handler = channel.socket_mode_handler()  # built, not connected: no network here
     assert isinstance(handler, AsyncSocketModeHandler)

@@ -50,8 +50,15 @@ def ticket_taken_by_operator(helpdesk: Helpdesk) -> str:
     """A ticket reported on Telegram by chat 1001, then taken: its reporter gets a notice."""
     with session_scope(helpdesk.engine) as s:
         reporter = people.ensure_person(s, "telegram", "1001", "Budi")
-        ticket = tickets.open_ticket(s, type_="permintaan", title="Minta akun VPN", service_id="vpn",
-                                     reporter=reporter, channel="telegram", chat_id="1001")
+        ticket = tickets.open_ticket(
+            s,
+            type_="permintaan",
+            title="Minta akun VPN",
+            service_id="vpn",
+            reporter=reporter,
+            channel="telegram",
+            chat_id="1001",
+        )
         operator = people.find_person(s, "fajar.nugroho@kementerian.go.id")
         tickets.take(s, ticket, Actor(operator, "console"))
         return ticket.number
@@ -59,7 +66,9 @@ def ticket_taken_by_operator(helpdesk: Helpdesk) -> str:
 
 def notices_to(helpdesk: Helpdesk, target: str) -> list[Notice]:
     with Session(helpdesk.engine) as s:
-        return list(s.exec(select(Notice).where(Notice.channel == "telegram", Notice.target == target)))
+        return list(
+            s.exec(select(Notice).where(Notice.channel == "telegram", Notice.target == target))
+        )
 
 
 def test_a_user_who_blocked_the_bot(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi) -> None:
@@ -77,14 +86,18 @@ def test_a_user_who_blocked_the_bot(helpdesk: Helpdesk, bot: BotUnderTest, api: 
     assert api.sent(1002) and not api.sent(1001)
 
 
-def test_flood_control_on_a_notice_goes_back_to_the_outbox(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi) -> None:
+def test_flood_control_on_a_notice_goes_back_to_the_outbox(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi
+) -> None:
     ticket_taken_by_operator(helpdesk)
     api.fail("sendMessage", 429, count=10, retry_after=30, chat_id=1001)  # Telegram's flood window
     now = utcnow()
     bot.deliver(now)
     waiting = notices_to(helpdesk, "1001")
     assert len(waiting) == 2 and {n.status for n in waiting} == {"pending"}
-    assert {n.last_error for n in waiting} == {"rate limited: Flood control exceeded. Retry in 30 seconds"}
+    assert {n.last_error for n in waiting} == {
+        "rate limited: Flood control exceeded. Retry in 30 seconds"
+    }
     assert {n.next_attempt_at for n in waiting} == {now + timedelta(seconds=30)}
     api.clear_failures()
     bot.deliver(now + timedelta(seconds=10))
@@ -95,7 +108,9 @@ def test_flood_control_on_a_notice_goes_back_to_the_outbox(helpdesk: Helpdesk, b
     assert {n.status for n in notices_to(helpdesk, "1001")} == {"sent"}
 
 
-def test_flood_control_on_a_reply_is_waited_out(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi) -> None:
+def test_flood_control_on_a_reply_is_waited_out(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi
+) -> None:
     api.fail("sendMessage", 429, count=1, retry_after=1, chat_id=1001)
     bot.send(Updates().text(BUDI, "/mulai"))
     refused, delivered = api.calls_of("sendMessage", ok=None)
@@ -104,14 +119,18 @@ def test_flood_control_on_a_reply_is_waited_out(helpdesk: Helpdesk, bot: BotUnde
     assert delivered.params["text"].startswith("Selamat datang")
 
 
-def test_a_reply_is_sent_again_after_a_connection_failure(bot: BotUnderTest, api: FakeBotApi) -> None:
+def test_a_reply_is_sent_again_after_a_connection_failure(
+    bot: BotUnderTest, api: FakeBotApi
+) -> None:
     api.fail("sendMessage", 502, count=1, chat_id=1001, description="Bad Gateway")
     bot.send(Updates().text(BUDI, "/mulai"))
     assert [c.status for c in api.calls_of("sendMessage", ok=None)] == [502, 200]
     assert api.sent(1001)[0].params["text"].startswith("Selamat datang")
 
 
-def test_network_trouble_is_retried_later(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi) -> None:
+def test_network_trouble_is_retried_later(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi
+) -> None:
     ticket_taken_by_operator(helpdesk)
     api.fail("sendMessage", 502, count=1, chat_id=1001, description="Bad Gateway")
     now = utcnow()
@@ -139,9 +158,14 @@ def test_webhook_secret(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi) 
 def test_webhook_mode_needs_a_secret(helpdesk: Helpdesk, api: FakeBotApi) -> None:
     from bot.channels import telegram
 
-    settings = helpdesk.settings.model_copy(update={
-        "telegram_bot_token": SecretStr(TOKEN), "telegram_api_base_url": api.url,
-        "telegram_webhook_url": "https://helpdesk.example.go.id/telegram/webhook", "telegram_webhook_secret": None})
+    settings = helpdesk.settings.model_copy(
+        update={
+            "telegram_bot_token": SecretStr(TOKEN),
+            "telegram_api_base_url": api.url,
+            "telegram_webhook_url": "https://helpdesk.example.go.id/telegram/webhook",
+            "telegram_webhook_secret": None,
+        }
+    )
     helpdesk = Helpdesk(settings, helpdesk.engine, helpdesk.kb, helpdesk.conversations)
     server = AppServer(create_app(helpdesk, channel_starters=[telegram.start], run_jobs=False))
     with pytest.raises(RuntimeError):
@@ -152,16 +176,25 @@ def test_webhook_mode_needs_a_secret(helpdesk: Helpdesk, api: FakeBotApi) -> Non
 
 def test_cli_set_webhook(api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no .env from the working copy
-    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.url, "HELPDESK_LOG_LEVEL": "WARNING",
-           "TELEGRAM_WEBHOOK_URL": "https://helpdesk.example.go.id/telegram/webhook",
-           "TELEGRAM_WEBHOOK_SECRET": "rahasia_webhook-1"}
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.url,
+        "HELPDESK_LOG_LEVEL": "WARNING",
+        "TELEGRAM_WEBHOOK_URL": "https://helpdesk.example.go.id/telegram/webhook",
+        "TELEGRAM_WEBHOOK_SECRET": "rahasia_webhook-1",
+    }
     result = CliRunner().invoke(cli, ["telegram", "set-webhook"], env=env)
     assert result.exit_code == 0, result.output
     assert "webhook set: https://helpdesk.example.go.id/telegram/webhook" in result.output
-    assert api.webhook == {"url": "https://helpdesk.example.go.id/telegram/webhook",
-                           "secret_token": "rahasia_webhook-1", "drop_pending_updates": "false",
-                           "allowed_updates": ["message", "edited_message", "callback_query", "my_chat_member"]}
-    bad = CliRunner().invoke(cli, ["telegram", "set-webhook"], env={**env, "TELEGRAM_WEBHOOK_SECRET": "ada spasi"})
+    assert api.webhook == {
+        "url": "https://helpdesk.example.go.id/telegram/webhook",
+        "secret_token": "rahasia_webhook-1",
+        "drop_pending_updates": "false",
+        "allowed_updates": ["message", "edited_message", "callback_query", "my_chat_member"],
+    }
+    bad = CliRunner().invoke(
+        cli, ["telegram", "set-webhook"], env={**env, "TELEGRAM_WEBHOOK_SECRET": "ada spasi"}
+    )
     assert bad.exit_code == 1 and "TELEGRAM_WEBHOOK_SECRET" in bad.output
 
 
@@ -175,7 +208,9 @@ async def sender(api: FakeBotApi) -> AsyncIterator[Sender]:
         yield Sender(ext, ChatPacer(rate=0))
 
 
-async def test_long_texts_are_split_with_the_buttons_on_the_last_piece(sender: Sender, api: FakeBotApi) -> None:
+async def test_long_texts_are_split_with_the_buttons_on_the_last_piece(
+    sender: Sender, api: FakeBotApi
+) -> None:
     paragraphs = [f"Paragraf {i}: " + " ".join(["kata"] * 150) for i in range(12)]
     text = "\n\n".join(paragraphs)
     await sender.send(1001, text, [Choice("Ya", "faq:yes:a"), Choice("Tidak", "faq:no:a")])
@@ -189,21 +224,47 @@ async def test_long_texts_are_split_with_the_buttons_on_the_last_piece(sender: S
 
 async def test_transport_edits_and_their_errors(sender: Sender, api: FakeBotApi) -> None:
     transport = TelegramTransport(sender)
-    post = Notice(channel="telegram", target="-100900", kind="alert.post", dedupe_key="a",
-                  payload={"text": "🚨 P1", "choices": [{"label": "Ambil", "action": "t:take:X"}]})
+    post = Notice(
+        channel="telegram",
+        target="-100900",
+        kind="alert.post",
+        dedupe_key="a",
+        payload={"text": "🚨 P1", "choices": [{"label": "Ambil", "action": "t:take:X"}]},
+    )
     ref = await transport.send(post)
     assert ref == str(api.sent(-100900)[0].result["message_id"])
-    same = Notice(channel="telegram", target="-100900", kind="alert.edit", dedupe_key="b",
-                  payload={"message_ref": ref, "text": "🚨 P1", "choices": [{"label": "Ambil", "action": "t:take:X"}]})
+    same = Notice(
+        channel="telegram",
+        target="-100900",
+        kind="alert.edit",
+        dedupe_key="b",
+        payload={
+            "message_ref": ref,
+            "text": "🚨 P1",
+            "choices": [{"label": "Ambil", "action": "t:take:X"}],
+        },
+    )
     assert await transport.send(same) is None  # "message is not modified" is success
-    gone = Notice(channel="telegram", target="-100900", kind="alert.edit", dedupe_key="c",
-                  payload={"message_ref": "424242", "text": "x", "choices": []})
+    gone = Notice(
+        channel="telegram",
+        target="-100900",
+        kind="alert.edit",
+        dedupe_key="c",
+        payload={"message_ref": "424242", "text": "x", "choices": []},
+    )
     with pytest.raises(TransportError) as lost:
         await transport.send(gone)
     assert lost.value.permanent and "message to edit not found" in str(lost.value).lower()
     with pytest.raises(TransportError) as bad_target:
-        await transport.send(Notice(channel="telegram", target="@nobody", kind="ticket.state", dedupe_key="d",
-                                    payload={"text": "x"}))
+        await transport.send(
+            Notice(
+                channel="telegram",
+                target="@nobody",
+                kind="ticket.state",
+                dedupe_key="d",
+                payload={"text": "x"},
+            )
+        )
     assert bad_target.value.permanent
 
 
@@ -240,9 +301,25 @@ async def test_private_chats_are_paced_with_a_short_burst() -> None:
 def test_unknown_update_kinds_do_not_raise(bot: BotUnderTest, api: FakeBotApi) -> None:
     ups = Updates()
     start = api.mark()
-    assert bot.post({"update_id": 1, "poll": {"id": "p", "question": "?", "options": [], "total_voter_count": 0,
-                                              "is_closed": False, "is_anonymous": True, "type": "regular",
-                                              "allows_multiple_answers": False, "allows_revoting": False}}) == 200
+    assert (
+        bot.post(
+            {
+                "update_id": 1,
+                "poll": {
+                    "id": "p",
+                    "question": "?",
+                    "options": [],
+                    "total_voter_count": 0,
+                    "is_closed": False,
+                    "is_anonymous": True,
+                    "type": "regular",
+                    "allows_multiple_answers": False,
+                    "allows_revoting": False,
+                },
+            }
+        )
+        == 200
+    )
     assert bot.post({"update_id": 3, "future_kind": {"x": 1}}) == 200
     assert bot.post({"update_id": 2}) == 200
     bot.send(ups.text(BUDI, "/daftarkan_grup"))
@@ -258,4 +335,6 @@ def test_helpdesk_run_starts_telegram_when_a_token_is_set(tmp_path: Path) -> Non
 
     settings = Settings(data_dir=tmp_path, _env_file=None)
     assert telegram.start not in starters_for(settings)
-    assert telegram.start in starters_for(settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)}))
+    assert telegram.start in starters_for(
+        settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
+    )

@@ -60,8 +60,15 @@ def open_p1(bot: BotUnderTest) -> str:
     with session_scope(bot.helpdesk.engine) as s:
         reporter = people.ensure_person(s, "telegram", "1001", "Lina Marlina")
         ticket = tickets.open_ticket(
-            s, type_="gangguan", title="VPN mati untuk semua pegawai", service_id="vpn", impact=1, urgency=1,
-            reporter=reporter, channel="telegram", chat_id="1001",
+            s,
+            type_="gangguan",
+            title="VPN mati untuk semua pegawai",
+            service_id="vpn",
+            impact=1,
+            urgency=1,
+            reporter=reporter,
+            channel="telegram",
+            chat_id="1001",
         )
         return ticket.number
 
@@ -89,8 +96,11 @@ def test_take_and_resolve_from_the_group_edit_the_alert_in_place(
     number = open_p1(bot)
     post = posted_alert(bot, number)
     assert post.params["text"].startswith(f"🚨 P1 · {number} · Akses Jarak Jauh (VPN)")
-    assert buttons(post) == [("Ambil", f"t:take:{number}"), ("Akui", f"t:ack:{number}"),
-                             ("Selesai", f"t:resolve:{number}")]
+    assert buttons(post) == [
+        ("Ambil", f"t:take:{number}"),
+        ("Akui", f"t:ack:{number}"),
+        ("Selesai", f"t:resolve:{number}"),
+    ]
     with Session(helpdesk.engine) as s:
         ref = s.exec(select(AlertPost.message_ref).where(AlertPost.target == str(GROUP_ID))).one()
     assert ref == str(post.result["message_id"])
@@ -101,8 +111,10 @@ def test_take_and_resolve_from_the_group_edit_the_alert_in_place(
     bot.send(take)
     (toast,) = api.since(start)
     assert toast.method == "answerCallbackQuery"
-    assert toast.params == {"callback_query_id": take["callback_query"]["id"],
-                            "text": t("ticket.taken", OP, number=number)}
+    assert toast.params == {
+        "callback_query_id": take["callback_query"]["id"],
+        "text": t("ticket.taken", OP, number=number),
+    }
     assert ticket(helpdesk, number).state == "dikerjakan"
     bot.deliver()
     (edit,) = api.since(start, "editMessageText")
@@ -111,7 +123,11 @@ def test_take_and_resolve_from_the_group_edit_the_alert_in_place(
     assert "✔ Diakui oleh Fajar Nugroho" in edit.params["text"]
     assert buttons(edit) == [("Ambil", f"t:take:{number}"), ("Selesai", f"t:resolve:{number}")]
     # the reporter hears of it in their private chat
-    assert any(number in c.params["text"] for c in api.since(start, "sendMessage") if c.params["chat_id"] == "1001")
+    assert any(
+        number in c.params["text"]
+        for c in api.since(start, "sendMessage")
+        if c.params["chat_id"] == "1001"
+    )
 
     # Ambil pressed again: nothing changes, nothing is edited
     before = events(helpdesk, number)
@@ -130,30 +146,53 @@ def test_take_and_resolve_from_the_group_edit_the_alert_in_place(
     prompt = f"{t('resolve.ask_note', OP, number=number)}\n{t('telegram.reply_hint', OP)}"
     assert ask.params["text"] == f"Fajar N.: {prompt}"
     assert ask.params["reply_markup"] == {"force_reply": True, "selective": True}
-    assert ask.params["entities"] == [{"type": "text_mention", "offset": 0, "length": 8,
-                                       "user": {"id": 2001, "is_bot": False, "first_name": "Fajar",
-                                                "last_name": "N.", "language_code": "id"}}]
+    assert ask.params["entities"] == [
+        {
+            "type": "text_mention",
+            "offset": 0,
+            "length": 8,
+            "user": {
+                "id": 2001,
+                "is_bot": False,
+                "first_name": "Fajar",
+                "last_name": "N.",
+                "language_code": "id",
+            },
+        }
+    ]
     note = ups.text(OPERATOR, "Konsentrator VPN dinyalakan ulang", GROUP, reply_to=ask.result)
     bot.send(note)
     cause_ask = api.sent(GROUP_ID)[-1]
-    assert cause_ask.params["text"] == f"{t('resolve.ask_cause', OP)}\n{t('telegram.reply_hint', OP)}"
-    assert cause_ask.params["reply_parameters"] == {"message_id": note["message"]["message_id"],
-                                                    "allow_sending_without_reply": True}
+    assert (
+        cause_ask.params["text"] == f"{t('resolve.ask_cause', OP)}\n{t('telegram.reply_hint', OP)}"
+    )
+    assert cause_ask.params["reply_parameters"] == {
+        "message_id": note["message"]["message_id"],
+        "allow_sending_without_reply": True,
+    }
     assert cause_ask.params["reply_markup"] == {"force_reply": True, "selective": True}
     bot.send(ups.text(OPERATOR, "Sertifikat server kedaluwarsa", GROUP, reply_to=cause_ask.result))
     assert api.sent(GROUP_ID)[-1].params["text"] == t("ticket.resolved", OP, number=number)
     done = ticket(helpdesk, number)
     assert (done.state, done.resolution, done.root_cause) == (
-        "selesai", "Konsentrator VPN dinyalakan ulang", "Sertifikat server kedaluwarsa")
+        "selesai",
+        "Konsentrator VPN dinyalakan ulang",
+        "Sertifikat server kedaluwarsa",
+    )
 
     start = api.mark()
     bot.deliver()
     (final,) = api.since(start, "editMessageText")
-    assert final.params["message_id"] == ref and "✅ Diselesaikan oleh Fajar Nugroho" in final.params["text"]
+    assert (
+        final.params["message_id"] == ref
+        and "✅ Diselesaikan oleh Fajar Nugroho" in final.params["text"]
+    )
     assert "reply_markup" not in final.params  # nothing left to press
 
 
-def test_acknowledge_from_the_group(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
+def test_acknowledge_from_the_group(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
     link(bot, ups, OPERATOR, "fajar.nugroho@kementerian.go.id")
     number = open_p1(bot)
     post = posted_alert(bot, number)
@@ -183,14 +222,19 @@ def test_a_button_pressed_without_the_role_is_refused_with_an_alert(
     bot.send(press)
     (refusal,) = api.since(start)
     assert refusal.method == "answerCallbackQuery"
-    assert refusal.params == {"callback_query_id": press["callback_query"]["id"],
-                              "text": t("auth.operator_only", "id"), "show_alert": "true"}
+    assert refusal.params == {
+        "callback_query_id": press["callback_query"]["id"],
+        "text": t("auth.operator_only", "id"),
+        "show_alert": "true",
+    }
     bot.deliver()
     assert api.since(start, "sendMessage", "editMessageText") == []
     assert (events(helpdesk, number), ticket(helpdesk, number).state) == (before, state)
 
 
-def test_only_an_admin_registers_a_group(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
+def test_only_an_admin_registers_a_group(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
     other_group = Updates.group_chat(-1001777, "Petugas Jaringan")
     bot.send(ups.text(OPERATOR, "/daftarkan_grup", other_group))
     assert api.sent(-1001777)[-1].params["text"] == t("auth.admin_only", "id")

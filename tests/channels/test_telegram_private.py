@@ -55,7 +55,9 @@ def last_with_buttons(api: FakeBotApi, chat_id: int) -> Call:
     return [c for c in api.sent(chat_id) if buttons(c)][-1]
 
 
-def press(bot: BotUnderTest, ups: Updates, user: dict[str, Any], data: str, chat_id: int | None = None) -> Call:
+def press(
+    bot: BotUnderTest, ups: Updates, user: dict[str, Any], data: str, chat_id: int | None = None
+) -> Call:
     """Press the button `data` on the last keyboard the bot sent to the chat."""
     call = last_with_buttons(bot.api, chat_id or user["id"])
     assert data in [d for _, d in buttons(call)], buttons(call)
@@ -68,7 +70,9 @@ def count(helpdesk: Helpdesk, model: Any) -> int:
         return len(s.exec(select(model)).all())
 
 
-def test_faq_answered_and_feedback(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
+def test_faq_answered_and_feedback(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
     article = an_article(helpdesk)
     start = api.mark()
     bot.send(ups.text(BUDI, article.question))
@@ -80,7 +84,10 @@ def test_faq_answered_and_feedback(helpdesk: Helpdesk, bot: BotUnderTest, api: F
     assert "reply_markup" not in answer.params and "parse_mode" not in answer.params
     assert helpful.params["text"] == "Apakah ini membantu?"
     assert buttons(helpful) == [("Ya", f"faq:yes:{article.id}"), ("Tidak", f"faq:no:{article.id}")]
-    assert helpful.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"faq:yes:{article.id}"
+    assert (
+        helpful.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        == f"faq:yes:{article.id}"
+    )
 
     start = api.mark()
     update = ups.press(BUDI, helpful.result, f"faq:yes:{article.id}")
@@ -106,13 +113,18 @@ def report_flow(bot: BotUnderTest, ups: Updates, user: dict[str, Any], descripti
     press(bot, ups, user, "imp:1")
     press(bot, ups, user, "urg:2")
     summary = api.sent(user["id"])[-1]
-    assert buttons(summary) == [(t("report.send", "id"), "rep:send"), (t("common.cancel", "id"), "cancel")]
+    assert buttons(summary) == [
+        (t("report.send", "id"), "rep:send"),
+        (t("common.cancel", "id"), "cancel"),
+    ]
     press(bot, ups, user, "rep:send")
     return str(api.sent(user["id"])[-1].params["text"])
 
 
-def test_report_to_a_ticket_number_with_buttons(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
-    description = "VPN putus tiap 5 menit <b>*tebal*</b> _miring_ [tautan](http://x) & \"kutip\""
+def test_report_to_a_ticket_number_with_buttons(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
+    description = 'VPN putus tiap 5 menit <b>*tebal*</b> _miring_ [tautan](http://x) & "kutip"'
     created = report_flow(bot, ups, BUDI, description)
 
     with Session(helpdesk.engine) as s:
@@ -132,7 +144,9 @@ def test_report_to_a_ticket_number_with_buttons(helpdesk: Helpdesk, bot: BotUnde
     assert len(api.calls_of("editMessageReplyMarkup")) == 5
 
 
-def test_status_command(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
+def test_status_command(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
     report_flow(bot, ups, BUDI, "VPN tidak bisa tersambung dari rumah")
     with Session(helpdesk.engine) as s:
         number = s.exec(select(Ticket.number)).one()
@@ -182,8 +196,13 @@ def test_redelivered_update_and_double_press_change_nothing_twice(
 
 @pytest.mark.parametrize(
     ("kind", "key"),
-    [("sticker", "telegram.unsupported"), ("voice", "telegram.unsupported"), ("photo", "telegram.unsupported"),
-     ("document", "telegram.unsupported"), ("edited_message", "telegram.edited")],
+    [
+        ("sticker", "telegram.unsupported"),
+        ("voice", "telegram.unsupported"),
+        ("photo", "telegram.unsupported"),
+        ("document", "telegram.unsupported"),
+        ("edited_message", "telegram.edited"),
+    ],
 )
 def test_unhandled_private_updates_get_a_short_helpful_reply(
     bot: BotUnderTest, api: FakeBotApi, ups: Updates, kind: str, key: str
@@ -194,22 +213,34 @@ def test_unhandled_private_updates_get_a_short_helpful_reply(
     assert reply.method == "sendMessage" and reply.params["text"] == t(key, "id")
 
 
-def test_updates_nobody_answers_are_ignored(bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
+def test_updates_nobody_answers_are_ignored(
+    bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
     group = Updates.group_chat(-100700)
     start = api.mark()
-    for update in (ups.other("channel_post", BUDI), ups.other("inline_query", BUDI),
-                   ups.other("sticker", BUDI, group), ups.other("new_chat_members", BUDI, group),
-                   ups.other("edited_message", BUDI, group), ups.text(BUDI, "obrolan biasa", group)):
+    for update in (
+        ups.other("channel_post", BUDI),
+        ups.other("inline_query", BUDI),
+        ups.other("sticker", BUDI, group),
+        ups.other("new_chat_members", BUDI, group),
+        ups.other("edited_message", BUDI, group),
+        ups.text(BUDI, "obrolan biasa", group),
+    ):
         bot.send(update)
     assert api.since(start) == []
     # joining a group: a hint for the admin
     bot.send(ups.other("my_chat_member", BUDI, group))
     (hello,) = api.since(start)
-    assert hello.params == {"chat_id": "-100700", "text": t("telegram.group_hello", "id"),
-                            "link_preview_options": {"is_disabled": True}}
+    assert hello.params == {
+        "chat_id": "-100700",
+        "text": t("telegram.group_hello", "id"),
+        "link_preview_options": {"is_disabled": True},
+    }
 
 
-def test_link_code_makes_the_account_speak_for_the_person(helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates) -> None:
+def test_link_code_makes_the_account_speak_for_the_person(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
     from datetime import timedelta
 
     with session_scope(helpdesk.engine) as s:
@@ -217,7 +248,11 @@ def test_link_code_makes_the_account_speak_for_the_person(helpdesk: Helpdesk, bo
         assert person is not None
         code = people.issue_link_code(s, person, ttl=timedelta(minutes=15))
     bot.send(ups.text(BUDI, f"/tautkan {code}"))
-    assert api.sent(1001)[-1].params["text"].startswith("Akun chat ini sekarang tertaut ke Wahyu Ramadhan")
+    assert (
+        api.sent(1001)[-1]
+        .params["text"]
+        .startswith("Akun chat ini sekarang tertaut ke Wahyu Ramadhan")
+    )
     bot.send(ups.text(Updates.user(1002, "Sari"), f"/tautkan {code}"))  # works once
     assert api.sent(1002)[-1].params["text"] == t("link.invalid_code", "id")
     with Session(helpdesk.engine) as s:
@@ -232,12 +267,20 @@ def test_long_polling(helpdesk: Helpdesk, api: FakeBotApi, ups: Updates) -> None
         helpful = api.wait_for(lambda: [c for c in api.sent(1001) if buttons(c)])[-1]
         bot.send(ups.press(BUDI, helpful.result, f"faq:no:{article.id}"))
         offer = api.wait_for(lambda: len(api.sent(1001)) == 3 and api.sent(1001)[-1])
-        assert buttons(offer) == [(t("faq.report_yes", "id"), "rep:start"), (t("faq.report_no", "id"), "faq:drop")]
+        assert buttons(offer) == [
+            (t("faq.report_yes", "id"), "rep:start"),
+            (t("faq.report_no", "id"), "faq:drop"),
+        ]
         assert bot.errors == []
     methods = [c.method for c in api.calls if c.method != "getUpdates"]
     assert methods[:2] == ["getMe", "deleteWebhook"]
     polls = api.calls_of("getUpdates")
-    assert polls[-1].params["allowed_updates"] == ["message", "edited_message", "callback_query", "my_chat_member"]
+    assert polls[-1].params["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
 
 
 def test_coordinator_gets_summary_with_chart_and_report_document(
@@ -265,7 +308,9 @@ def test_coordinator_gets_summary_with_chart_and_report_document(
     assert [c.method for c in api.since(start)] == ["sendMessage"]
     # with a monitored service the summary brings its availability chart as a photo
     with session_scope(helpdesk.engine) as s:
-        s.add(ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=3)))
+        s.add(
+            ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=3))
+        )
     start = api.mark()
     bot.send(ups.text(user, "/ringkasan"))
     summary_text, photo = api.since(start)

@@ -24,16 +24,41 @@ def seed(helpdesk: Helpdesk) -> None:
     """VPN down for the last 20 minutes, e-mail up for 10 days, a window tomorrow."""
     now = utcnow()
     with session_scope(helpdesk.engine) as s:
-        s.add(ServiceState(service_id="email", state="up", since=now - dt.timedelta(days=10),
-                           monitored_since=now - dt.timedelta(days=10)))
-        st = ServiceState(service_id="vpn", state="up", since=now - dt.timedelta(days=40),
-                          monitored_since=now - dt.timedelta(days=40))
+        s.add(
+            ServiceState(
+                service_id="email",
+                state="up",
+                since=now - dt.timedelta(days=10),
+                monitored_since=now - dt.timedelta(days=10),
+            )
+        )
+        st = ServiceState(
+            service_id="vpn",
+            state="up",
+            since=now - dt.timedelta(days=40),
+            monitored_since=now - dt.timedelta(days=40),
+        )
         s.add(st)
         s.flush()
-        outages.change(s, st, "down", now - dt.timedelta(minutes=20), source="probe", reason="HTTP 502",
-                       planned=False, tz="Asia/Jakarta")
-        maintenance.schedule(s, None, ["email"], now + dt.timedelta(days=1), now + dt.timedelta(days=1, hours=2),
-                             "Surel tidak dapat diakses", now=now)
+        outages.change(
+            s,
+            st,
+            "down",
+            now - dt.timedelta(minutes=20),
+            source="probe",
+            reason="HTTP 502",
+            planned=False,
+            tz="Asia/Jakarta",
+        )
+        maintenance.schedule(
+            s,
+            None,
+            ["email"],
+            now + dt.timedelta(days=1),
+            now + dt.timedelta(days=1, hours=2),
+            "Surel tidak dapat diakses",
+            now=now,
+        )
 
 
 @pytest.fixture
@@ -65,11 +90,18 @@ def test_status_page_on_a_phone(browser_page: tuple) -> None:  # type: ignore[ty
     assert vpn.locator(".bars span.nodata").count() >= 49  # monitored for 40 days only
     assert vpn.locator(".bars span.major, .bars span.minor").count() >= 1
     assert p.locator(".service[data-service='email']").get_attribute("data-state") == "up"
-    assert p.locator(".service[data-service='jaringan']").get_attribute("data-state") == "unmonitored"
+    assert (
+        p.locator(".service[data-service='jaringan']").get_attribute("data-state") == "unmonitored"
+    )
     assert "Akses Jarak Jauh (VPN) tidak tersedia sejak" in p.inner_text("#incidents")
     assert "Surel tidak dapat diakses" in p.inner_text("#maintenance")
-    assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
-    p.screenshot(path=os.path.join(os.environ.get("HELPDESK_SCREENSHOTS", "/tmp"), "status.png"), full_page=True)
+    assert p.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth"
+    )  # no sideways scrolling
+    p.screenshot(
+        path=os.path.join(os.environ.get("HELPDESK_SCREENSHOTS", "/tmp"), "status.png"),
+        full_page=True,
+    )
     p.click("#lang-switch")
     p.wait_for_url("**/status?lang=en")
     assert p.inner_text("#overall") == "Some services are disrupted"

@@ -98,7 +98,15 @@ def test_status_of_someone_elses_ticket(helpdesk: Helpdesk) -> None:
 
 
 def test_forged_and_stale_buttons(helpdesk: Helpdesk, chat: Chat) -> None:
-    for action in ["rep:send", "svc:../../etc", "faq:yes:nonexistent", "t:take:INC-2026-000001", "zzz", "kb:ok:1", "a:ack:99"]:
+    for action in [
+        "rep:send",
+        "svc:../../etc",
+        "faq:yes:nonexistent",
+        "t:take:INC-2026-000001",
+        "zzz",
+        "kb:ok:1",
+        "a:ack:99",
+    ]:
         chat.act(action)
         assert chat.text and "kesalahan di sistem" not in chat.text
     assert nothing_written(helpdesk)
@@ -112,7 +120,13 @@ def test_pengguna_cannot_use_operator_commands(helpdesk: Helpdesk, chat: Chat) -
     chat.press("urg:2")
     chat.press("rep:send")
     number = chat.last_ticket().number
-    for command in (f"/ambil {number}", f"/akui {number}", f"/selesaikan {number}", f"/tunda {number} ?", "/antrian"):
+    for command in (
+        f"/ambil {number}",
+        f"/akui {number}",
+        f"/selesaikan {number}",
+        f"/tunda {number} ?",
+        "/antrian",
+    ):
         chat.say(command)
         assert "hanya untuk pengelola teknis" in chat.text, command
     chat.act(f"t:take:{number}")
@@ -123,13 +137,21 @@ def test_pengguna_cannot_use_operator_commands(helpdesk: Helpdesk, chat: Chat) -
 
 
 def test_button_from_another_channel_user_is_refused_with_error_kind(helpdesk: Helpdesk) -> None:
-    msg = Incoming(channel="telegram", chat_id="-100", user_id="42", action="t:take:INC-2026-000001", group=True)
+    msg = Incoming(
+        channel="telegram",
+        chat_id="-100",
+        user_id="42",
+        action="t:take:INC-2026-000001",
+        group=True,
+    )
     replies = helpdesk.conversations.handle(msg)
     assert replies and replies[0].kind == "error"
 
 
 def test_group_free_text_is_ignored(helpdesk: Helpdesk) -> None:
-    msg = Incoming(channel="telegram", chat_id="-100", user_id="42", text="selamat pagi semua", group=True)
+    msg = Incoming(
+        channel="telegram", chat_id="-100", user_id="42", text="selamat pagi semua", group=True
+    )
     assert helpdesk.conversations.handle(msg) == []
 
 
@@ -153,7 +175,9 @@ def test_forged_faq_pick_of_an_article_not_offered(helpdesk: Helpdesk, chat: Cha
     chat.say("printer kantor tidak mau mencetak sama sekali")
     chat.act("faq:pick:sso-lupa-sandi")  # not among the offered choices
     with Session(helpdesk.engine) as s:
-        assert not s.exec(select(KbCandidate).where(KbCandidate.article_id == "sso-lupa-sandi")).all()
+        assert not s.exec(
+            select(KbCandidate).where(KbCandidate.article_id == "sso-lupa-sandi")
+        ).all()
 
 
 @pytest.mark.parametrize("text", ["²", "³", "①", "٣", "9" * 40])
@@ -169,7 +193,14 @@ def test_huge_ids_in_actions(helpdesk: Helpdesk, chat: Chat, action: str) -> Non
     assert "kesalahan di sistem" not in chat.text
 
 
-@pytest.mark.parametrize("text", ["/laporan sla 0001-01-01", "/laporan evaluasi 2001-01-01 2026-01-01", "/pemeliharaan batal " + "9" * 30])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/laporan sla 0001-01-01",
+        "/laporan evaluasi 2001-01-01 2026-01-01",
+        "/pemeliharaan batal " + "9" * 30,
+    ],
+)
 def test_out_of_range_report_and_maintenance_arguments(helpdesk: Helpdesk, text: str) -> None:
     from storage.models import Person
 

@@ -13,14 +13,19 @@ runner = CliRunner()
 
 
 def env(settings: Settings) -> dict[str, str]:
-    return {"DATABASE_URL": settings.resolved_database_url, "HELPDESK_DATA_DIR": str(settings.data_dir),
-            "HELPDESK_LOG_LEVEL": "WARNING"}
+    return {
+        "DATABASE_URL": settings.resolved_database_url,
+        "HELPDESK_DATA_DIR": str(settings.data_dir),
+        "HELPDESK_LOG_LEVEL": "WARNING",
+    }
 
 
 def test_db_upgrade_and_catalog_import(settings: Settings) -> None:
     result = runner.invoke(app, ["db", "upgrade"], env=env(settings))
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["catalog", "import", str(KNOWLEDGE_DIR / "catalog.yaml")], env=env(settings))
+    result = runner.invoke(
+        app, ["catalog", "import", str(KNOWLEDGE_DIR / "catalog.yaml")], env=env(settings)
+    )
     assert result.exit_code == 0, result.output
     assert "services: 0 created, 0 updated" in result.output  # samples were loaded on first start
     listed = runner.invoke(app, ["catalog", "list"], env=env(settings))
@@ -37,22 +42,30 @@ def test_catalog_import_error_names_the_file(settings: Settings, tmp_path: Path)
 
 def test_people_import_and_link_code(settings: Settings, tmp_path: Path) -> None:
     csv_file = tmp_path / "p.csv"
-    csv_file.write_text("name,email,unit,roles\nDewi,dewi@kementerian.go.id,Biro Umum,pengelola_teknis\n")
+    csv_file.write_text(
+        "name,email,unit,roles\nDewi,dewi@kementerian.go.id,Biro Umum,pengelola_teknis\n"
+    )
     result = runner.invoke(app, ["people", "import", str(csv_file)], env=env(settings))
     assert result.exit_code == 0 and "1 created" in result.output
-    result = runner.invoke(app, ["people", "link-code", "dewi@kementerian.go.id"], env=env(settings))
+    result = runner.invoke(
+        app, ["people", "link-code", "dewi@kementerian.go.id"], env=env(settings)
+    )
     assert result.exit_code == 0 and "/tautkan" in result.output
     result = runner.invoke(app, ["people", "link-code", "nobody@x.go.id"], env=env(settings))
     assert result.exit_code == 1 and "unknown person" in result.output
 
 
 def test_console_chat(settings: Settings) -> None:
-    result = runner.invoke(app, ["chat"], env=env(settings), input="/layanan\n/lapor\n/batal\n/keluar\n")
+    result = runner.invoke(
+        app, ["chat"], env=env(settings), input="/layanan\n/lapor\n/batal\n/keluar\n"
+    )
     assert result.exit_code == 0, result.output
     assert "Selamat datang" in result.output and "Katalog layanan SPBE" in result.output
     assert "[1]" in result.output and "dibatalkan" in result.output
 
 
 def test_secrets_are_not_shown() -> None:
-    settings = Settings(telegram_bot_token="123:SECRET-TOKEN", slack_signing_secret="shh-signing", _env_file=None)
+    settings = Settings(
+        telegram_bot_token="123:SECRET-TOKEN", slack_signing_secret="shh-signing", _env_file=None
+    )
     assert "SECRET-TOKEN" not in repr(settings) and "shh-signing" not in str(settings)

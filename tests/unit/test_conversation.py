@@ -84,7 +84,11 @@ def test_direct_report_with_typed_choices(helpdesk: Helpdesk) -> None:
     assert "REQ-" in chat.text
     ticket = chat.last_ticket()
     assert (ticket.type, ticket.service_id, ticket.impact, ticket.urgency, ticket.priority) == (
-        "permintaan", "vpn", 2, 3, 4,
+        "permintaan",
+        "vpn",
+        2,
+        3,
+        4,
     )
 
 
@@ -149,7 +153,9 @@ def test_restart_half_way_continues_the_report(helpdesk: Helpdesk) -> None:
     restarted.engine.dispose()
 
 
-def test_operator_works_a_ticket_in_chat_and_reporter_is_told(helpdesk: Helpdesk, chat: Chat, operator: Chat) -> None:
+def test_operator_works_a_ticket_in_chat_and_reporter_is_told(
+    helpdesk: Helpdesk, chat: Chat, operator: Chat
+) -> None:
     chat.say("/lapor vpn putus-putus saat rapat daring")
     chat.press("svc:vpn")
     chat.press("type:gangguan")

@@ -52,10 +52,20 @@ def people(helpdesk: Helpdesk) -> dict[str, Chat]:
     return chats
 
 
-def open_ticket(helpdesk: Helpdesk, impact: int, urgency: int, *, auto_assign: bool = True) -> Ticket:
+def open_ticket(
+    helpdesk: Helpdesk, impact: int, urgency: int, *, auto_assign: bool = True
+) -> Ticket:
     with session_scope(helpdesk.engine) as s:
-        return tickets.open_ticket(s, type_="gangguan", title="VPN tidak tersambung", service_id="vpn",
-                                   impact=impact, urgency=urgency, auto_assign=auto_assign, now=T0)
+        return tickets.open_ticket(
+            s,
+            type_="gangguan",
+            title="VPN tidak tersambung",
+            service_id="vpn",
+            impact=impact,
+            urgency=urgency,
+            auto_assign=auto_assign,
+            now=T0,
+        )
 
 
 def reload(helpdesk: Helpdesk, ticket: Ticket) -> Ticket:
@@ -81,7 +91,9 @@ def tick(helpdesk: Helpdesk, at: datetime, policy: EscalationPolicy | None = Non
     escalation.alert_tick(helpdesk.engine, at, policy)
 
 
-def test_unanswered_ticket_at_risk_goes_to_the_next_technician(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_unanswered_ticket_at_risk_goes_to_the_next_technician(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     t = open_ticket(helpdesk, 2, 2)  # P3: response 240 min, at risk after 180
     first = t.assignee_id
     assert first in {person_id(helpdesk, "budi"), person_id(helpdesk, "fajar")}
@@ -94,11 +106,23 @@ def test_unanswered_ticket_at_risk_goes_to_the_next_technician(helpdesk: Helpdes
     other_chat = next(c for c in people.values() if person_id(helpdesk, _key(people, c)) == other)
     risk = outbox(helpdesk, kind="sla.response_risk")
     assert [n.target for n in risk] == [other_chat.chat_id]
-    assert risk[0].payload["text"].startswith(f"⚠ {'Ticket' if other == person_id(helpdesk, 'fajar') else 'Tiket'} {t.number}")
-    assert {c["action"] for c in risk[0].payload["choices"]} == {f"t:ack:{t.number}", f"t:take:{t.number}"}
+    assert (
+        risk[0]
+        .payload["text"]
+        .startswith(
+            f"⚠ {'Ticket' if other == person_id(helpdesk, 'fajar') else 'Tiket'} {t.number}"
+        )
+    )
+    assert {c["action"] for c in risk[0].payload["choices"]} == {
+        f"t:ack:{t.number}",
+        f"t:take:{t.number}",
+    }
     with Session(helpdesk.engine) as s:
-        event = s.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.kind == "assign")
-                       .order_by(col(TicketEvent.id).desc())).first()
+        event = s.exec(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == t.id, TicketEvent.kind == "assign")
+            .order_by(col(TicketEvent.id).desc())
+        ).first()
         assert event is not None and event.actor_id is None and event.channel == "sla"
 
 
@@ -114,7 +138,9 @@ def test_unassigned_ticket_at_risk_is_assigned(helpdesk: Helpdesk, people: dict[
     assert len(outbox(helpdesk, kind="sla.response_risk")) == 1
 
 
-def test_resolution_at_risk_tells_the_assigned_technician(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_resolution_at_risk_tells_the_assigned_technician(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     t = open_ticket(helpdesk, 2, 2)
     people["budi"].act(f"t:take:{t.number}", now=T0 + timedelta(minutes=5))
     t = reload(helpdesk, t)
@@ -122,11 +148,15 @@ def test_resolution_at_risk_tells_the_assigned_technician(helpdesk: Helpdesk, pe
     escalation.sla_tick(helpdesk.engine, t.resolution_risk_at)
     risk = outbox(helpdesk, kind="sla.resolution_risk")
     assert [n.target for n in risk] == [people["budi"].chat_id]
-    assert reload(helpdesk, t).assignee_id == person_id(helpdesk, "budi")  # answered: no reassignment
+    assert reload(helpdesk, t).assignee_id == person_id(
+        helpdesk, "budi"
+    )  # answered: no reassignment
     assert not outbox(helpdesk, kind="sla.response_risk")
 
 
-def test_response_breach_alerts_operator_group_and_service_manager(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_response_breach_alerts_operator_group_and_service_manager(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     t = open_ticket(helpdesk, 2, 2)
     escalation.sla_tick(helpdesk.engine, t.response_due_at)
     with Session(helpdesk.engine) as s:
@@ -136,7 +166,9 @@ def test_response_breach_alerts_operator_group_and_service_manager(helpdesk: Hel
     assert posts[0].payload["text"].startswith("⏰ Batas tanggapan terlewati · P3 · " + t.number)
 
 
-def test_resolution_breach_goes_to_the_coordinator(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_resolution_breach_goes_to_the_coordinator(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     t = open_ticket(helpdesk, 2, 2)
     people["budi"].act(f"t:take:{t.number}", now=T0 + timedelta(minutes=5))
     escalation.sla_tick(helpdesk.engine, reload(helpdesk, t).resolution_due_at)
@@ -147,8 +179,9 @@ def test_resolution_breach_goes_to_the_coordinator(helpdesk: Helpdesk, people: d
     assert f"a:ack:{alert.id}" in [c["action"] for c in posts[0].payload["choices"]]
 
 
-def test_rules_per_priority_come_from_configuration(settings: Settings, helpdesk: Helpdesk,
-                                                    people: dict[str, Chat]) -> None:
+def test_rules_per_priority_come_from_configuration(
+    settings: Settings, helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     configured = settings.model_copy(update={"sla_escalation_rules": {3: ["resolution_breach"]}})
     policy = EscalationPolicy.from_settings(configured)
     t = open_ticket(helpdesk, 2, 2)
@@ -159,12 +192,21 @@ def test_rules_per_priority_come_from_configuration(settings: Settings, helpdesk
     with Session(helpdesk.engine) as s:
         assert [a.kind for a in s.exec(select(Alert))] == ["sla.resolution_breach"]
     with pytest.raises(ValueError, match="unknown steps"):
-        EscalationPolicy.from_settings(settings.model_copy(update={"sla_escalation_rules": {1: ["panik"]}}))
+        EscalationPolicy.from_settings(
+            settings.model_copy(update={"sla_escalation_rules": {1: ["panik"]}})
+        )
 
 
-def test_running_a_tick_twice_sends_nothing_twice(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_running_a_tick_twice_sends_nothing_twice(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     t = open_ticket(helpdesk, 1, 1)  # P1: new-ticket alert, then every SLA step
-    for at in (t.response_risk_at, t.response_due_at, T0 + timedelta(minutes=45), t.resolution_due_at):
+    for at in (
+        t.response_risk_at,
+        t.response_due_at,
+        T0 + timedelta(minutes=45),
+        t.resolution_due_at,
+    ):
         tick(helpdesk, at)
         count = len(outbox(helpdesk))
         tick(helpdesk, at)
@@ -176,7 +218,9 @@ def test_running_a_tick_twice_sends_nothing_twice(helpdesk: Helpdesk, people: di
     assert {"sla.response_risk", "alert.post"} <= kinds
 
 
-def test_unacknowledged_alert_repeats_and_climbs_levels(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_unacknowledged_alert_repeats_and_climbs_levels(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     policy = EscalationPolicy(repeat_minutes=(10, 20, 60, 120), escalate_after=(2, 2, 2, 2))
     open_ticket(helpdesk, 1, 1)  # P1 → "ticket.new" alert in the operator group
 
@@ -188,17 +232,27 @@ def test_unacknowledged_alert_repeats_and_climbs_levels(helpdesk: Helpdesk, peop
     assert posts() == [(GROUP, 0)]
     escalation.alert_tick(helpdesk.engine, T0 + timedelta(minutes=10), policy)
     assert posts()[1:] == [(GROUP, 1)]
-    escalation.alert_tick(helpdesk.engine, T0 + timedelta(minutes=20), policy)  # 2nd repeat: service manager
+    escalation.alert_tick(
+        helpdesk.engine, T0 + timedelta(minutes=20), policy
+    )  # 2nd repeat: service manager
     assert posts()[2:] == [(GROUP, 2), (people["manager"].chat_id, 2)]
     escalation.alert_tick(helpdesk.engine, T0 + timedelta(minutes=30), policy)
-    escalation.alert_tick(helpdesk.engine, T0 + timedelta(minutes=40), policy)  # 4th: coordinator too
-    assert posts()[-3:] == [(GROUP, 4), (people["manager"].chat_id, 4), (people["coordinator"].chat_id, 4)]
+    escalation.alert_tick(
+        helpdesk.engine, T0 + timedelta(minutes=40), policy
+    )  # 4th: coordinator too
+    assert posts()[-3:] == [
+        (GROUP, 4),
+        (people["manager"].chat_id, 4),
+        (people["coordinator"].chat_id, 4),
+    ]
     with Session(helpdesk.engine) as s:
         alert = s.exec(select(Alert)).one()
         assert (alert.level, alert.repeats) == (2, 4)
 
 
-async def test_one_acknowledgement_stops_repeats_everywhere(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+async def test_one_acknowledgement_stops_repeats_everywhere(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     policy = EscalationPolicy(repeat_minutes=(10, 20, 60, 120), escalate_after=(2, 2, 2, 2))
     recorder = Recorder()
     deliverer = Deliverer(helpdesk.engine)
@@ -212,7 +266,9 @@ async def test_one_acknowledgement_stops_repeats_everywhere(helpdesk: Helpdesk, 
     people["fajar"].act(f"t:ack:{t.number}", now=T0 + timedelta(minutes=25))
     await deliverer.drain(T0 + timedelta(minutes=25))
     edits = [r for r in recorder.sent if r[0] == "alert.edit"]
-    assert sorted(r[2] for r in edits) == sorted(r[2] for r in alert_posts)  # every post, every repeat
+    assert sorted(r[2] for r in edits) == sorted(
+        r[2] for r in alert_posts
+    )  # every post, every repeat
     assert all("✔ Diakui oleh Fajar Nugroho (9 Mar 2026 09.25 WIB)" in r[3] for r in edits)
     sent = len(recorder.sent)
     tick(helpdesk, T0 + timedelta(hours=3), policy)
@@ -246,13 +302,21 @@ async def test_sla_alert_on_answered_ticket_is_acknowledged_by_its_own_button(
     assert len(outbox(helpdesk, kind="alert.post")) == before
 
 
-def test_alert_of_a_ticket_resolved_without_akui_stops_repeating(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_alert_of_a_ticket_resolved_without_akui_stops_repeating(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     t = open_ticket(helpdesk, 1, 1)
     with session_scope(helpdesk.engine) as s:
         ticket = s.get(Ticket, t.id)
         budi = s.exec(select(Person).where(Person.email == EMAILS["budi"])).one()
-        tickets.resolve(s, ticket, tickets.Actor(budi, "console"), resolution="Sertifikat diperbarui",
-                        root_cause="Sertifikat kedaluwarsa", now=T0 + timedelta(minutes=4))
+        tickets.resolve(
+            s,
+            ticket,
+            tickets.Actor(budi, "console"),
+            resolution="Sertifikat diperbarui",
+            root_cause="Sertifikat kedaluwarsa",
+            now=T0 + timedelta(minutes=4),
+        )
     done = escalation.alert_tick(helpdesk.engine, T0 + timedelta(hours=2))
     assert done["repeated"] == 0
     assert len(outbox(helpdesk, kind="alert.post")) == 1
@@ -260,7 +324,9 @@ def test_alert_of_a_ticket_resolved_without_akui_stops_repeating(helpdesk: Helpd
         assert s.exec(select(Alert)).one().acknowledged_at is not None
 
 
-async def test_scheduler_runs_the_scan_and_the_repeats(settings: Settings, engine, people: dict[str, Chat]) -> None:  # type: ignore[no-untyped-def]
+async def test_scheduler_runs_the_scan_and_the_repeats(
+    settings: Settings, engine, people: dict[str, Chat]
+) -> None:  # type: ignore[no-untyped-def]
     helpdesk = build(settings, upgrade=False, engine=engine)
     t = open_ticket(helpdesk, 1, 1)
     jobs = Jobs(helpdesk, Deliverer.from_settings(engine, settings))
@@ -273,7 +339,9 @@ async def test_scheduler_runs_the_scan_and_the_repeats(settings: Settings, engin
         jobs.shutdown()
 
 
-def test_two_replicas_scanning_at_once_take_each_step_once(helpdesk: Helpdesk, people: dict[str, Chat]) -> None:
+def test_two_replicas_scanning_at_once_take_each_step_once(
+    helpdesk: Helpdesk, people: dict[str, Chat]
+) -> None:
     import threading
 
     opened = [open_ticket(helpdesk, 2, 2) for _ in range(30)]
@@ -292,6 +360,8 @@ def test_two_replicas_scanning_at_once_take_each_step_once(helpdesk: Helpdesk, p
         th.join(timeout=60)
     assert sum(results) == 30  # every ticket reassigned once, by one replica or the other
     with Session(helpdesk.engine) as s:
-        moved = s.exec(select(TicketEvent).where(TicketEvent.kind == "assign", TicketEvent.channel == "sla"))
+        moved = s.exec(
+            select(TicketEvent).where(TicketEvent.kind == "assign", TicketEvent.channel == "sla")
+        )
         assert sorted(e.ticket_id for e in moved) == sorted(t.id for t in opened)
     assert len(outbox(helpdesk, kind="sla.response_risk")) == 30

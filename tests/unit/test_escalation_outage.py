@@ -19,15 +19,29 @@ POLICY = EscalationPolicy(repeat_minutes=(10, 10, 10, 10), escalate_after=(5, 5,
 
 def reposts(helpdesk: Helpdesk) -> int:
     with Session(helpdesk.engine) as s:
-        return sum(1 for n in s.exec(select(Notice).where(Notice.kind == "alert.post")) if n.payload.get("seq"))
+        return sum(
+            1
+            for n in s.exec(select(Notice).where(Notice.kind == "alert.post"))
+            if n.payload.get("seq")
+        )
 
 
 def test_repeats_stop_when_the_service_is_back(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         alerts.register_operator_channel(s, "telegram", "-100555", None)
-        ticket = tickets.open_ticket(s, type_="gangguan", title="VPN tidak tersedia", service_id="vpn",
-                                     impact=2, urgency=1, alert=False, now=T0)
-        alert = alerts.raise_alert(s, key="outage:1", kind="service.down", ticket=ticket, priority=2, now=T0)
+        ticket = tickets.open_ticket(
+            s,
+            type_="gangguan",
+            title="VPN tidak tersedia",
+            service_id="vpn",
+            impact=2,
+            urgency=1,
+            alert=False,
+            now=T0,
+        )
+        alert = alerts.raise_alert(
+            s, key="outage:1", kind="service.down", ticket=ticket, priority=2, now=T0
+        )
         assert alert is not None
         outage = Outage(service_id="vpn", started_at=T0, ticket_id=ticket.id, alert_id=alert.id)
         s.add(outage)

@@ -12,7 +12,9 @@ from knowledge import KnowledgeError, check_knowledge, load_articles, load_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 KB = ROOT / "knowledge" / "articles"
-SERVICES = {s["id"] for s in yaml.safe_load((ROOT / "knowledge" / "catalog.yaml").read_text())["services"]}
+SERVICES = {
+    s["id"] for s in yaml.safe_load((ROOT / "knowledge" / "catalog.yaml").read_text())["services"]
+}
 
 GOOD = """\
 - id: satu
@@ -110,12 +112,19 @@ def test_broken_front_matter(tmp_path: Path) -> None:
     write(tmp_path, "a.md", "tanpa front matter\n")
     write(tmp_path, "b.md", "---\nid: b\nquestion: [rusak\n---\nisi\n")
     problems = check_knowledge(tmp_path)
-    assert problems[0] == f"{tmp_path / 'a.md'}:1: broken front matter: file must start with a '---' block"
+    assert (
+        problems[0]
+        == f"{tmp_path / 'a.md'}:1: broken front matter: file must start with a '---' block"
+    )
     assert problems[1].startswith(f"{tmp_path / 'b.md'}:") and "broken YAML" in problems[1]
 
 
 def test_missing_id_and_bad_date(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", "- question: Q?\n  answer: a\n- id: t\n  question: Q?\n  answer: a\n  last_reviewed: kemarin\n")
+    write(
+        tmp_path,
+        "a.yaml",
+        "- question: Q?\n  answer: a\n- id: t\n  question: Q?\n  answer: a\n  last_reviewed: kemarin\n",
+    )
     problems = check_knowledge(tmp_path)
     assert problems[0] == f"{tmp_path / 'a.yaml'}:1: article has no id"
     assert problems[1].startswith(f"{tmp_path / 'a.yaml'}:3: last_reviewed must be YYYY-MM-DD")
@@ -129,6 +138,8 @@ def test_jsonl_interchange_format(tmp_path: Path) -> None:
     )
     with pytest.raises(KnowledgeError, match=r"articles.jsonl:3: broken JSON"):
         load_jsonl_articles(path)
-    path.write_text('{"id": "x", "question": "Q?", "alternates": ["q"], "answer": "A", "lang": "en"}\n')
+    path.write_text(
+        '{"id": "x", "question": "Q?", "alternates": ["q"], "answer": "A", "lang": "en"}\n'
+    )
     (art,) = load_jsonl_articles(path)
     assert art.lang == "en" and art.alternates == ("q",) and art.source.endswith(":1")

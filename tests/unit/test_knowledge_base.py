@@ -53,7 +53,9 @@ def test_a_broken_file_keeps_the_last_good_knowledge(helpdesk: Helpdesk, tmp_pat
     assert kb.last_error and "rusak.yaml" in kb.last_error
 
 
-def test_learned_phrasing_is_approved_in_chat_and_used_at_once(helpdesk: Helpdesk, tmp_path: Path) -> None:
+def test_learned_phrasing_is_approved_in_chat_and_used_at_once(
+    helpdesk: Helpdesk, tmp_path: Path
+) -> None:
     directory = kb_copy(tmp_path, helpdesk.settings)
     (directory / "umum.yaml").write_text(NEW_ARTICLE, encoding="utf-8")
     settings = helpdesk.settings.model_copy(update={"knowledge_dir": directory})

@@ -29,9 +29,19 @@ def wib(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
 @pytest.mark.parametrize(
     ("text", "start", "end", "rest"),
     [
-        ("Sabtu 14 Des 22.00–02.00 VPN tidak dapat diakses", wib(14, 22), wib(15, 2), "VPN tidak dapat diakses"),
+        (
+            "Sabtu 14 Des 22.00–02.00 VPN tidak dapat diakses",
+            wib(14, 22),
+            wib(15, 2),
+            "VPN tidak dapat diakses",
+        ),
         ("besok 20.00-22.00", wib(11, 20), wib(11, 22), ""),
-        ("14/12 22:00 s.d. 15/12 02:00 pemindahan server", wib(14, 22), wib(15, 2), "pemindahan server"),
+        (
+            "14/12 22:00 s.d. 15/12 02:00 pemindahan server",
+            wib(14, 22),
+            wib(15, 2),
+            "pemindahan server",
+        ),
         ("lusa jam 21 sampai 23", wib(12, 21), wib(12, 23), ""),
         ("Senin depan 08.00-10.00 WIB", wib(16, 8), wib(16, 10), ""),
         ("hari ini 23.00 - 23.30", wib(10, 23), wib(10, 23, 30), ""),
@@ -41,7 +51,12 @@ def wib(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
         ("Jumat 13 Des 22.00 WITA - 01.00", wib(13, 21), wib(14, 0), ""),
         ("20.00–22.00 Migrasi basis data", wib(10, 20), wib(10, 22), "Migrasi basis data"),
         ("08.00-07.00", wib(11, 8), wib(12, 7), ""),
-        ("2/1 08.00 - 10.00", dt.datetime(2025, 1, 2, 8, tzinfo=WIB), dt.datetime(2025, 1, 2, 10, tzinfo=WIB), ""),
+        (
+            "2/1 08.00 - 10.00",
+            dt.datetime(2025, 1, 2, 8, tzinfo=WIB),
+            dt.datetime(2025, 1, 2, 10, tzinfo=WIB),
+            "",
+        ),
     ],
 )
 def test_indonesian_times(text: str, start: dt.datetime, end: dt.datetime, rest: str) -> None:
@@ -76,14 +91,22 @@ def coordinator(helpdesk: Helpdesk) -> Chat:
 
 def test_one_line_schedule_roles_and_overlap(helpdesk: Helpdesk, chat: Chat) -> None:
     coord = coordinator(helpdesk)
-    coord.say("/pemeliharaan jadwalkan vpn Sabtu 14 Des 22.00–02.00 VPN tidak dapat diakses", now=NOW)
-    assert "dijadwalkan" in coord.text and "Akses Jarak Jauh (VPN)" in coord.text and "14 Des 2024 22.00 WIB" in coord.text
+    coord.say(
+        "/pemeliharaan jadwalkan vpn Sabtu 14 Des 22.00–02.00 VPN tidak dapat diakses", now=NOW
+    )
+    assert (
+        "dijadwalkan" in coord.text
+        and "Akses Jarak Jauh (VPN)" in coord.text
+        and "14 Des 2024 22.00 WIB" in coord.text
+    )
     chat.say("/pemeliharaan jadwalkan vpn besok 20.00-22.00 uji", now=NOW)
     assert "Hanya koordinator layanan" in chat.text
     chat.say("/pemeliharaan", now=NOW)  # everyone may read the schedule
     assert "VPN tidak dapat diakses" in chat.text and "mw:new" not in chat.actions
     coord.say("/pemeliharaan jadwalkan vpn,email 15/12 01:00 s.d. 15/12 03:00 migrasi", now=NOW)
-    assert "bertabrakan dengan pemeliharaan #1" in coord.text and "/pemeliharaan batal 1" in coord.text
+    assert (
+        "bertabrakan dengan pemeliharaan #1" in coord.text and "/pemeliharaan batal 1" in coord.text
+    )
     coord.say("/maintenance schedule email 15/12 01:00 - 03:00 migrasi surel", now=NOW)
     assert "#2" in coord.text
     coord.say("/pemeliharaan jadwalkan vpn Senin 14 Des 22.00-23.00 x", now=NOW)
@@ -113,7 +136,9 @@ def test_guided_flow_and_cancel(helpdesk: Helpdesk) -> None:
 
 def test_schedule_refuses_for_users_and_unknown_services(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
-        user = s.exec(select(Person).where(Person.email == "lina.marlina@kementerian.go.id")).first()
+        user = s.exec(
+            select(Person).where(Person.email == "lina.marlina@kementerian.go.id")
+        ).first()
         with pytest.raises(HelpdeskError) as err:
             maintenance.schedule(s, user, ["vpn"], wib(14, 22), wib(15, 2), "x", now=NOW)
         assert err.value.key == "maintenance.not_allowed"
@@ -127,44 +152,81 @@ def test_announcements_at_chosen_times(helpdesk: Helpdesk, chat: Chat) -> None:
     with session_scope(helpdesk.engine) as s:
         alerts.register_operator_channel(s, "slack", "C0OPS", None)
         # a user who once reported the VPN from the web chat, and linked Telegram too
-        reporter = s.exec(select(Person).where(Person.email == "ahmad.fauzi@kementerian.go.id")).one()
+        reporter = s.exec(
+            select(Person).where(Person.email == "ahmad.fauzi@kementerian.go.id")
+        ).one()
         s.add(Identity(person_id=reporter.id, channel="telegram", external_id="4242"))
-        open_ticket(s, type_="gangguan", title="VPN putus", service_id="vpn", reporter=reporter, channel="web",
-                    chat_id="visitor-1", now=NOW - dt.timedelta(days=30))
-        open_ticket(s, type_="gangguan", title="Surel lambat", service_id="email", reporter=None, channel="web",
-                    chat_id="someone-else", now=NOW - dt.timedelta(days=30))
-        window = maintenance.schedule(s, None, ["vpn"], start, end, "VPN tidak dapat diakses", now=NOW)
+        open_ticket(
+            s,
+            type_="gangguan",
+            title="VPN putus",
+            service_id="vpn",
+            reporter=reporter,
+            channel="web",
+            chat_id="visitor-1",
+            now=NOW - dt.timedelta(days=30),
+        )
+        open_ticket(
+            s,
+            type_="gangguan",
+            title="Surel lambat",
+            service_id="email",
+            reporter=None,
+            channel="web",
+            chat_id="someone-else",
+            now=NOW - dt.timedelta(days=30),
+        )
+        window = maintenance.schedule(
+            s, None, ["vpn"], start, end, "VPN tidak dapat diakses", now=NOW
+        )
         wid = window.id
 
     def sent() -> list[tuple[str, str, str]]:
         with Session(helpdesk.engine) as s:
-            rows = s.exec(select(Notice).where(Notice.kind == "maintenance").order_by(col(Notice.id)))
+            rows = s.exec(
+                select(Notice).where(Notice.kind == "maintenance").order_by(col(Notice.id))
+            )
             return [(n.dedupe_key.split(":")[2], n.channel, n.target) for n in rows]
 
     tick = maintenance.maintenance_tick
     assert tick(helpdesk.engine, start - dt.timedelta(hours=25)) == 0
     assert tick(helpdesk.engine, start - dt.timedelta(hours=23)) == 3
-    assert sent() == [("24h", "slack", "C0OPS"), ("24h", "web", "visitor-1"), ("24h", "telegram", "4242")]
+    assert sent() == [
+        ("24h", "slack", "C0OPS"),
+        ("24h", "web", "visitor-1"),
+        ("24h", "telegram", "4242"),
+    ]
     assert tick(helpdesk.engine, start - dt.timedelta(hours=22)) == 0  # nothing twice
     assert tick(helpdesk.engine, start - dt.timedelta(minutes=59)) == 3
     assert tick(helpdesk.engine, start + dt.timedelta(minutes=1)) == 3
     assert tick(helpdesk.engine, end - dt.timedelta(minutes=1)) == 0
     assert tick(helpdesk.engine, end + dt.timedelta(minutes=1)) == 3
-    assert [stage for stage, _, _ in sent()] == ["24h"] * 3 + ["1h"] * 3 + ["start"] * 3 + ["end"] * 3
+    assert [stage for stage, _, _ in sent()] == ["24h"] * 3 + ["1h"] * 3 + ["start"] * 3 + [
+        "end"
+    ] * 3
     texts = [n.text for n in chat.notices() if "emeliharaan" in n.text]
-    assert "Pemberitahuan pemeliharaan terjadwal" in texts[0] and "14 Des 2024 22.00 WIB" in texts[0]
+    assert (
+        "Pemberitahuan pemeliharaan terjadwal" in texts[0] and "14 Des 2024 22.00 WIB" in texts[0]
+    )
     assert "VPN tidak dapat diakses" in texts[0] and "telah selesai" in texts[-1]
     with Session(helpdesk.engine) as s:
-        days = {d.day: d.maintenance_s for d in s.exec(select(ServiceDay).where(ServiceDay.service_id == "vpn"))}
+        days = {
+            d.day: d.maintenance_s
+            for d in s.exec(select(ServiceDay).where(ServiceDay.service_id == "vpn"))
+        }
         assert days == {dt.date(2024, 12, 14): 7200, dt.date(2024, 12, 15): 7200}
         assert s.get(MaintenanceWindow, wid).rolled_up  # type: ignore[union-attr]
 
 
-def test_late_scheduler_skips_stale_stages_and_cancellation_is_announced(helpdesk: Helpdesk) -> None:
+def test_late_scheduler_skips_stale_stages_and_cancellation_is_announced(
+    helpdesk: Helpdesk,
+) -> None:
     start = wib(10, 12)
     with session_scope(helpdesk.engine) as s:
         alerts.register_operator_channel(s, "telegram", "-1001", None)
-        wid = maintenance.schedule(s, None, ["email"], start, start + dt.timedelta(hours=1), "x", now=NOW).id
+        wid = maintenance.schedule(
+            s, None, ["email"], start, start + dt.timedelta(hours=1), "x", now=NOW
+        ).id
         later = maintenance.schedule(s, None, ["email"], wib(12, 12), wib(12, 13), "y", now=NOW).id
     assert maintenance.maintenance_tick(helpdesk.engine, start - dt.timedelta(minutes=30)) == 1
     with Session(helpdesk.engine) as s:
@@ -173,8 +235,15 @@ def test_late_scheduler_skips_stale_stages_and_cancellation_is_announced(helpdes
     with session_scope(helpdesk.engine) as s:
         maintenance.cancel(s, None, later or 0, now=wib(11, 13))
     with Session(helpdesk.engine) as s:
-        keys = [n.dedupe_key.split(":")[1:3] for n in s.exec(select(Notice).order_by(col(Notice.id)))]
-        assert keys == [[str(wid), "1h"], [str(wid), "end"], [str(later), "24h"], [str(later), "cancelled"]]
+        keys = [
+            n.dedupe_key.split(":")[1:3] for n in s.exec(select(Notice).order_by(col(Notice.id)))
+        ]
+        assert keys == [
+            [str(wid), "1h"],
+            [str(wid), "end"],
+            [str(later), "24h"],
+            [str(later), "cancelled"],
+        ]
 
 
 def test_forged_button_is_refused(helpdesk: Helpdesk, chat: Chat) -> None:

@@ -35,7 +35,11 @@ STEP = dt.timedelta(seconds=10)
 def watch(helpdesk: Helpdesk, service_id: str, url: str) -> None:
     with session_scope(helpdesk.engine) as s:
         for svc in s.exec(select(Service)):
-            svc.probe = {"type": "http", "target": url, "interval": 10} if svc.id == service_id else {"type": "none"}
+            svc.probe = (
+                {"type": "http", "target": url, "interval": 10}
+                if svc.id == service_id
+                else {"type": "none"}
+            )
             s.add(svc)
         alerts.register_operator_channel(s, "telegram", "-100777", None, name="Operator")
 
@@ -82,7 +86,11 @@ async def test_down_flap_and_recovery(helpdesk: Helpdesk, chat: Chat) -> None:
             outage = s.exec(select(Outage)).one()
             ticket = s.get(Ticket, outage.ticket_id)
             assert ticket is not None and ticket.type == "gangguan" and ticket.service_id == "vpn"
-            assert (ticket.impact, ticket.urgency, ticket.priority) == (2, 1, 2)  # criticality sedang
+            assert (ticket.impact, ticket.urgency, ticket.priority) == (
+                2,
+                1,
+                2,
+            )  # criticality sedang
             assert ticket.assignee_id is not None
             kinds = [a.kind for a in s.exec(select(Alert))]
             assert kinds == ["service.down"]  # no separate "ticket.new" alert
@@ -116,13 +124,27 @@ async def test_down_flap_and_recovery(helpdesk: Helpdesk, chat: Chat) -> None:
 
     with Session(helpdesk.engine) as s:
         outage = s.exec(select(Outage)).one()
-        assert outage.ended_at is not None and outage.duration_s == int((outage.ended_at - outage.started_at).total_seconds())
+        assert outage.ended_at is not None and outage.duration_s == int(
+            (outage.ended_at - outage.started_at).total_seconds()
+        )
         assert outage.duration_s > 0
         ticket = s.get(Ticket, outage.ticket_id)
-        assert ticket is not None and ticket.state in ("ditugaskan", "baru")  # waits for the root cause
-        notes = [e.note or "" for e in s.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "comment"))]
+        assert ticket is not None and ticket.state in (
+            "ditugaskan",
+            "baru",
+        )  # waits for the root cause
+        notes = [
+            e.note or ""
+            for e in s.exec(
+                select(TicketEvent).where(
+                    TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "comment"
+                )
+            )
+        ]
         assert any("Laporan tambahan" in n for n in notes) and any("pulih" in n for n in notes)
-        changes = [(c.old, c.new) for c in s.exec(select(StateChange).order_by(col(StateChange.id)))]
+        changes = [
+            (c.old, c.new) for c in s.exec(select(StateChange).order_by(col(StateChange.id)))
+        ]
         assert changes == [("unknown", "up"), ("up", "down"), ("down", "up")]
         day = s.exec(select(ServiceDay).where(ServiceDay.service_id == "vpn")).one()
         assert day.down_s == outage.duration_s and day.failures == 5 and day.checks == 10
@@ -150,7 +172,9 @@ async def test_critical_service_reaches_recovery_coordinator(helpdesk: Helpdesk)
     with Session(helpdesk.engine) as s:
         ticket = s.exec(select(Ticket)).one()
         assert ticket.priority == 1
-        targets = {(n.channel, n.target) for n in s.exec(select(Notice).where(Notice.kind == "alert.post"))}
+        targets = {
+            (n.channel, n.target) for n in s.exec(select(Notice).where(Notice.kind == "alert.post"))
+        }
         assert targets == {("telegram", "-100777"), ("telegram", "5550001")}
 
 
@@ -158,8 +182,15 @@ async def test_down_inside_maintenance_is_planned_until_the_window_ends(helpdesk
     server = await FakeHttp().start()
     watch(helpdesk, "vpn", server.url)
     with session_scope(helpdesk.engine) as s:
-        window = maintenance.schedule(s, None, ["vpn"], T0 + dt.timedelta(seconds=5), T0 + dt.timedelta(seconds=65),
-                                      "VPN tidak dapat diakses", now=T0 - dt.timedelta(hours=2))
+        window = maintenance.schedule(
+            s,
+            None,
+            ["vpn"],
+            T0 + dt.timedelta(seconds=5),
+            T0 + dt.timedelta(seconds=65),
+            "VPN tidak dapat diakses",
+            now=T0 - dt.timedelta(hours=2),
+        )
         window_id = window.id
     prober = Prober(helpdesk.engine, timeout=2, down_after=2, up_after=1)
     clock = Clock(prober)
@@ -203,6 +234,9 @@ async def test_certificate_expiry_warns_operators_once(helpdesk: Helpdesk, tmp_p
     with Session(helpdesk.engine) as s:
         warned = list(s.exec(select(Notice).where(Notice.kind == "service.cert")))
         assert [(n.channel, n.target) for n in warned] == [("telegram", "-100777")]
-        assert "Sertifikat TLS" in warned[0].payload["text"] and "hari lagi" in warned[0].payload["text"]
+        assert (
+            "Sertifikat TLS" in warned[0].payload["text"]
+            and "hari lagi" in warned[0].payload["text"]
+        )
         st = s.get(ServiceState, "website")
         assert st is not None and st.state == "up" and st.cert_expires_at == not_after

@@ -42,12 +42,26 @@ class Recorder:
         return f"ref-{notice.id}"
 
 
-def enqueue(engine: Engine, n: int, *, channel: str = "telegram", target: str = "42", at: datetime = NOW,
-            prefix: str = "t") -> None:
+def enqueue(
+    engine: Engine,
+    n: int,
+    *,
+    channel: str = "telegram",
+    target: str = "42",
+    at: datetime = NOW,
+    prefix: str = "t",
+) -> None:
     with session_scope(engine) as s:
         for i in range(n):
-            notices.enqueue(s, channel=channel, target=target, kind="test", payload={"text": f"pesan {i}"},
-                            dedupe_key=f"{prefix}:{i}", now=at)
+            notices.enqueue(
+                s,
+                channel=channel,
+                target=target,
+                kind="test",
+                payload={"text": f"pesan {i}"},
+                dedupe_key=f"{prefix}:{i}",
+                now=at,
+            )
 
 
 def rows(engine: Engine) -> list[Notice]:
@@ -89,32 +103,52 @@ async def test_retries_back_off_then_fail_and_admins_are_told(helpdesk: Helpdesk
     enqueue(helpdesk.engine, 1)
     assert await deliverer.tick(NOW) == 0
     (n,) = rows(helpdesk.engine)
-    assert (n.status, n.attempts, n.next_attempt_at, n.last_error) == ("pending", 1, NOW + timedelta(seconds=5),
-                                                                      "network down")
-    assert await deliverer.tick(NOW + timedelta(seconds=4)) == 0 and rows(helpdesk.engine)[0].attempts == 1
+    assert (n.status, n.attempts, n.next_attempt_at, n.last_error) == (
+        "pending",
+        1,
+        NOW + timedelta(seconds=5),
+        "network down",
+    )
+    assert (
+        await deliverer.tick(NOW + timedelta(seconds=4)) == 0
+        and rows(helpdesk.engine)[0].attempts == 1
+    )
     await deliverer.tick(NOW + timedelta(seconds=5))
     assert rows(helpdesk.engine)[0].next_attempt_at == NOW + timedelta(seconds=15)  # 5 s, then 10 s
     await deliverer.tick(NOW + timedelta(seconds=15))
     failed, *reports = rows(helpdesk.engine)
     assert (failed.status, failed.attempts) == ("failed", 3)
     assert {(r.channel, r.target, r.kind) for r in reports} == {
-        ("telegram", admin.chat_id, "notice.failed"), ("web", f"web-{ADMIN}", "notice.failed")}
-    assert f"#{failed.id} (test) ke telegram:42 gagal dikirim setelah 3 percobaan" in reports[0].payload["text"]
+        ("telegram", admin.chat_id, "notice.failed"),
+        ("web", f"web-{ADMIN}", "notice.failed"),
+    }
+    assert (
+        f"#{failed.id} (test) ke telegram:42 gagal dikirim setelah 3 percobaan"
+        in reports[0].payload["text"]
+    )
     await deliverer.tick(NOW + timedelta(seconds=15))
     assert [x.kind for x in recorder.sent] == ["notice.failed"]
 
 
 async def test_permanent_errors_and_rate_limit_answers(helpdesk: Helpdesk) -> None:
     Chat.as_person(helpdesk, "telegram", ADMIN)
-    recorder = Recorder({"blocked": TransportError("Forbidden: bot was blocked", permanent=True),
-                         "busy": TransportError("429", retry_after=30)})
+    recorder = Recorder(
+        {
+            "blocked": TransportError("Forbidden: bot was blocked", permanent=True),
+            "busy": TransportError("429", retry_after=30),
+        }
+    )
     deliverer = Deliverer(helpdesk.engine)
     deliverer.register("telegram", recorder)
     enqueue(helpdesk.engine, 1, target="blocked", prefix="b")
     enqueue(helpdesk.engine, 1, target="busy", prefix="c")
     await deliverer.tick(NOW)
     blocked, busy, report = rows(helpdesk.engine)
-    assert (blocked.status, blocked.attempts, blocked.last_error) == ("failed", 1, "Forbidden: bot was blocked")
+    assert (blocked.status, blocked.attempts, blocked.last_error) == (
+        "failed",
+        1,
+        "Forbidden: bot was blocked",
+    )
     assert (busy.status, busy.next_attempt_at) == ("pending", NOW + timedelta(seconds=30))
     assert report.kind == "notice.failed" and report.payload["notice_id"] == blocked.id
 
@@ -122,7 +156,9 @@ async def test_permanent_errors_and_rate_limit_answers(helpdesk: Helpdesk) -> No
 def test_a_failed_failure_report_is_not_reported_again(helpdesk: Helpdesk) -> None:
     Chat.as_person(helpdesk, "telegram", ADMIN)
     with session_scope(helpdesk.engine) as s:
-        report = Notice(id=999, dedupe_key="x", channel="telegram", target="1", kind="notice.failed", attempts=8)
+        report = Notice(
+            id=999, dedupe_key="x", channel="telegram", target="1", kind="notice.failed", attempts=8
+        )
         assert report_failure(s, report, "still down", NOW) == 0
 
 
@@ -138,9 +174,13 @@ async def test_rate_limits_pace_a_chat_and_give_the_rest_back_untried(engine: En
     state = {(n.target, n.status, n.attempts) for n in rows(engine)}
     assert state == {("C1", "sent", 1), ("C1", "pending", 0), ("C2", "pending", 0)}
     assert {n.next_attempt_at for n in rows(engine) if n.status == "pending"} <= {
-        NOW + timedelta(seconds=1), NOW + timedelta(seconds=0.02)}
+        NOW + timedelta(seconds=1),
+        NOW + timedelta(seconds=0.02),
+    }
     clock[0] += 1.0
-    assert await deliverer.tick(NOW + timedelta(seconds=1)) == 1  # one more to C1 (C2 was given back until +0.02 s)
+    assert (
+        await deliverer.tick(NOW + timedelta(seconds=1)) == 1
+    )  # one more to C1 (C2 was given back until +0.02 s)
     clock[0] += 0.5
     await deliverer.tick(NOW + timedelta(seconds=2))
     assert sorted(n.target for n in recorder.sent) == ["C1", "C1", "C2"]
@@ -159,8 +199,9 @@ async def test_notices_of_channels_without_a_transport_wait(engine: Engine) -> N
 
 def worker(url: str, mode: str, out: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.outbox_worker", url, mode, str(out), *args],
-                            cwd=ROOT, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.outbox_worker", url, mode, str(out), *args], cwd=ROOT, env=env
+    )
 
 
 def handed(out: Path) -> list[int]:
@@ -169,13 +210,17 @@ def handed(out: Path) -> list[int]:
     return [int(line.split("\t")[0]) for line in out.read_text().splitlines() if line]
 
 
-def test_two_replicas_deliver_each_notice_exactly_once(engine: Engine, db_url: str, tmp_path: Path) -> None:
+def test_two_replicas_deliver_each_notice_exactly_once(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("several replicas need PostgreSQL; on SQLite one process delivers")
     enqueue(engine, 400, channel="bench", at=datetime.now(UTC))
     barrier = tmp_path / "go"
     outs = [tmp_path / "a.tsv", tmp_path / "b.tsv"]
-    procs = [worker(db_url, "record", out, "--barrier", str(barrier), "--batch", "10") for out in outs]
+    procs = [
+        worker(db_url, "record", out, "--barrier", str(barrier), "--batch", "10") for out in outs
+    ]
     barrier.touch()
     assert [p.wait(timeout=90) for p in procs] == [0, 0]
     a, b = handed(outs[0]), handed(outs[1])
@@ -184,7 +229,9 @@ def test_two_replicas_deliver_each_notice_exactly_once(engine: Engine, db_url: s
     assert {n.status for n in rows(engine)} == {"sent"}
 
 
-def test_sigkill_during_delivery_loses_no_notice(engine: Engine, db_url: str, tmp_path: Path) -> None:
+def test_sigkill_during_delivery_loses_no_notice(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
     enqueue(engine, 5, channel="bench", at=datetime.now(UTC))
     out = tmp_path / "killed.tsv"
     proc = worker(db_url, "block", out, "--lease", "2")
@@ -223,7 +270,13 @@ async def test_a_chat_keeps_its_order_when_the_platform_says_wait(engine: Engine
     assert await deliverer.tick(NOW) == 2  # the calm chat is not held up
     waiting = [n for n in rows(engine) if n.target == "busy"]
     assert [(n.status, n.attempts, n.next_attempt_at) for n in waiting] == [
-        ("pending", 1, NOW + timedelta(seconds=30)), ("pending", 0, NOW + timedelta(seconds=30)),
-        ("pending", 0, NOW + timedelta(seconds=30))]
+        ("pending", 1, NOW + timedelta(seconds=30)),
+        ("pending", 0, NOW + timedelta(seconds=30)),
+        ("pending", 0, NOW + timedelta(seconds=30)),
+    ]
     assert await deliverer.tick(NOW + timedelta(seconds=30)) == 3
-    assert [n.payload["text"] for n in recorder.sent if n.target == "busy"] == ["pesan 0", "pesan 1", "pesan 2"]
+    assert [n.payload["text"] for n in recorder.sent if n.target == "busy"] == [
+        "pesan 0",
+        "pesan 1",
+        "pesan 2",
+    ]

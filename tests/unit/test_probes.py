@@ -18,24 +18,56 @@ from tests.probe_servers import FakeHttp, FakeTcp, make_tls
 
 
 def test_spec_from_access_and_catalog_entry() -> None:
-    assert spec_for(Service(id="a", name="A", access="https://eoffice.kementerian.go.id")) == ProbeSpec(
-        "http", "https://eoffice.kementerian.go.id")
-    spec = spec_for(Service(id="b", name="B", access="vpn.kementerian.go.id:443 (klien VPN, masuk dengan akun SSO)"))
+    assert spec_for(
+        Service(id="a", name="A", access="https://eoffice.kementerian.go.id")
+    ) == ProbeSpec("http", "https://eoffice.kementerian.go.id")
+    spec = spec_for(
+        Service(
+            id="b", name="B", access="vpn.kementerian.go.id:443 (klien VPN, masuk dengan akun SSO)"
+        )
+    )
     assert spec is not None and (spec.type, spec.target) == ("tcp", "vpn.kementerian.go.id:443")
-    url_later = spec_for(Service(id="c", name="C", access="Permohonan melalui helpdesk; konsol https://cloud.go.id untuk admin"))
+    url_later = spec_for(
+        Service(
+            id="c",
+            name="C",
+            access="Permohonan melalui helpdesk; konsol https://cloud.go.id untuk admin",
+        )
+    )
     assert url_later is not None and url_later.target == "https://cloud.go.id"
-    assert spec_for(Service(id="d", name="D", access='Wi-Fi "KEMENTERIAN-PEGAWAI" (masuk dengan akun SSO)')) is None
-    custom = spec_for(Service(id="e", name="E", access="https://x.go.id",
-                              probe={"type": "dns", "target": "x.go.id", "interval": 3, "keyword": "10.0.0.1"}))
+    assert (
+        spec_for(
+            Service(id="d", name="D", access='Wi-Fi "KEMENTERIAN-PEGAWAI" (masuk dengan akun SSO)')
+        )
+        is None
+    )
+    custom = spec_for(
+        Service(
+            id="e",
+            name="E",
+            access="https://x.go.id",
+            probe={"type": "dns", "target": "x.go.id", "interval": 3, "keyword": "10.0.0.1"},
+        )
+    )
     assert custom == ProbeSpec("dns", "x.go.id", interval=10, keyword="10.0.0.1")
-    assert spec_for(Service(id="f", name="F", access="https://x.go.id", probe={"type": "none"})) is None
-    assert spec_for(Service(id="g", name="G", access="https://x.go.id", probe={"interval": 30})).interval == 30  # type: ignore[union-attr]
+    assert (
+        spec_for(Service(id="f", name="F", access="https://x.go.id", probe={"type": "none"}))
+        is None
+    )
+    assert (
+        spec_for(
+            Service(id="g", name="G", access="https://x.go.id", probe={"interval": 30})
+        ).interval
+        == 30
+    )  # type: ignore[union-attr]
 
 
 async def test_http_status_keyword_latency_and_refused() -> None:
     server = await FakeHttp().start()
     async with httpx.AsyncClient(timeout=2) as client:
-        ok = await probe_http(client, ProbeSpec("http", server.url, keyword="berjalan normal"), "svc")
+        ok = await probe_http(
+            client, ProbeSpec("http", server.url, keyword="berjalan normal"), "svc"
+        )
         assert ok.state == "up" and ok.latency_ms is not None and ok.error is None
         server.status = 500
         bad = await probe_http(client, ProbeSpec("http", server.url), "svc")
@@ -43,7 +75,9 @@ async def test_http_status_keyword_latency_and_refused() -> None:
         expected = await probe_http(client, ProbeSpec("http", server.url, expect_status=500), "svc")
         assert expected.state == "up"
         server.status, server.body = 200, b"<html>Maintenance page</html>"
-        wrong = await probe_http(client, ProbeSpec("http", server.url, keyword="berjalan normal"), "svc")
+        wrong = await probe_http(
+            client, ProbeSpec("http", server.url, keyword="berjalan normal"), "svc"
+        )
         assert wrong.state == "down" and "keyword" in (wrong.error or "")
         server.delay = 0.25
         slow = await probe_http(client, ProbeSpec("http", server.url, latency_ms=100), "svc")
@@ -75,8 +109,12 @@ async def test_tcp_and_dns() -> None:
     refused = await probe_tcp(ProbeSpec("tcp", server.target), "svc", 2)
     assert refused.state == "down" and refused.error
     assert (await probe_dns(ProbeSpec("dns", "localhost"), "svc", 5)).state == "up"
-    assert (await probe_dns(ProbeSpec("dns", "localhost", keyword="127.0.0.1"), "svc", 5)).state == "up"
-    assert (await probe_dns(ProbeSpec("dns", "localhost", keyword="10.9.9.9"), "svc", 5)).state == "down"
+    assert (
+        await probe_dns(ProbeSpec("dns", "localhost", keyword="127.0.0.1"), "svc", 5)
+    ).state == "up"
+    assert (
+        await probe_dns(ProbeSpec("dns", "localhost", keyword="10.9.9.9"), "svc", 5)
+    ).state == "down"
     assert (await probe_dns(ProbeSpec("dns", "no-such-host.invalid"), "svc", 5)).state == "down"
 
 
@@ -93,9 +131,18 @@ async def test_concurrency_cap_and_claiming(helpdesk: Helpdesk, tmp_path: Path) 
     server.delay = 0.05
     with session_scope(helpdesk.engine) as s:
         for i in range(12):
-            s.add(Service(id=f"svc{i}", name=f"Layanan {i}", provider_unit="x",
-                          probe={"type": "http", "target": server.url, "interval": 30}))
-    only_probe(helpdesk, {f"svc{i}": {"type": "http", "target": server.url, "interval": 30} for i in range(12)})
+            s.add(
+                Service(
+                    id=f"svc{i}",
+                    name=f"Layanan {i}",
+                    provider_unit="x",
+                    probe={"type": "http", "target": server.url, "interval": 30},
+                )
+            )
+    only_probe(
+        helpdesk,
+        {f"svc{i}": {"type": "http", "target": server.url, "interval": 30} for i in range(12)},
+    )
     prober = Prober(helpdesk.engine, concurrency=3, timeout=5)
     now = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
     try:
@@ -114,5 +161,7 @@ async def test_concurrency_cap_and_claiming(helpdesk: Helpdesk, tmp_path: Path) 
 
 @pytest.mark.parametrize("interval", [1, 10])
 def test_interval_floor(interval: int) -> None:
-    spec = spec_for(Service(id="a", name="A", access="https://a.go.id", probe={"interval": interval}))
+    spec = spec_for(
+        Service(id="a", name="A", access="https://a.go.id", probe={"interval": interval})
+    )
     assert spec is not None and spec.interval == 10

@@ -30,8 +30,12 @@ def _person(s: Session, role: str) -> Person:
 
 
 def _tech(s: Session, service: str) -> Person:
-    return s.exec(select(Person).join(ServiceTechnician, ServiceTechnician.person_id == Person.id)
-                  .where(ServiceTechnician.service_id == service).order_by(Person.id)).first()  # type: ignore[return-value]
+    return s.exec(
+        select(Person)
+        .join(ServiceTechnician, ServiceTechnician.person_id == Person.id)
+        .where(ServiceTechnician.service_id == service)
+        .order_by(Person.id)
+    ).first()  # type: ignore[return-value]
 
 
 def _set_dues(t: Ticket, response_min: int, resolution_min: int) -> None:
@@ -52,24 +56,92 @@ def records(helpdesk: Helpdesk) -> Helpdesk:
         user = _person(s, "pengguna")
         vpn = Actor(_tech(s, "vpn"), "console")
         mail = Actor(_tech(s, "email"), "console")
-        a = tickets.open_ticket(s, type_="gangguan", title="A", service_id="vpn", impact=1, urgency=2, reporter=user, now=T0)
-        b = tickets.open_ticket(s, type_="gangguan", title="B", service_id="vpn", impact=2, urgency=1, reporter=user, now=T0 + timedelta(hours=1))
-        c = tickets.open_ticket(s, type_="gangguan", title="C", service_id="vpn", impact=3, urgency=3, reporter=user, now=T0 + timedelta(hours=2))
-        d = tickets.open_ticket(s, type_="permintaan", title="D", service_id="email", impact=3, urgency=3, reporter=user, now=T0 + timedelta(days=1))
+        a = tickets.open_ticket(
+            s,
+            type_="gangguan",
+            title="A",
+            service_id="vpn",
+            impact=1,
+            urgency=2,
+            reporter=user,
+            now=T0,
+        )
+        b = tickets.open_ticket(
+            s,
+            type_="gangguan",
+            title="B",
+            service_id="vpn",
+            impact=2,
+            urgency=1,
+            reporter=user,
+            now=T0 + timedelta(hours=1),
+        )
+        c = tickets.open_ticket(
+            s,
+            type_="gangguan",
+            title="C",
+            service_id="vpn",
+            impact=3,
+            urgency=3,
+            reporter=user,
+            now=T0 + timedelta(hours=2),
+        )
+        d = tickets.open_ticket(
+            s,
+            type_="permintaan",
+            title="D",
+            service_id="email",
+            impact=3,
+            urgency=3,
+            reporter=user,
+            now=T0 + timedelta(days=1),
+        )
         for t, (r, z) in ((a, (60, 480)), (b, (60, 480)), (c, (240, 2880)), (d, (120, 1440))):
             _set_dues(t, r, z)
         tickets.take(s, a, vpn, now=a.created_at + timedelta(minutes=30))
-        tickets.resolve(s, a, vpn, resolution="profil diperbarui", root_cause="sertifikat", now=a.created_at + timedelta(hours=4))
+        tickets.resolve(
+            s,
+            a,
+            vpn,
+            resolution="profil diperbarui",
+            root_cause="sertifikat",
+            now=a.created_at + timedelta(hours=4),
+        )
         tickets.take(s, b, vpn, now=b.created_at + timedelta(hours=2))
         tickets.hold_for_user(s, b, vpn, "log?", now=b.created_at + timedelta(hours=3))
         tickets.start_work(s, b, vpn, now=b.created_at + timedelta(hours=5))
-        tickets.resolve(s, b, vpn, resolution="klien dipasang ulang", root_cause="klien rusak", now=b.created_at + timedelta(hours=10))
+        tickets.resolve(
+            s,
+            b,
+            vpn,
+            resolution="klien dipasang ulang",
+            root_cause="klien rusak",
+            now=b.created_at + timedelta(hours=10),
+        )
         tickets.take(s, d, mail, now=d.created_at + timedelta(hours=1))
-        tickets.resolve(s, d, mail, resolution="kotak surat dibuat", now=d.created_at + timedelta(hours=3))
-        for t in (a, b, c, d):  # the hooks of the SLA module may have moved them: put the fixture back
-            _set_dues(t, *{"A": (60, 480), "B": (60, 480), "C": (240, 2880), "D": (120, 1440)}[t.title])
+        tickets.resolve(
+            s, d, mail, resolution="kotak surat dibuat", now=d.created_at + timedelta(hours=3)
+        )
+        for t in (
+            a,
+            b,
+            c,
+            d,
+        ):  # the hooks of the SLA module may have moved them: put the fixture back
+            _set_dues(
+                t, *{"A": (60, 480), "B": (60, 480), "C": (240, 2880), "D": (120, 1440)}[t.title]
+            )
             s.add(t)
-        s.add(Alert(key="fixture", kind="ticket.new", ticket_id=b.id, service_id="vpn", priority=2, created_at=b.created_at))
+        s.add(
+            Alert(
+                key="fixture",
+                kind="ticket.new",
+                ticket_id=b.id,
+                service_id="vpn",
+                priority=2,
+                created_at=b.created_at,
+            )
+        )
     return helpdesk
 
 
@@ -106,10 +178,14 @@ def test_exception_report_lists_every_breach_with_reasons(records: Helpdesk) -> 
     got = sorted((r[0], s_title) for r in rows for s_title in [r[1]])
     with Session(records.engine) as s:
         numbers = {t.title: t.number for t in s.exec(select(Ticket))}
-    assert got == sorted([
-        ("SLA tanggap", numbers["B"]), ("SLA tanggap", numbers["C"]),
-        ("SLA penyelesaian", numbers["B"]), ("SLA penyelesaian", numbers["C"]),
-    ])
+    assert got == sorted(
+        [
+            ("SLA tanggap", numbers["B"]),
+            ("SLA tanggap", numbers["C"]),
+            ("SLA penyelesaian", numbers["B"]),
+            ("SLA penyelesaian", numbers["C"]),
+        ]
+    )
     b_resolution = next(r for r in rows if r[1] == numbers["B"] and r[0] == "SLA penyelesaian")
     assert b_resolution[6] == pytest.approx(2.0)  # 10 h against 8 h
     assert "menunggu pengguna 2.0 jam" in b_resolution[7]
@@ -126,7 +202,9 @@ def test_availability_report(helpdesk: Helpdesk) -> None:
         s.add(ServiceState(service_id="vpn", state="up", since=since, monitored_since=since))
         s.flush()
         availability.add_interval(s, "vpn", T0, T0 + timedelta(minutes=90), "down_s", TZ)
-        availability.add_interval(s, "vpn", T0 + timedelta(days=2), T0 + timedelta(days=2, hours=2), "maintenance_s", TZ)
+        availability.add_interval(
+            s, "vpn", T0 + timedelta(days=2), T0 + timedelta(days=2, hours=2), "maintenance_s", TZ
+        )
     with Session(helpdesk.engine) as s:
         report = build_report("availability", s, start=START, end=END, tz=TZ, now=NOW)
     rows = table(report, "Ketersediaan per layanan")
@@ -155,7 +233,9 @@ def test_catalogue_and_static_documents(helpdesk: Helpdesk) -> None:
         cat = build_report("catalogue", s, start=START, end=END, tz=TZ, now=NOW)
         prio = build_report("priority", s, start=START, end=END, tz=TZ, now=NOW)
         cont = build_report("continuity", s, start=START, end=END, tz=TZ, now=NOW)
-    assert len(cat.tables[0].rows) == 12 and all(all(c not in ("", None) for c in r) for r in cat.tables[0].rows)
+    assert len(cat.tables[0].rows) == 12 and all(
+        all(c not in ("", None) for c in r) for r in cat.tables[0].rows
+    )
     assert prio.tables[0].rows[0] == ["Dampak Tinggi", "P1 kritis", "P2 tinggi", "P3 sedang"]
     assert cont.tables[0].rows[0][1] == "tinggi"
 

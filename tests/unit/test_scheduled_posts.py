@@ -35,15 +35,23 @@ def test_daily_summary_on_a_working_day_once(helpdesk: Helpdesk, coordinator_cha
     assert scheduled_posts.daily_summary(helpdesk.engine, now, "Asia/Jakarta", extra, HOLIDAYS) == 2
     assert scheduled_posts.daily_summary(helpdesk.engine, now, "Asia/Jakarta", extra, HOLIDAYS) == 0
     rows = posted(helpdesk)
-    assert {(n.channel, n.target) for n in rows} == {("telegram", coordinator_chat), ("slack", "C-KOORD")}
+    assert {(n.channel, n.target) for n in rows} == {
+        ("telegram", coordinator_chat),
+        ("slack", "C-KOORD"),
+    }
     assert all("Ringkasan status" in n.payload["text"] for n in rows)
 
 
-@pytest.mark.parametrize("when", [
-    datetime(2026, 3, 7, 0, 30, tzinfo=UTC),   # Saturday
-    datetime(2026, 8, 17, 0, 30, tzinfo=UTC),  # Hari Kemerdekaan (Monday)
-])
-def test_no_daily_summary_on_weekends_and_holidays(helpdesk: Helpdesk, coordinator_chat: str, when: datetime) -> None:
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 3, 7, 0, 30, tzinfo=UTC),  # Saturday
+        datetime(2026, 8, 17, 0, 30, tzinfo=UTC),  # Hari Kemerdekaan (Monday)
+    ],
+)
+def test_no_daily_summary_on_weekends_and_holidays(
+    helpdesk: Helpdesk, coordinator_chat: str, when: datetime
+) -> None:
     assert scheduled_posts.daily_summary(helpdesk.engine, when, "Asia/Jakarta", [], HOLIDAYS) == 0
     assert posted(helpdesk) == []
 

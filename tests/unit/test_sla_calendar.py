@@ -87,25 +87,48 @@ def test_split_week_and_overnight_hours() -> None:
 
 
 def test_catalog_strings_parse() -> None:
-    for spec in ("24x7", "senin-jumat 07:00-19:00", "senin-jumat 06:00-20:00", OFFICE, "Senin-Jumat 07.30-16.00"):
+    for spec in (
+        "24x7",
+        "senin-jumat 07:00-19:00",
+        "senin-jumat 06:00-20:00",
+        OFFICE,
+        "Senin-Jumat 07.30-16.00",
+    ):
         parse_hours(spec)
-    for bad in ("kadang-kadang", "senin-jumat 25:00-26:00", "senin-funday 07:00-08:00", "senin 08:00-08:00"):
+    for bad in (
+        "kadang-kadang",
+        "senin-jumat 25:00-26:00",
+        "senin-funday 07:00-08:00",
+        "senin 08:00-08:00",
+    ):
         with pytest.raises(CalendarError):
             parse_hours(bad)
 
 
 # --- properties -------------------------------------------------------------------------
 
-SPECS = st.sampled_from([OFFICE, "senin-jumat 07:00-19:00", "senin-jumat 06:00-20:00", "24x7",
-                         "senin-kamis 07:30-16:00; jumat 07:30-11:30, 13:00-16:30", "setiap hari 22:00-06:00"])
-INSTANTS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC))
+SPECS = st.sampled_from(
+    [
+        OFFICE,
+        "senin-jumat 07:00-19:00",
+        "senin-jumat 06:00-20:00",
+        "24x7",
+        "senin-kamis 07:30-16:00; jumat 07:30-11:30, 13:00-16:30",
+        "setiap hari 22:00-06:00",
+    ]
+)
+INSTANTS = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC)
+)
 AMOUNTS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=120))
 FAST = settings(max_examples=150, deadline=None)
 
 
 @FAST
 @given(SPECS, INSTANTS, AMOUNTS, AMOUNTS)
-def test_due_time_is_monotone_in_the_target(spec: str, start: datetime, a: timedelta, b: timedelta) -> None:
+def test_due_time_is_monotone_in_the_target(
+    spec: str, start: datetime, a: timedelta, b: timedelta
+) -> None:
     cal = calendar(spec)
     lo, hi = sorted((a, b))
     assert cal.add(start, lo) <= cal.add(start, hi)
@@ -125,10 +148,16 @@ def test_add_and_business_time_agree(spec: str, start: datetime, amount: timedel
 
 
 @FAST
-@given(SPECS, INSTANTS, AMOUNTS, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)),
-       st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)))
-def test_pausing_never_makes_a_ticket_due_earlier(spec: str, created: datetime, target: timedelta,
-                                                  pause_after: timedelta, pause_for: timedelta) -> None:
+@given(
+    SPECS,
+    INSTANTS,
+    AMOUNTS,
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)),
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)),
+)
+def test_pausing_never_makes_a_ticket_due_earlier(
+    spec: str, created: datetime, target: timedelta, pause_after: timedelta, pause_for: timedelta
+) -> None:
     cal = calendar(spec)
     paused = cal.business_time(created + pause_after, created + pause_after + pause_for)
     assert cal.add(created, target + paused) >= cal.add(created, target)

@@ -19,7 +19,12 @@ from storage import migrate
 from storage.db import make_engine, session_scope
 from storage.models import Service, Ticket
 
-HOURS = ["senin-jumat 07:30-16:00", "senin-jumat 07:00-19:00", "24x7", "senin-kamis 07:30-16:00; jumat 07:30-16:30"]
+HOURS = [
+    "senin-jumat 07:30-16:00",
+    "senin-jumat 07:00-19:00",
+    "24x7",
+    "senin-kamis 07:30-16:00; jumat 07:30-16:30",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +39,46 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
-INSTANTS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC))
+INSTANTS = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC)
+)
 SPANS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12))
 PROPS = settings(max_examples=120, deadline=None)
 
 
 def opened(s: Session, created: datetime, service: int, priority: int) -> Ticket:
-    ticket = Ticket(number="X", type="gangguan", title="uji", service_id=f"s{service}", priority=priority,
-                    state="dikerjakan", created_at=created, updated_at=created)
+    ticket = Ticket(
+        number="X",
+        type="gangguan",
+        title="uji",
+        service_id=f"s{service}",
+        priority=priority,
+        state="dikerjakan",
+        created_at=created,
+        updated_at=created,
+    )
     sla.start(s, ticket)
     return ticket
 
 
 @PROPS
-@given(created=INSTANTS, service=st.integers(0, len(HOURS) - 1), priority=st.integers(1, 4),
-       before=SPANS, pause=SPANS, after=SPANS)
-def test_pausing_never_makes_a_ticket_due_earlier(engine: Engine, created: datetime, service: int, priority: int,
-                                                  before: timedelta, pause: timedelta, after: timedelta) -> None:
+@given(
+    created=INSTANTS,
+    service=st.integers(0, len(HOURS) - 1),
+    priority=st.integers(1, 4),
+    before=SPANS,
+    pause=SPANS,
+    after=SPANS,
+)
+def test_pausing_never_makes_a_ticket_due_earlier(
+    engine: Engine,
+    created: datetime,
+    service: int,
+    priority: int,
+    before: timedelta,
+    pause: timedelta,
+    after: timedelta,
+) -> None:
     with Session(engine) as s:
         ticket = opened(s, created, service, priority)
         due, risk = ticket.resolution_due_at, ticket.resolution_risk_at
@@ -71,7 +99,9 @@ def test_pausing_never_makes_a_ticket_due_earlier(engine: Engine, created: datet
 
 @PROPS
 @given(created=INSTANTS, priority=st.integers(1, 4), elapsed=SPANS)
-def test_24x7_clock_is_the_wall_clock(engine: Engine, created: datetime, priority: int, elapsed: timedelta) -> None:
+def test_24x7_clock_is_the_wall_clock(
+    engine: Engine, created: datetime, priority: int, elapsed: timedelta
+) -> None:
     with Session(engine) as s:
         ticket = opened(s, created, HOURS.index("24x7"), priority)
         targets = sla.policy_for(s).targets(s.get(Service, ticket.service_id), priority)
@@ -79,5 +109,10 @@ def test_24x7_clock_is_the_wall_clock(engine: Engine, created: datetime, priorit
         assert ticket.response_due_at == created + targets.response
         clock = sla.status(s, ticket, created + elapsed).resolution
         assert clock.used == elapsed
-        assert clock.state == (sla.BREACHED if elapsed > targets.resolution else
-                               sla.AT_RISK if elapsed >= targets.resolution * 0.75 else sla.ON_TRACK)
+        assert clock.state == (
+            sla.BREACHED
+            if elapsed > targets.resolution
+            else sla.AT_RISK
+            if elapsed >= targets.resolution * 0.75
+            else sla.ON_TRACK
+        )

@@ -25,7 +25,11 @@ NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wednesday 10:00 WIB
 
 def person_with(helpdesk: Helpdesk, role: str) -> str:
     with Session(helpdesk.engine) as s:
-        return next(p.email for p in s.exec(select(Person).order_by(Person.id)) if role in p.roles and p.email)
+        return next(
+            p.email
+            for p in s.exec(select(Person).order_by(Person.id))
+            if role in p.roles and p.email
+        )
 
 
 def fixture(helpdesk: Helpdesk) -> None:
@@ -34,17 +38,32 @@ def fixture(helpdesk: Helpdesk) -> None:
     one unacknowledged alert (the P1's own); VPN down now; maintenance tomorrow for e-mail."""
     with session_scope(helpdesk.engine) as s:
         user = next(p for p in s.exec(select(Person)) if p.roles == ["pengguna"])
+
         def open_(title: str, svc: str, i: int, u: int, at: datetime) -> Ticket:
-            return tickets.open_ticket(s, type_="gangguan", title=title, service_id=svc, impact=i, urgency=u,
-                                       reporter=user, now=at, auto_assign=False)
+            return tickets.open_ticket(
+                s,
+                type_="gangguan",
+                title=title,
+                service_id=svc,
+                impact=i,
+                urgency=u,
+                reporter=user,
+                now=at,
+                auto_assign=False,
+            )
+
         a = open_("a", "vpn", 1, 1, NOW - timedelta(hours=2))
         b = open_("b", "vpn", 2, 2, NOW - timedelta(hours=1))
         c = open_("c", "email", 3, 3, NOW - timedelta(minutes=10))
         d = open_("d", "email", 3, 3, NOW - timedelta(hours=3))
         tech = next(p for p in s.exec(select(Person)) if "pengelola_teknis" in p.roles)
-        tickets.resolve(s, d, Actor(tech), resolution="ok", root_cause="x", now=NOW - timedelta(hours=2))
+        tickets.resolve(
+            s, d, Actor(tech), resolution="ok", root_cause="x", now=NOW - timedelta(hours=2)
+        )
         for t, (resp_risk, resp_due, res_risk, res_due) in [
-            (a, (-90, -60, 60, 120)), (b, (-50, 30, -5, 60)), (c, (30, 60, 600, 900)),
+            (a, (-90, -60, 60, 120)),
+            (b, (-50, 30, -5, 60)),
+            (c, (30, 60, 600, 900)),
         ]:
             t.acknowledged_at = None if t is not b else NOW - timedelta(minutes=55)
             t.response_risk_at = NOW + timedelta(minutes=resp_risk)
@@ -53,12 +72,30 @@ def fixture(helpdesk: Helpdesk) -> None:
             t.resolution_due_at = NOW + timedelta(minutes=res_due)
             t.sla_paused_at = None
             s.add(t)
-        assert s.exec(select(Alert).where(Alert.ticket_id == a.id)).one().acknowledged_at is None  # P1 raised it
-        s.add(ServiceState(service_id="vpn", state="down", since=NOW - timedelta(minutes=30),
-                           monitored_since=NOW - timedelta(days=10)))
-        s.add(ServiceState(service_id="email", state="up", since=NOW - timedelta(days=3),
-                           monitored_since=NOW - timedelta(days=10)))
-        w = MaintenanceWindow(starts_at=NOW + timedelta(days=1), ends_at=NOW + timedelta(days=1, hours=2), impact="surel mati")
+        assert (
+            s.exec(select(Alert).where(Alert.ticket_id == a.id)).one().acknowledged_at is None
+        )  # P1 raised it
+        s.add(
+            ServiceState(
+                service_id="vpn",
+                state="down",
+                since=NOW - timedelta(minutes=30),
+                monitored_since=NOW - timedelta(days=10),
+            )
+        )
+        s.add(
+            ServiceState(
+                service_id="email",
+                state="up",
+                since=NOW - timedelta(days=3),
+                monitored_since=NOW - timedelta(days=10),
+            )
+        )
+        w = MaintenanceWindow(
+            starts_at=NOW + timedelta(days=1),
+            ends_at=NOW + timedelta(days=1, hours=2),
+            impact="surel mati",
+        )
         s.add(w)
         s.flush()
         s.add(MaintenanceService(window_id=w.id, service_id="email"))
@@ -78,7 +115,11 @@ def test_summary_figures(helpdesk: Helpdesk) -> None:
     assert vpn_only.open_by_priority == {1: 1, 3: 1} and vpn_only.maintenance == []
     assert vpn_only.week_availability.keys() == {"vpn"}
     text = summary.render(result, "id", "Asia/Jakarta", NOW)
-    assert "Tiket terbuka: 3" in text and "1 berisiko, 1 terlewati" in text and "tidak tersedia: Akses Jarak Jauh (VPN)" in text
+    assert (
+        "Tiket terbuka: 3" in text
+        and "1 berisiko, 1 terlewati" in text
+        and "tidak tersedia: Akses Jarak Jauh (VPN)" in text
+    )
     assert summary.chart(result).startswith(b"\x89PNG")
 
 
@@ -107,7 +148,9 @@ def test_report_documents_from_chat(helpdesk: Helpdesk, chat: Chat) -> None:
     coordinator.say("/laporan evaluasi 2026-03-01 2026-03-31 vpn")
     reply = coordinator.replies[-1]
     assert "Laporan Evaluasi" in reply.text and "2026-03-01 s.d. 2026-03-31" in reply.text
-    assert reply.document is not None and reply.document[0] == "evaluation-2026-03-01-2026-03-31.pdf"
+    assert (
+        reply.document is not None and reply.document[0] == "evaluation-2026-03-01-2026-03-31.pdf"
+    )
     assert reply.document[1].startswith(b"%PDF")
     coordinator.say("/laporan katalog")
     assert "Katalog Layanan SPBE" in coordinator.text

@@ -38,7 +38,17 @@ def technicians(s: Session, service: str) -> list[Person]:
 
 @pytest.mark.parametrize(
     ("impact", "urgency", "expected"),
-    [(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 2), (2, 2, 3), (2, 3, 4), (3, 1, 3), (3, 2, 4), (3, 3, 4)],
+    [
+        (1, 1, 1),
+        (1, 2, 2),
+        (1, 3, 3),
+        (2, 1, 2),
+        (2, 2, 3),
+        (2, 3, 4),
+        (3, 1, 3),
+        (3, 2, 4),
+        (3, 3, 4),
+    ],
 )
 def test_priority_matrix(impact: int, urgency: int, expected: int) -> None:
     assert priority_for(impact, urgency) == expected
@@ -56,9 +66,15 @@ def test_numbers_are_per_type_and_year(helpdesk: Helpdesk) -> None:
         b = tickets.open_ticket(s, type_="gangguan", title="b", reporter=user, now=NOW)
         c = tickets.open_ticket(s, type_="permintaan", title="c", reporter=user, now=NOW)
         d = tickets.open_ticket(s, type_="keluhan", title="d", reporter=user, now=NOW)
-        e = tickets.open_ticket(s, type_="gangguan", title="e", reporter=user, now=datetime(2027, 1, 1, tzinfo=UTC))
+        e = tickets.open_ticket(
+            s, type_="gangguan", title="e", reporter=user, now=datetime(2027, 1, 1, tzinfo=UTC)
+        )
     assert [a.number, b.number, c.number, d.number, e.number] == [
-        "INC-2026-000001", "INC-2026-000002", "REQ-2026-000001", "KEL-2026-000001", "INC-2027-000001",
+        "INC-2026-000001",
+        "INC-2026-000002",
+        "REQ-2026-000001",
+        "KEL-2026-000001",
+        "INC-2027-000001",
     ]
 
 
@@ -68,7 +84,9 @@ def test_auto_assignment_balances_open_tickets(helpdesk: Helpdesk) -> None:
         techs = technicians(s, "sso")
         assert len(techs) >= 2, "sample catalog: sso has several technical managers"
         opened = [
-            tickets.open_ticket(s, type_="gangguan", title=f"t{i}", service_id="sso", reporter=user, now=NOW)
+            tickets.open_ticket(
+                s, type_="gangguan", title=f"t{i}", service_id="sso", reporter=user, now=NOW
+            )
             for i in range(len(techs) * 2)
         ]
         counts = {t.id: 0 for t in techs}
@@ -84,7 +102,9 @@ def test_assignment_prefers_the_needed_skill(helpdesk: Helpdesk) -> None:
         user = a_user(s)
         techs = technicians(s, "vpn")
         skilled = [p for p in techs if "vpn" in p.skills]
-        t = tickets.open_ticket(s, type_="gangguan", title="x", service_id="vpn", reporter=user, now=NOW)
+        t = tickets.open_ticket(
+            s, type_="gangguan", title="x", service_id="vpn", reporter=user, now=NOW
+        )
         assert t.assignee_id in {p.id for p in (skilled or techs)}
 
 
@@ -93,8 +113,16 @@ def test_full_life_cycle_is_audited_and_reporter_told(helpdesk: Helpdesk) -> Non
         user = a_user(s)
         tech = technicians(s, "email")[0]
         t = tickets.open_ticket(
-            s, type_="gangguan", title="surel tidak terkirim", service_id="email", reporter=user,
-            channel="web", chat_id="sess-1", impact=2, urgency=2, now=NOW,
+            s,
+            type_="gangguan",
+            title="surel tidak terkirim",
+            service_id="email",
+            reporter=user,
+            channel="web",
+            chat_id="sess-1",
+            impact=2,
+            urgency=2,
+            now=NOW,
         )
         actor = Actor(tech, "console")
         tickets.take(s, t, actor, now=NOW)
@@ -103,21 +131,33 @@ def test_full_life_cycle_is_audited_and_reporter_told(helpdesk: Helpdesk) -> Non
         assert t.state == tickets.DIKERJAKAN, "the reporter's answer resumes the work"
         with pytest.raises(InvalidTransition):
             tickets.resolve(s, t, actor, resolution="server antrean dibersihkan", now=NOW)
-        tickets.resolve(s, t, actor, resolution="antrean surel dibersihkan", root_cause="disk penuh", now=NOW)
+        tickets.resolve(
+            s, t, actor, resolution="antrean surel dibersihkan", root_cause="disk penuh", now=NOW
+        )
         tickets.close(s, t, Actor(user, "web"), now=NOW)
         number = t.number
     with Session(helpdesk.engine) as s:
         t = s.exec(select(Ticket).where(Ticket.number == number)).one()
-        assert t.state == tickets.DITUTUP and t.root_cause == "disk penuh" and t.closed_at is not None
-        events = s.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)).all()
+        assert (
+            t.state == tickets.DITUTUP and t.root_cause == "disk penuh" and t.closed_at is not None
+        )
+        events = s.exec(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)
+        ).all()
         states = [(e.old, e.new) for e in events if e.kind == "state"]
         assert states == [
-            ("baru", "ditugaskan"), ("ditugaskan", "dikerjakan"), ("dikerjakan", "menunggu_pengguna"),
-            ("menunggu_pengguna", "dikerjakan"), ("dikerjakan", "selesai"), ("selesai", "ditutup"),
+            ("baru", "ditugaskan"),
+            ("ditugaskan", "dikerjakan"),
+            ("dikerjakan", "menunggu_pengguna"),
+            ("menunggu_pengguna", "dikerjakan"),
+            ("dikerjakan", "selesai"),
+            ("selesai", "ditutup"),
         ]
         assert all(e.at is not None for e in events)
         assert {e.channel for e in events if e.kind == "state"} >= {"console", "web"}
-        told = s.exec(select(Notice).where(Notice.channel == "web", Notice.target == "sess-1")).all()
+        told = s.exec(
+            select(Notice).where(Notice.channel == "web", Notice.target == "sess-1")
+        ).all()
         # every state change by somebody else than the reporter, and the operator's question
         assert len(told) == 4
         assert any("selesai" in n.payload["text"] for n in told)
@@ -127,7 +167,9 @@ def test_invalid_transitions_are_refused(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         user = a_user(s)
         tech = technicians(s, "vpn")[0]
-        t = tickets.open_ticket(s, type_="permintaan", title="akun vpn baru", service_id="vpn", reporter=user, now=NOW)
+        t = tickets.open_ticket(
+            s, type_="permintaan", title="akun vpn baru", service_id="vpn", reporter=user, now=NOW
+        )
         tickets.cancel(s, t, Actor(user, "web"), "tidak jadi", now=NOW)
         for action in (
             lambda: tickets.take(s, t, Actor(tech), now=NOW),
@@ -143,7 +185,9 @@ def test_service_requests_need_no_root_cause(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         user = a_user(s)
         tech = technicians(s, "vpn")[0]
-        t = tickets.open_ticket(s, type_="permintaan", title="akun vpn", service_id="vpn", reporter=user, now=NOW)
+        t = tickets.open_ticket(
+            s, type_="permintaan", title="akun vpn", service_id="vpn", reporter=user, now=NOW
+        )
         tickets.resolve(s, t, Actor(tech), resolution="akun dibuat", now=NOW)
         assert t.state == tickets.SELESAI and t.acknowledged_at is not None
 
@@ -152,7 +196,9 @@ def test_pengguna_cannot_work_or_see_others_tickets(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         users = s.exec(select(Person).where(Person.roles == ["pengguna"])).all()  # type: ignore[arg-type]
         owner, other = users[0], users[1]
-        t = tickets.open_ticket(s, type_="gangguan", title="x", service_id="vpn", reporter=owner, now=NOW)
+        t = tickets.open_ticket(
+            s, type_="gangguan", title="x", service_id="vpn", reporter=owner, now=NOW
+        )
         for action in (
             lambda: tickets.take(s, t, Actor(other), now=NOW),
             lambda: tickets.take(s, t, Actor(owner), now=NOW),
@@ -171,7 +217,9 @@ def test_reassignment_is_recorded(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         user = a_user(s)
         first, second = technicians(s, "sso")[:2]
-        t = tickets.open_ticket(s, type_="gangguan", title="x", service_id="sso", reporter=user, now=NOW)
+        t = tickets.open_ticket(
+            s, type_="gangguan", title="x", service_id="sso", reporter=user, now=NOW
+        )
         tickets.assign(s, t, first, Actor(second), now=NOW)
         tickets.assign(s, t, second, Actor(second), now=NOW)
         assigns = [e for e in tickets.history(s, t) if e.kind == "assign"]
@@ -186,7 +234,9 @@ def test_two_operators_taking_at_once_apply_one_acknowledgement(helpdesk: Helpde
     from tests.helpers import Chat
 
     with session_scope(helpdesk.engine) as s:
-        t = tickets.open_ticket(s, type_="gangguan", title="x", service_id="sso", reporter=a_user(s), now=NOW)
+        t = tickets.open_ticket(
+            s, type_="gangguan", title="x", service_id="sso", reporter=a_user(s), now=NOW
+        )
         number = t.number
         first, second = technicians(s, "sso")[:2]
     a = Chat.as_person(helpdesk, "console", first.email or "")
@@ -224,7 +274,9 @@ def test_two_operators_taking_at_once_apply_one_acknowledgement(helpdesk: Helpde
 def test_a_system_note_does_not_resume_a_ticket_waiting_for_its_user(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         tech = technicians(s, "vpn")[0]
-        t = tickets.open_ticket(s, type_="gangguan", title="vpn mati", service_id="vpn", now=NOW)  # no reporter
+        t = tickets.open_ticket(
+            s, type_="gangguan", title="vpn mati", service_id="vpn", now=NOW
+        )  # no reporter
         tickets.take(s, t, Actor(tech), now=NOW)
         tickets.hold_for_user(s, t, Actor(tech), "menunggu vendor", now=NOW)
         tickets.comment(s, t, tickets.SYSTEM, "pengguna lain melaporkan layanan ini", now=NOW)

@@ -32,7 +32,11 @@ def test_healthz(client: TestClient) -> None:
 
 
 def test_healthz_reports_an_unreachable_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:9/none", _env_file=None)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql+psycopg://nobody@127.0.0.1:9/none",
+        _env_file=None,
+    )
     helpdesk = build(settings, upgrade=False, engine=make_engine(settings.resolved_database_url))
     with TestClient(create_app(helpdesk, run_jobs=False)) as c:
         res = c.get("/healthz")
@@ -55,7 +59,12 @@ def test_api_needs_the_session_cookie(helpdesk: Helpdesk) -> None:
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [(b"not json", 400), (b"[1,2]", 400), (b'{"text": 5}', 400), (b'{"text": "' + b"a" * 70000 + b'"}', 413)],
+    [
+        (b"not json", 400),
+        (b"[1,2]", 400),
+        (b'{"text": 5}', 400),
+        (b'{"text": "' + b"a" * 70000 + b'"}', 413),
+    ],
 )
 def test_api_refuses_bad_bodies(client: TestClient, body: bytes, status: int) -> None:
     client.get("/chat")
@@ -63,7 +72,9 @@ def test_api_refuses_bad_bodies(client: TestClient, body: bytes, status: int) ->
     assert res.status_code == status
 
 
-def test_report_through_the_web_api_and_poll_notices(client: TestClient, helpdesk: Helpdesk) -> None:
+def test_report_through_the_web_api_and_poll_notices(
+    client: TestClient, helpdesk: Helpdesk
+) -> None:
     from tests.helpers import Chat
 
     client.get("/chat")
@@ -81,7 +92,9 @@ def test_report_through_the_web_api_and_poll_notices(client: TestClient, helpdes
     operator = Chat.as_person(helpdesk, "console", Chat.technician_of(helpdesk, "presensi"))
     operator.say(f"/ambil {number}")
     polled = client.get("/api/chat/notices").json()["replies"]
-    assert any(number in r["text"] and "dikerjakan" in r["text"] and r["kind"] == "notice" for r in polled)
+    assert any(
+        number in r["text"] and "dikerjakan" in r["text"] and r["kind"] == "notice" for r in polled
+    )
     assert client.get("/api/chat/notices").json()["replies"] == []
 
 
@@ -90,7 +103,9 @@ def test_root_redirects_to_chat(client: TestClient) -> None:
     assert res.status_code in (302, 307) and res.headers["location"] == "/chat"
 
 
-def test_availability_chart_is_served_for_channels_that_link_images(client: TestClient, helpdesk: Helpdesk) -> None:
+def test_availability_chart_is_served_for_channels_that_link_images(
+    client: TestClient, helpdesk: Helpdesk
+) -> None:
     from datetime import timedelta
 
     from storage.db import session_scope
@@ -98,7 +113,9 @@ def test_availability_chart_is_served_for_channels_that_link_images(client: Test
 
     assert client.get("/charts/availability-7d.png").status_code == 404  # nothing monitored yet
     with session_scope(helpdesk.engine) as s:
-        s.add(ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=2)))
+        s.add(
+            ServiceState(service_id="vpn", state="up", monitored_since=utcnow() - timedelta(days=2))
+        )
     res = client.get("/charts/availability-7d.png?scope=vpn")
     assert res.status_code == 200 and res.headers["content-type"] == "image/png"
     assert res.content.startswith(b"\x89PNG")

@@ -37,10 +37,14 @@ def register_operator_channels(helpdesk: Helpdesk) -> None:
     """SLACK_OPERATOR_CHANNELS come from configuration: registered with by=None."""
     with session_scope(helpdesk.engine) as s:
         for target in helpdesk.settings.slack_operator_channels:
-            alerts.register_operator_channel(s, CHANNEL, target.strip(), None, name=f"slack {target.strip()}")
+            alerts.register_operator_channel(
+                s, CHANNEL, target.strip(), None, name=f"slack {target.strip()}"
+            )
 
 
-async def start(helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack: AsyncExitStack) -> None:
+async def start(
+    helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack: AsyncExitStack
+) -> None:
     session = aiohttp.ClientSession()
     stack.push_async_callback(session.close)
     channel = SlackChannel(helpdesk, session=session)

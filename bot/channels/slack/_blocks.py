@@ -37,7 +37,11 @@ _HARD_SPLIT = MAX_SECTION // 5
 
 def plain(text: str, limit: int = MAX_LABEL) -> dict[str, Any]:
     text = text.strip() or "-"
-    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…", "emoji": True}
+    return {
+        "type": "plain_text",
+        "text": text if len(text) <= limit else text[: limit - 1] + "…",
+        "emoji": True,
+    }
 
 
 def chunks(text: str) -> list[str]:
@@ -58,12 +62,19 @@ def chunks(text: str) -> list[str]:
 
 
 def section(mrkdwn_escaped: str) -> dict[str, Any]:
-    mrkdwn_escaped = _MD_BOLD.sub(r"*\1*", mrkdwn_escaped)  # articles are Markdown; Slack bolds with one *
+    mrkdwn_escaped = _MD_BOLD.sub(
+        r"*\1*", mrkdwn_escaped
+    )  # articles are Markdown; Slack bolds with one *
     return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_escaped}}
 
 
 def button(choice: Choice, action_id: str) -> dict[str, Any]:
-    return {"type": "button", "text": plain(choice.label), "action_id": action_id, "value": choice.action}
+    return {
+        "type": "button",
+        "text": plain(choice.label),
+        "action_id": action_id,
+        "value": choice.action,
+    }
 
 
 def button_rows(choices: Sequence[Choice], key: str) -> list[dict[str, Any]]:
@@ -72,7 +83,8 @@ def button_rows(choices: Sequence[Choice], key: str) -> list[dict[str, Any]]:
     for row, start in enumerate(range(0, len(choices), BUTTONS_PER_ROW)):
         block_id = f"{ACTION_PREFIX}{key}.{row}"
         elements = [
-            button(c, f"{block_id}.{n}") for n, c in enumerate(choices[start : start + BUTTONS_PER_ROW])
+            button(c, f"{block_id}.{n}")
+            for n, c in enumerate(choices[start : start + BUTTONS_PER_ROW])
         ]
         rows.append({"type": "actions", "block_id": block_id, "elements": elements})
     return rows
@@ -97,8 +109,13 @@ def _options(items: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"text": plain(label), "value": value} for value, label in items][:100]
 
 
-def _select(block_id: str, label: str, options: list[dict[str, Any]], initial: str | None = None,
-            placeholder: str | None = None) -> dict[str, Any]:
+def _select(
+    block_id: str,
+    label: str,
+    options: list[dict[str, Any]],
+    initial: str | None = None,
+    placeholder: str | None = None,
+) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
     if placeholder:
         element["placeholder"] = plain(placeholder, 150)
@@ -108,21 +125,38 @@ def _select(block_id: str, label: str, options: list[dict[str, Any]], initial: s
     return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element}
 
 
-def _text_input(block_id: str, label: str, hint: str, *, initial: str = "", min_length: int = 0,
-                optional: bool = False) -> dict[str, Any]:
+def _text_input(
+    block_id: str,
+    label: str,
+    hint: str,
+    *,
+    initial: str = "",
+    min_length: int = 0,
+    optional: bool = False,
+) -> dict[str, Any]:
     element: dict[str, Any] = {
-        "type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 3000,
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": True,
+        "max_length": 3000,
         "placeholder": plain(hint, 150),
     }
     if min_length:
         element["min_length"] = min_length
     if initial:
         element["initial_value"] = initial[:3000]
-    return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element,
-            "optional": optional}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
 
 
-def report_modal(services: list[tuple[str, str]], lang: str, description: str = "") -> dict[str, Any]:
+def report_modal(
+    services: list[tuple[str, str]], lang: str, description: str = ""
+) -> dict[str, Any]:
     """The guided report of the chat flow as one form: the same services and plain-word
     impact and urgency options, so the priority is computed the same way."""
     levels = ("3", "2", "1")
@@ -133,16 +167,35 @@ def report_modal(services: list[tuple[str, str]], lang: str, description: str = 
         "submit": plain(t("slack.modal.submit", lang), 24),
         "close": plain(t("slack.modal.close", lang), 24),
         "blocks": [
-            _select("service", t("slack.modal.service", lang),
-                    _options([*services[:99], ("-", t("report.no_service", lang))]),
-                    placeholder=t("slack.modal.service_placeholder", lang)),
-            _select("type", t("slack.modal.type", lang),
-                    _options((k, t(f"type.{k}", lang)) for k in ("gangguan", "permintaan", "keluhan")),
-                    initial="gangguan"),
-            _text_input("description", t("slack.modal.description", lang), t("slack.modal.description_hint", lang),
-                        initial=description, min_length=5),
-            _select("impact", t("report.ask_impact", lang), _options((v, t(f"impact.{v}", lang)) for v in levels)),
-            _select("urgency", t("report.ask_urgency", lang), _options((v, t(f"urgency.{v}", lang)) for v in levels)),
+            _select(
+                "service",
+                t("slack.modal.service", lang),
+                _options([*services[:99], ("-", t("report.no_service", lang))]),
+                placeholder=t("slack.modal.service_placeholder", lang),
+            ),
+            _select(
+                "type",
+                t("slack.modal.type", lang),
+                _options((k, t(f"type.{k}", lang)) for k in ("gangguan", "permintaan", "keluhan")),
+                initial="gangguan",
+            ),
+            _text_input(
+                "description",
+                t("slack.modal.description", lang),
+                t("slack.modal.description_hint", lang),
+                initial=description,
+                min_length=5,
+            ),
+            _select(
+                "impact",
+                t("report.ask_impact", lang),
+                _options((v, t(f"impact.{v}", lang)) for v in levels),
+            ),
+            _select(
+                "urgency",
+                t("report.ask_urgency", lang),
+                _options((v, t(f"urgency.{v}", lang)) for v in levels),
+            ),
         ],
     }
 
@@ -151,10 +204,19 @@ def resolve_modal(number: str, title: str, type_: str, lang: str, origin: str) -
     """Resolution note, and for incidents the root cause the guideline requires."""
     blocks = [
         section(escape(t("slack.modal.resolve_intro", lang, number=number, title=title))),
-        _text_input("note", t("slack.modal.note", lang), t("slack.modal.note_hint", lang), min_length=3),
+        _text_input(
+            "note", t("slack.modal.note", lang), t("slack.modal.note_hint", lang), min_length=3
+        ),
     ]
     if type_ == "gangguan":
-        blocks.append(_text_input("cause", t("slack.modal.cause", lang), t("slack.modal.cause_hint", lang), min_length=3))
+        blocks.append(
+            _text_input(
+                "cause",
+                t("slack.modal.cause", lang),
+                t("slack.modal.cause_hint", lang),
+                min_length=3,
+            )
+        )
     return {
         "type": "modal",
         "callback_id": RESOLVE_VIEW,
@@ -180,13 +242,21 @@ def submitted(view: dict[str, Any]) -> dict[str, str]:
 
 def _ticket_block(ticket: Ticket, lang: str, tz: str, key: str, mark: str = "") -> dict[str, Any]:
     text = t(
-        "slack.home.ticket", lang, mark=mark, number=ticket.number, priority=ticket.priority,
-        state=t(f"state.{ticket.state}", lang), title=ticket.title,
-        response=fmt_dt(ticket.response_due_at, lang, tz), resolution=fmt_dt(ticket.resolution_due_at, lang, tz),
+        "slack.home.ticket",
+        lang,
+        mark=mark,
+        number=ticket.number,
+        priority=ticket.priority,
+        state=t(f"state.{ticket.state}", lang),
+        title=ticket.title,
+        response=fmt_dt(ticket.response_due_at, lang, tz),
+        resolution=fmt_dt(ticket.resolution_due_at, lang, tz),
     )
     block = section(chunks(text)[0])
     block["block_id"] = f"{ACTION_PREFIX}home.{key}"
-    block["accessory"] = button(Choice(t("menu.status", lang), f"t:status:{ticket.number}"), f"{ACTION_PREFIX}home.{key}.0")
+    block["accessory"] = button(
+        Choice(t("menu.status", lang), f"t:status:{ticket.number}"), f"{ACTION_PREFIX}home.{key}.0"
+    )
     return block
 
 
@@ -197,7 +267,13 @@ def home_view(
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(t("slack.home.title", lang), 150)},
         section(escape(t("slack.home.intro", lang))),
-        *button_rows([Choice(t("menu.report", lang), "menu:report"), Choice(t("menu.help", lang), "menu:help")], "menu"),
+        *button_rows(
+            [
+                Choice(t("menu.report", lang), "menu:report"),
+                Choice(t("menu.help", lang), "menu:help"),
+            ],
+            "menu",
+        ),
         {"type": "divider"},
         {"type": "header", "text": plain(t("slack.home.open_header", lang), 150)},
     ]
@@ -205,7 +281,10 @@ def home_view(
         blocks.append(section(escape(t("slack.home.none_open", lang))))
     blocks += [_ticket_block(tk, lang, tz, f"own{n}") for n, tk in enumerate(own)]
     if queue is not None:
-        blocks += [{"type": "divider"}, {"type": "header", "text": plain(t("slack.home.queue_header", lang), 150)}]
+        blocks += [
+            {"type": "divider"},
+            {"type": "header", "text": plain(t("slack.home.queue_header", lang), 150)},
+        ]
         if not queue:
             blocks.append(section(escape(t("slack.home.queue_empty", lang))))
         for n, tk in enumerate(queue):

@@ -63,7 +63,11 @@ def dm_text(text: str) -> str:
     if not words or text.startswith("/") or words[0].lower() not in COMMANDS:
         return text
     head = words[0].lower()
-    if len(words) == 1 or _NUMBER.match(words[1]) or (len(words) == 2 and head in ("tautkan", "link", "bahasa", "language")):
+    if (
+        len(words) == 1
+        or _NUMBER.match(words[1])
+        or (len(words) == 2 and head in ("tautkan", "link", "bahasa", "language"))
+    ):
         return "/" + text
     return text
 
@@ -91,8 +95,9 @@ class Where:
 
 
 class SlackChannel:
-    def __init__(self, helpdesk: Helpdesk, *, session: aiohttp.ClientSession | None = None,
-                 workers: int = 16) -> None:
+    def __init__(
+        self, helpdesk: Helpdesk, *, session: aiohttp.ClientSession | None = None, workers: int = 16
+    ) -> None:
         settings = helpdesk.settings
         if settings.slack_bot_token is None or settings.slack_signing_secret is None:
             raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required")
@@ -110,9 +115,16 @@ class SlackChannel:
         )
         secret = settings.slack_signing_secret.get_secret_value()
         self.verifier = SignatureVerifier(secret)
-        self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=False, name="helpdesk")
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret,
+            process_before_response=False,
+            name="helpdesk",
+        )
         self.handler = AsyncSlackRequestHandler(self.app)
-        self.app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        self.app_token = (
+            settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        )
         self.transport = SlackTransport(self.client)
         self.people = SlackPeople(self.client, self.engine)
         #: finished units of work by kind ("event", "duplicate", "command", "action", "view", "error").
@@ -173,10 +185,24 @@ class SlackChannel:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
-    async def handle(self, where: Where, user: str, *, text: str | None = None, action: str | None = None,
-                     name: str | None = None) -> list[Reply]:
-        msg = Incoming(channel=CHANNEL, chat_id=where.chat_id, user_id=user, text=text, action=action,
-                       display_name=name, group=where.group)
+    async def handle(
+        self,
+        where: Where,
+        user: str,
+        *,
+        text: str | None = None,
+        action: str | None = None,
+        name: str | None = None,
+    ) -> list[Reply]:
+        msg = Incoming(
+            channel=CHANNEL,
+            chat_id=where.chat_id,
+            user_id=user,
+            text=text,
+            action=action,
+            display_name=name,
+            group=where.group,
+        )
         return await asyncio.to_thread(self.conversations.handle, msg)
 
     async def first_delivery(self, body: dict[str, Any]) -> bool:
@@ -192,8 +218,15 @@ class SlackChannel:
 
     # -- answering --------------------------------------------------------------------
 
-    async def answer(self, where: Where, user: str, replies: list[Reply], *, respond: Respond | None = None,
-                     pressed: bool = False) -> None:
+    async def answer(
+        self,
+        where: Where,
+        user: str,
+        replies: list[Reply],
+        *,
+        respond: Respond | None = None,
+        pressed: bool = False,
+    ) -> None:
         """Refusals of a button press are shown to the presser only; the rest goes where
         the turn happened."""
         errors = [r for r in replies if r.kind == "error"] if pressed else []
@@ -205,12 +238,20 @@ class SlackChannel:
         if where.mode == "channel":
             errors, normal = errors + normal, []
         if errors:
-            await self.client.chat_postEphemeral(channel=where.channel, user=user, **message(errors))
+            await self.client.chat_postEphemeral(
+                channel=where.channel, user=user, **message(errors)
+            )
         if normal:
             await self.client.chat_postMessage(channel=where.channel, **message(normal))
 
-    async def tell(self, where: Where, user: str, outcome: work.Outcome, respond: Respond | None = None,
-                   choices: list[Choice] | None = None) -> None:
+    async def tell(
+        self,
+        where: Where,
+        user: str,
+        outcome: work.Outcome,
+        respond: Respond | None = None,
+        choices: list[Choice] | None = None,
+    ) -> None:
         reply = Reply(outcome.text, choices or [], kind="error" if outcome.error else "text")
         await self.answer(where, user, [reply], respond=respond, pressed=True)
 
@@ -220,7 +261,9 @@ class SlackChannel:
 
     async def where_pressed(self, body: dict[str, Any]) -> Where:
         user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
         container = body.get("container") or {}
         if container.get("is_ephemeral") and body.get("response_url"):
             dm = await self.people.dm_channel(user)
@@ -242,7 +285,9 @@ class SlackChannel:
         self.people.remember_dm(user, channel)
         name = await self.people.link(user)
         where = Where(channel, False, "dm", channel)
-        replies = await self.handle(where, user, text=dm_text(from_slack(event.get("text"))), name=name)
+        replies = await self.handle(
+            where, user, text=dm_text(from_slack(event.get("text"))), name=name
+        )
         await self.answer(where, user, replies)
 
     async def on_mention(self, body: dict[str, Any]) -> None:
@@ -286,7 +331,9 @@ class SlackChannel:
             await self.open_report(body["trigger_id"], user, description)
             return
         if value.startswith("t:resolve:"):
-            await self.open_resolve(body["trigger_id"], user, value.split(":", 2)[2], where, respond)
+            await self.open_resolve(
+                body["trigger_id"], user, value.split(":", 2)[2], where, respond
+            )
             return
         replies = await self.handle(where, user, action=value[:64], name=name)
         await self.answer(where, user, replies, respond=respond, pressed=True)
@@ -294,9 +341,13 @@ class SlackChannel:
     async def open_report(self, trigger_id: str, user: str, description: str = "") -> None:
         services = await asyncio.to_thread(work.services, self.engine)
         lang = await asyncio.to_thread(self.people.lang, user)
-        await self.client.views_open(trigger_id=trigger_id, view=report_modal(services, lang, description))
+        await self.client.views_open(
+            trigger_id=trigger_id, view=report_modal(services, lang, description)
+        )
 
-    async def open_resolve(self, trigger_id: str, user: str, number: str, where: Where, respond: Respond | None) -> None:
+    async def open_resolve(
+        self, trigger_id: str, user: str, number: str, where: Where, respond: Respond | None
+    ) -> None:
         """Selesai asks for the resolution note (and root cause): in Slack, a modal."""
         ticket, refusal = await asyncio.to_thread(work.resolve_gate, self.engine, user, number)
         if ticket is None:
@@ -304,22 +355,32 @@ class SlackChannel:
             await self.tell(where, user, refusal, respond)
             return
         origin = where.channel if where.mode == "channel" else ""
-        view = resolve_modal(ticket["number"], ticket["title"], ticket["type"], ticket["lang"], origin)
+        view = resolve_modal(
+            ticket["number"], ticket["title"], ticket["type"], ticket["lang"], origin
+        )
         await self.client.views_open(trigger_id=trigger_id, view=view)
 
     async def submit_report(self, body: dict[str, Any], form: dict[str, str]) -> None:
         user = body["user"]["id"]
         name = await self.people.link(user)
         where = await self.dm_where(user)
-        outcome = await asyncio.to_thread(work.open_report, self.engine, user, name, where.chat_id, form)
+        outcome = await asyncio.to_thread(
+            work.open_report, self.engine, user, name, where.chat_id, form
+        )
         lang = await asyncio.to_thread(self.people.lang, user)
-        status = [Choice(t("menu.status", lang), f"t:status:{outcome.number}")] if outcome.number else []
+        status = (
+            [Choice(t("menu.status", lang), f"t:status:{outcome.number}")] if outcome.number else []
+        )
         await self.tell(where, user, outcome, choices=status)
 
-    async def submit_resolve(self, body: dict[str, Any], form: dict[str, str], meta: dict[str, str]) -> None:
+    async def submit_resolve(
+        self, body: dict[str, Any], form: dict[str, str], meta: dict[str, str]
+    ) -> None:
         user = body["user"]["id"]
         note, cause = form.get("note", "").strip(), form.get("cause", "").strip() or None
-        outcome = await asyncio.to_thread(work.resolve, self.engine, user, meta.get("number", ""), note, cause)
+        outcome = await asyncio.to_thread(
+            work.resolve, self.engine, user, meta.get("number", ""), note, cause
+        )
         origin = meta.get("origin") or ""
         where = Where(origin, True, "channel", origin) if origin else await self.dm_where(user)
         await self.tell(where, user, outcome)
@@ -334,4 +395,12 @@ def view_form(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     return submitted(view), meta if isinstance(meta, dict) else {}
 
 
-__all__ = ["CHANNEL", "REPORT_VIEW", "RESOLVE_VIEW", "SlackChannel", "Where", "dm_text", "view_form"]
+__all__ = [
+    "CHANNEL",
+    "REPORT_VIEW",
+    "RESOLVE_VIEW",
+    "SlackChannel",
+    "Where",
+    "dm_text",
+    "view_form",
+]

@@ -47,7 +47,11 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
         await ch.open_report(command["trigger_id"], user, rest)
         return
     if sub is None:
-        await say(t("slack.command.unknown", lang, word=word[:40]) + "\n\n" + t("slack.command.usage", lang))
+        await say(
+            t("slack.command.unknown", lang, word=word[:40])
+            + "\n\n"
+            + t("slack.command.usage", lang)
+        )
         return
     if sub == "help":
         await say(t("slack.command.usage", lang))
@@ -57,7 +61,9 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
         body = message([Reply(outcome.text)])
         if outcome.chart:  # Slack fetches the image from our public chart URL
             url = f"{ch.public_url}/charts/availability-7d.png?scope={quote(rest)}"
-            body["blocks"].append({"type": "image", "image_url": url, "alt_text": t("summary.chart_alt", lang)})
+            body["blocks"].append(
+                {"type": "image", "image_url": url, "alt_text": t("summary.chart_alt", lang)}
+            )
         await respond(**body, response_type="ephemeral")
         return
     dm = await ch.dm_where(user)
@@ -71,5 +77,7 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
             await ch.handle(where, user, action="cancel", name=name)
         replies = await ch.handle(where, user, text=rest, name=name)
     else:
-        replies = await ch.handle(where, user, text=CORE_TEXT[sub].format(rest=rest).strip(), name=name)
+        replies = await ch.handle(
+            where, user, text=CORE_TEXT[sub].format(rest=rest).strip(), name=name
+        )
     await ch.answer(where, user, replies, respond=respond)

@@ -28,7 +28,12 @@ def register(ch: SlackChannel) -> None:
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Only what a person typed in their DM with us; edits, joins and bots are not turns.
-        if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id") and event.get("user"):
+        if (
+            event.get("channel_type") == "im"
+            and not event.get("subtype")
+            and not event.get("bot_id")
+            and event.get("user")
+        ):
             ch.spawn("event", ch.on_dm(body))
 
     @app.event("app_mention")
@@ -55,8 +60,10 @@ def register(ch: SlackChannel) -> None:
         form, _ = view_form(view)
         if len(form.get("description", "").strip()) < MIN_DESCRIPTION:
             lang = await _lang(ch, body)
-            await ack(response_action="errors",
-                      errors={"description": t("report.description_short", lang, n=MIN_DESCRIPTION)})
+            await ack(
+                response_action="errors",
+                errors={"description": t("report.description_short", lang, n=MIN_DESCRIPTION)},
+            )
             return
         await ack()
         ch.spawn("view", ch.submit_report(body, form))

@@ -43,7 +43,9 @@ class SlackPeople:
                 response = await self.client.conversations_open(users=user)
                 self._dm[user] = str(response["channel"]["id"])
             except SlackApiError as exc:
-                log.warning("slack conversations.open %s failed: %s", user, exc.response.get("error"))
+                log.warning(
+                    "slack conversations.open %s failed: %s", user, exc.response.get("error")
+                )
                 return user
         return self._dm[user]
 
@@ -87,8 +89,11 @@ class SlackPeople:
             s.execute(
                 insert_for(s)(Identity)
                 .values(
-                    person_id=person.id, channel=CHANNEL, external_id=user,
-                    display_name=(name or "")[:200] or None, created_at=utcnow(),
+                    person_id=person.id,
+                    channel=CHANNEL,
+                    external_id=user,
+                    display_name=(name or "")[:200] or None,
+                    created_at=utcnow(),
                 )
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"])
             )

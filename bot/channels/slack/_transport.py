@@ -71,7 +71,11 @@ class ShortRateLimitRetry(AsyncRateLimitErrorRetryHandler):
         self.max_wait = max_wait
 
     async def _can_retry_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
         if response is None or response.status_code != 429:
@@ -90,7 +94,9 @@ def transport_error(exc: Exception) -> TransportError:
         error = str(response.get("error", "")) if hasattr(response, "get") else ""
         status = getattr(response, "status_code", 0)
         if status == 429 or error == "ratelimited":
-            return TransportError("slack: ratelimited", retry_after=retry_after(getattr(response, "headers", None)))
+            return TransportError(
+                "slack: ratelimited", retry_after=retry_after(getattr(response, "headers", None))
+            )
         if error in PERMANENT_ERRORS:
             return TransportError(f"slack: {error}", permanent=True)
         return TransportError(f"slack: {error or f'HTTP {status}'}")

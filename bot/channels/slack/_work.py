@@ -48,7 +48,9 @@ def conversation(engine: Engine, chat_id: str) -> tuple[str, dict[str, Any]]:
     """State and data of a DM conversation (read only)."""
     with Session(engine) as s:
         conv = s.exec(
-            select(Conversation).where(Conversation.channel == CHANNEL, Conversation.chat_id == chat_id)
+            select(Conversation).where(
+                Conversation.channel == CHANNEL, Conversation.chat_id == chat_id
+            )
         ).first()
         return (conv.state, dict(conv.data or {})) if conv else ("idle", {})
 
@@ -77,15 +79,24 @@ def open_report(
         type_ = form.get("type") if form.get("type") in tickets.TYPES else "gangguan"
         description = form.get("description", "").strip()
         ticket = tickets.open_ticket(
-            s, type_=type_, title=description.splitlines()[0][:80] if description else t(f"type.{type_}", lang),
-            description=description, service_id=service_id, impact=int(form.get("impact") or 3),
-            urgency=int(form.get("urgency") or 3), reporter=reporter, channel=CHANNEL, chat_id=chat_id,
+            s,
+            type_=type_,
+            title=description.splitlines()[0][:80] if description else t(f"type.{type_}", lang),
+            description=description,
+            service_id=service_id,
+            impact=int(form.get("impact") or 3),
+            urgency=int(form.get("urgency") or 3),
+            reporter=reporter,
+            channel=CHANNEL,
+            chat_id=chat_id,
         )
         text = t("slack.report_created", lang, number=ticket.number, priority=ticket.priority)
         return Outcome(text, number=ticket.number, priority=ticket.priority)
 
 
-def resolve_gate(engine: Engine, user: str, number: str) -> tuple[dict[str, str] | None, Outcome | None]:
+def resolve_gate(
+    engine: Engine, user: str, number: str
+) -> tuple[dict[str, str] | None, Outcome | None]:
     """May this person resolve the ticket now? The modal opens only if so; the resolve
     itself checks again in `tickets.resolve`."""
     with Session(engine) as s:
@@ -99,8 +110,15 @@ def resolve_gate(engine: Engine, user: str, number: str) -> tuple[dict[str, str]
             return None, Outcome(t(exc.key, lang, **exc.params), error=True)
         if ticket.state not in tickets.OPEN_STATES:
             state = t(f"state.{ticket.state}", lang)
-            return None, Outcome(t("ticket.not_open", lang, number=ticket.number, state=state), error=True)
-        return {"number": ticket.number, "title": ticket.title, "type": ticket.type, "lang": lang}, None
+            return None, Outcome(
+                t("ticket.not_open", lang, number=ticket.number, state=state), error=True
+            )
+        return {
+            "number": ticket.number,
+            "title": ticket.title,
+            "type": ticket.type,
+            "lang": lang,
+        }, None
 
 
 def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None) -> Outcome:
@@ -110,7 +128,9 @@ def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None
             person = people.identify(s, CHANNEL, user)
             lang = _lang(person)
             ticket = tickets.find(s, number, person, for_update=True)
-            tickets.resolve(s, ticket, Actor(person, CHANNEL), resolution=note, root_cause=cause or None)
+            tickets.resolve(
+                s, ticket, Actor(person, CHANNEL), resolution=note, root_cause=cause or None
+            )
             return Outcome(t("ticket.resolved", lang, number=ticket.number), number=ticket.number)
     except HelpdeskError as exc:
         return Outcome(t(exc.key, lang, **exc.params), error=True)
@@ -121,7 +141,11 @@ def home(engine: Engine, user: str, tz: str) -> dict[str, Any]:
         person = people.identify(s, CHANNEL, user)
         lang = _lang(person)
         own = tickets.reported_by(s, person, open_only=True, limit=20) if person else []
-        queue = tickets.queue(s, person, limit=15) if person is not None and is_operator(person) else None
+        queue = (
+            tickets.queue(s, person, limit=15)
+            if person is not None and is_operator(person)
+            else None
+        )
         return home_view(lang, tz, own, queue, person.id if person else None)
 
 
@@ -134,4 +158,6 @@ def summary(engine: Engine, user: str, tz: str, argument: str = "") -> Outcome:
             return Outcome(t("summary.not_allowed", lang), error=True)
         now = utcnow()
         result = core_summary.build(s, now, tz, argument)
-        return Outcome(core_summary.render(result, lang, tz, now), chart=bool(result.week_availability))
+        return Outcome(
+            core_summary.render(result, lang, tz, now), chart=bool(result.week_availability)
+        )

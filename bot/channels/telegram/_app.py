@@ -52,7 +52,10 @@ CONNECTION_POOL = 32
 GROUP_MESSAGES_PER_MINUTE = 20
 #: the update kinds we act on; others are not even sent to us.
 ALLOWED_UPDATES = [
-    UpdateType.MESSAGE, UpdateType.EDITED_MESSAGE, UpdateType.CALLBACK_QUERY, UpdateType.MY_CHAT_MEMBER,
+    UpdateType.MESSAGE,
+    UpdateType.EDITED_MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.MY_CHAT_MEMBER,
 ]
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -72,8 +75,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     if base is not None:
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     builder = (
-        builder
-        .rate_limiter(
+        builder.rate_limiter(
             AIORateLimiter(
                 overall_max_rate=rate,
                 overall_time_period=1 if rate > 0 else 0,
@@ -99,7 +101,9 @@ def prepare(settings: Settings, engine: Engine) -> None:
     dedupe keys older than any redelivery are dropped."""
     with session_scope(engine) as s:
         for chat_id in settings.telegram_operator_chats:
-            alerts.register_operator_channel(s, CHANNEL, str(chat_id), None, name=f"telegram {chat_id}")
+            alerts.register_operator_channel(
+                s, CHANNEL, str(chat_id), None, name=f"telegram {chat_id}"
+            )
         s.execute(
             sa.delete(InboundEvent)
             .where(col(InboundEvent.channel) == CHANNEL)
@@ -124,7 +128,9 @@ class TelegramChannel:
     async def webhook(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not self._secret or not hmac.compare_digest(given, self._secret):
-            log.warning("telegram webhook call with a wrong or missing secret from %s", request.client)
+            log.warning(
+                "telegram webhook call with a wrong or missing secret from %s", request.client
+            )
             return Response(status_code=403)
         body = await request.body()
         if len(body) > MAX_UPDATE_BYTES:
@@ -145,7 +151,9 @@ class TelegramChannel:
         return Response(status_code=200)
 
 
-async def start(helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack: AsyncExitStack) -> None:
+async def start(
+    helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack: AsyncExitStack
+) -> None:
     """Channel starter (see bot.web.app.ChannelStarter)."""
     settings = helpdesk.settings
     webhook_mode = bool(settings.telegram_webhook_url)
@@ -161,7 +169,10 @@ async def start(helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack:
     if webhook_mode:
         if not any(getattr(r, "path", None) == WEBHOOK_PATH for r in app.router.routes):
             app.router.routes.append(Route(WEBHOOK_PATH, channel.webhook, methods=["POST"]))
-        log.info("telegram: webhook mode on %s (register it with `helpdesk telegram set-webhook`)", WEBHOOK_PATH)
+        log.info(
+            "telegram: webhook mode on %s (register it with `helpdesk telegram set-webhook`)",
+            WEBHOOK_PATH,
+        )
     else:
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
@@ -177,11 +188,18 @@ async def set_webhook(settings: Settings, *, drop_pending_updates: bool = False)
     if not url or not secret:
         raise ValueError("TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET must both be set")
     if not _SECRET_CHARS.match(secret.get_secret_value()):
-        raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        raise ValueError(
+            "TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+        )
     if not url.startswith("https://"):
-        log.warning("Telegram only calls https:// webhooks (a self-hosted Bot API server may differ): %s", url)
+        log.warning(
+            "Telegram only calls https:// webhooks (a self-hosted Bot API server may differ): %s",
+            url,
+        )
     if not url.rstrip("/").endswith(WEBHOOK_PATH):
-        log.warning("the webhook URL does not end in %s; make sure a proxy maps it there", WEBHOOK_PATH)
+        log.warning(
+            "the webhook URL does not end in %s; make sure a proxy maps it there", WEBHOOK_PATH
+        )
     bot = build_application(settings.model_copy(update={"telegram_webhook_url": url})).bot
     async with bot:
         await bot.set_webhook(

@@ -63,12 +63,17 @@ def kind_of(update: Update) -> str:
 
 
 #: the update being handled, for the conversation turn it becomes
-_DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar("telegram_delivery", default=None)
+_DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "telegram_delivery", default=None
+)
 
 
 def _turns_of(update: Update) -> bool:
     """Updates that become conversation turns carry their dedupe key into the turn."""
-    return bool((update.message and update.message.text) or (update.callback_query and update.callback_query.data))
+    return bool(
+        (update.message and update.message.text)
+        or (update.callback_query and update.callback_query.data)
+    )
 
 
 class Inbound:
@@ -108,7 +113,9 @@ class Inbound:
             try:
                 await self._route(update)
             except Forbidden as exc:  # blocked by the user or removed from the group meanwhile
-                log.info("telegram update %s: reply not delivered: %s", update.update_id, exc.message)
+                log.info(
+                    "telegram update %s: reply not delivered: %s", update.update_id, exc.message
+                )
             finally:
                 _DELIVERY.reset(token)
 
@@ -122,7 +129,9 @@ class Inbound:
         elif update.my_chat_member is not None:
             await self._on_membership(update.my_chat_member)
         else:
-            log.info("telegram update %s (%s) not handled: ignored", update.update_id, kind_of(update))
+            log.info(
+                "telegram update %s (%s) not handled: ignored", update.update_id, kind_of(update)
+            )
 
     def _first_delivery(self, update_id: int) -> bool:
         """Insert the update id; a redelivered update finds it there (across replicas too).
@@ -139,7 +148,9 @@ class Inbound:
 
     # -- messages -------------------------------------------------------------------
 
-    def _incoming(self, chat: Chat, user: User, *, text: str | None = None, action: str | None = None) -> Incoming:
+    def _incoming(
+        self, chat: Chat, user: User, *, text: str | None = None, action: str | None = None
+    ) -> Incoming:
         return Incoming(
             channel=CHANNEL,
             chat_id=str(chat.id),
@@ -168,7 +179,8 @@ class Inbound:
             if message.migrate_to_chat_id:
                 log.warning(
                     "telegram group %s became supergroup %s: register the new id (TELEGRAM_OPERATOR_CHATS or /daftarkan_grup)",
-                    chat.id, message.migrate_to_chat_id,
+                    chat.id,
+                    message.migrate_to_chat_id,
                 )
             elif message.text and self._addressed_to_us(message):
                 await self._group_text(message, user)
@@ -191,7 +203,9 @@ class Inbound:
         if command_of(message.text or "")[0] in REGISTER_COMMANDS:
             await self._tell(chat, user, "telegram.group_only")
             return
-        replies = await asyncio.to_thread(self.conversations.handle, self._incoming(chat, user, text=message.text))
+        replies = await asyncio.to_thread(
+            self.conversations.handle, self._incoming(chat, user, text=message.text)
+        )
         for reply in replies:
             await self.sender.send(chat.id, reply.text, reply.choices)
             await self.sender.attach(chat.id, reply)
@@ -206,8 +220,14 @@ class Inbound:
         await self._send_group(chat.id, replies, waiting, incoming, reply_to=message.message_id)
 
     async def _send_group(
-        self, chat_id: int, replies: list[Reply], waiting: bool, msg: Incoming, *,
-        reply_to: int | None = None, mention: User | None = None,
+        self,
+        chat_id: int,
+        replies: list[Reply],
+        waiting: bool,
+        msg: Incoming,
+        *,
+        reply_to: int | None = None,
+        mention: User | None = None,
     ) -> None:
         """A question the operator must answer goes out with ForceReply, so the answer
         reaches the bot in privacy mode; selective, so only that operator is prompted."""
@@ -221,9 +241,15 @@ class Inbound:
             if mention is not None:  # a button press has no message to reply to: mention instead
                 name = mention.full_name or str(mention.id)
                 text = f"{name}: {text}"
-                entities = [MessageEntity(MessageEntity.TEXT_MENTION, 0, utf16_len(name), user=mention)]
+                entities = [
+                    MessageEntity(MessageEntity.TEXT_MENTION, 0, utf16_len(name), user=mention)
+                ]
             await self.sender.send(
-                chat_id, text, reply_to=reply_to, entities=entities, force_reply=ForceReply(selective=True)
+                chat_id,
+                text,
+                reply_to=reply_to,
+                entities=entities,
+                force_reply=ForceReply(selective=True),
             )
 
     async def _register_group(self, message: Message, user: User, msg: Incoming) -> None:
@@ -236,7 +262,9 @@ class Inbound:
                     person = people.identify(s, CHANNEL, str(user.id))
                     if person is None:  # None would mean "configuration" to the core
                         raise NotAllowed("auth.admin_only")
-                    alerts.register_operator_channel(s, CHANNEL, str(chat.id), person, name=chat.title)
+                    alerts.register_operator_channel(
+                        s, CHANNEL, str(chat.id), person, name=chat.title
+                    )
             except HelpdeskError as exc:
                 return lang, exc.key, exc.params
             log.info("telegram group %s registered as operator group by user %s", chat.id, user.id)
@@ -258,7 +286,11 @@ class Inbound:
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         chat, status = change.chat, change.new_chat_member.status
         if chat.type == ChatType.PRIVATE:
-            log.info("telegram user %s %s the bot", chat.id, "blocked" if status == ChatMember.BANNED else "unblocked")
+            log.info(
+                "telegram user %s %s the bot",
+                chat.id,
+                "blocked" if status == ChatMember.BANNED else "unblocked",
+            )
         elif chat.type in GROUP_TYPES and status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
             await self.sender.send(chat.id, t("telegram.group_hello", "id"))
         else:
@@ -266,7 +298,9 @@ class Inbound:
 
     # -- buttons --------------------------------------------------------------------
 
-    async def _answer(self, query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    async def _answer(
+        self, query: CallbackQuery, text: str | None = None, *, alert: bool = False
+    ) -> None:
         """Always answer, or the client spins; a query too old to answer is not an error."""
         try:
             await query.answer(text[:TOAST] if text else None, show_alert=True if alert else None)
@@ -294,9 +328,13 @@ class Inbound:
             if isinstance(message, Message) and message.reply_markup is not None:
                 # the choice is made: its buttons go, so nobody presses twice
                 try:
-                    await self.bot.edit_message_reply_markup(chat.id, message.message_id, reply_markup=None)
+                    await self.bot.edit_message_reply_markup(
+                        chat.id, message.message_id, reply_markup=None
+                    )
                 except (BadRequest, Forbidden) as exc:
-                    log.debug("telegram keyboard of %s not removed: %s", message.message_id, exc.message)
+                    log.debug(
+                        "telegram keyboard of %s not removed: %s", message.message_id, exc.message
+                    )
             for reply in replies:
                 await self.sender.send(chat.id, reply.text, reply.choices)
         elif waiting:

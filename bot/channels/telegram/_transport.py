@@ -46,7 +46,9 @@ class TelegramTransport:
         try:
             return await self._send(notice)
         except RetryAfter as exc:
-            raise TransportError(f"rate limited: {exc.message}", retry_after=retry_seconds(exc)) from exc
+            raise TransportError(
+                f"rate limited: {exc.message}", retry_after=retry_seconds(exc)
+            ) from exc
         except Forbidden as exc:
             # blocked by the user, kicked from the group, never started by the user
             raise TransportError(f"forbidden: {exc.message}", permanent=True) from exc

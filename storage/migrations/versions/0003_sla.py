@@ -23,15 +23,29 @@ def upgrade() -> None:
     with op.batch_alter_table("alertpost", schema=None) as batch_op:
         batch_op.add_column(sa.Column("seq", sa.Integer(), server_default="0", nullable=False))
         batch_op.drop_constraint("uq_alert_post", type_="unique")
-        batch_op.create_unique_constraint("uq_alert_post_seq", ["alert_id", "channel", "target", "seq"])
+        batch_op.create_unique_constraint(
+            "uq_alert_post_seq", ["alert_id", "channel", "target", "seq"]
+        )
 
     with op.batch_alter_table("ticket", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("response_risk_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("resolution_risk_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("sla_paused_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column("sla_paused_seconds", sa.Integer(), server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("sla_notified", sa.Integer(), server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("sla_next_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("response_risk_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("resolution_risk_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("sla_paused_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("sla_paused_seconds", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("sla_notified", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("sla_next_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
         batch_op.create_index("ix_ticket_sla_next", ["sla_next_at"], unique=False)
 
 
