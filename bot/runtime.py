@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.core import catalog, people, sla
-from bot.core.conversation import Conversations
 from bot.core.knowledge_base import KnowledgeBase
+from bot.dialogue.engine import Conversations
 from storage import migrate
 from storage.db import make_engine, session_scope
 from storage.models import Person

@@ -7,7 +7,7 @@ from datetime import datetime
 from rapidfuzz import fuzz
 from sqlmodel import Session, select
 
-from bot.core.messages import Incoming, Reply
+from bot.dialogue.messages import Incoming, Reply
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Identity, Person, ServiceTechnician, Ticket

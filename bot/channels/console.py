@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.core.conversation import Conversations
-from bot.core.messages import Incoming, Reply
+from bot.dialogue.engine import Conversations
+from bot.dialogue.messages import Incoming, Reply
 
 CHANNEL = "console"
 

@@ -14,8 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.core.conversation import Conversations
-from bot.core.messages import Incoming, Reply
+from bot.dialogue.engine import Conversations
+from bot.dialogue.messages import Incoming, Reply
 
 CHANNEL = "web"
 COOKIE = "hd_sid"

@@ -18,9 +18,9 @@ from bot.channels.telegram import ChatPacer, Sender, TelegramTransport, split_te
 from bot.channels.telegram._outgoing import utf16_len
 from bot.cli import app as cli
 from bot.core import people, tickets
-from bot.core.messages import Choice
 from bot.core.tickets import Actor
 from bot.delivery import TransportError
+from bot.dialogue.messages import Choice
 from bot.i18n import t
 from bot.runtime import Helpdesk
 from bot.web.app import create_app

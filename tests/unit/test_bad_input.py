@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from bot.core.messages import Incoming
+from bot.dialogue.messages import Incoming
 from bot.runtime import Helpdesk
 from storage.models import Ticket, TicketEvent
 from tests.helpers import Chat

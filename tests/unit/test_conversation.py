@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.core.conversation import Conversations
+from bot.dialogue.engine import Conversations
 from bot.runtime import Helpdesk, build
 from storage.models import Conversation, KbCandidate, KbFeedback, Ticket, TicketEvent
 from tests.helpers import Chat
@@ -227,7 +227,7 @@ def test_notices_follow_the_chosen_language(helpdesk: Helpdesk, operator: Chat) 
 
 
 def test_redelivery_changes_nothing_and_a_failed_turn_is_not_lost(helpdesk: Helpdesk) -> None:
-    from bot.core.messages import Incoming
+    from bot.dialogue.messages import Incoming
 
     def send(text: str, key: str) -> list:  # type: ignore[type-arg]
         msg = Incoming(channel="telegram", chat_id="77", user_id="77", text=text, dedupe_key=key)

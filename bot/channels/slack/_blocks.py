@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.channels.slack._mrkdwn import escape
-from bot.core.messages import Choice, Reply
+from bot.dialogue.messages import Choice, Reply
 from bot.i18n import fmt_dt, t
 from storage.models import Ticket
 

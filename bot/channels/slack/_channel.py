@@ -42,8 +42,8 @@ from bot.channels.slack._blocks import (
 from bot.channels.slack._mrkdwn import from_slack, strip_leading_mention
 from bot.channels.slack._people import SlackPeople
 from bot.channels.slack._transport import SlackTransport, retry_handlers
-from bot.core.conversation import COMMANDS
-from bot.core.messages import Choice, Incoming, Reply
+from bot.dialogue.engine import COMMANDS
+from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.i18n import t
 from bot.runtime import Helpdesk
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import message
 from bot.channels.slack._channel import Where
-from bot.core.messages import Reply
+from bot.dialogue.messages import Reply
 from bot.i18n import t
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.slack._blocks import message
-from bot.core.messages import Choice, Reply
 from bot.delivery import TransportError
+from bot.dialogue.messages import Choice, Reply
 from storage.models import Notice
 
 log = logging.getLogger(__name__)

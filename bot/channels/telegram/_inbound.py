@@ -32,9 +32,9 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram._outgoing import KeyedLock, Sender, utf16_len
 from bot.core import alerts, people
-from bot.core.conversation import Conversations
 from bot.core.errors import HelpdeskError, NotAllowed
-from bot.core.messages import Incoming, Reply
+from bot.dialogue.engine import Conversations
+from bot.dialogue.messages import Incoming, Reply
 from bot.i18n import t
 from storage.db import session_scope
 from storage.models import InboundEvent, utcnow

@@ -29,7 +29,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.core.messages import Choice, Reply
+from bot.dialogue.messages import Choice, Reply
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 #: buttons per keyboard row, and how many label characters still fit side by side.

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.core import sla
 from bot.core.priority import PRIORITY_NAMES
-from bot.core.turn import Turn
+from bot.dialogue.turn import Turn
 from storage.models import Person, Service, Ticket
 
 

@@ -18,23 +18,18 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core import (
-    alerts,
-    faq,
-    learning,
-    monitoring_chat,
-    people,
-    report_chat,
-    reporting,
-)
-from bot.core import general_commands as general
-from bot.core import ticket_commands as tc
+from bot.core import alerts, learning, people
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
-from bot.core.messages import Choice, Incoming, Reply
 from bot.core.notices import pending_for
-from bot.core.render import service_detail
-from bot.core.turn import Turn
+from bot.dialogue.flows import faq, general
+from bot.dialogue.flows import guided_report as reporting
+from bot.dialogue.flows import monitoring as monitoring_chat
+from bot.dialogue.flows import report_documents as report_chat
+from bot.dialogue.flows import ticket_commands as tc
+from bot.dialogue.messages import Choice, Incoming, Reply
+from bot.dialogue.render import service_detail
+from bot.dialogue.turn import Turn
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
 from storage.models import Conversation, InboundEvent, Service, utcnow

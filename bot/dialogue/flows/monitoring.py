@@ -12,9 +12,9 @@ from sqlmodel import col, select
 
 from bot.core import availability, catalog, maintenance, outages
 from bot.core.errors import HelpdeskError, NotAllowed
-from bot.core.messages import Choice, Reply
-from bot.core.turn import Turn
 from bot.core.when import parse_span
+from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.turn import Turn
 from storage.models import Service, ServiceState, Ticket
 
 ICONS = {"up": "🟢", "degraded": "🟡", "down": "🔴", "unknown": "⚪", "maintenance": "🛠"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot.core import learning, reporting
+from bot.core import learning
 from bot.core.knowledge_base import KnowledgeBase
-from bot.core.messages import Choice, Reply
-from bot.core.turn import Turn
+from bot.dialogue.flows import guided_report as reporting
+from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.turn import Turn
 
 MAX_QUERY_KEEP = 300
 

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core import catalog, summary
-from bot.core.messages import Reply
-from bot.core.turn import Turn
+from bot.dialogue.messages import Reply
+from bot.dialogue.turn import Turn
 from bot.reports import KINDS, build_report, to_pdf
 from bot.reports.registry import ALIASES, resolve_kind
 

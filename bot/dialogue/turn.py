@@ -9,8 +9,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.core import people
-from bot.core.messages import Choice, Incoming, Reply
 from bot.core.tickets import Actor
+from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.i18n import fmt_dt, t
 from storage.models import Conversation, Person
 

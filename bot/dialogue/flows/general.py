@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from bot.core import catalog, learning, people, summary
 from bot.core.knowledge_base import KnowledgeBase
-from bot.core.messages import Choice, Reply
-from bot.core.render import service_detail, service_line
 from bot.core.roles import is_operator
-from bot.core.turn import Turn
+from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.render import service_detail, service_line
+from bot.dialogue.turn import Turn
 from bot.i18n import LANGUAGES
 
 

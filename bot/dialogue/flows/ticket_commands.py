@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from bot.core import tickets
 from bot.core.errors import HelpdeskError, NotAllowed
-from bot.core.messages import Choice, Reply
-from bot.core.render import ticket_detail, ticket_line
 from bot.core.roles import is_operator
-from bot.core.turn import Turn
+from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.render import ticket_detail, ticket_line
+from bot.dialogue.turn import Turn
 from storage.models import Ticket
 
 

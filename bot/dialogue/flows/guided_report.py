@@ -7,10 +7,11 @@ user confirms.
 
 from __future__ import annotations
 
-from bot.core import catalog, monitoring_chat, tickets
-from bot.core.messages import Choice, Reply
+from bot.core import catalog, tickets
 from bot.core.priority import PRIORITY_NAMES, priority_for
-from bot.core.turn import Turn
+from bot.dialogue.flows import monitoring as monitoring_chat
+from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.turn import Turn
 from storage.models import Service
 
 MIN_DESCRIPTION = 5

@@ -1,0 +1,1 @@
+"""One module per flow of the conversation."""
