@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import alerts, notices, tickets
 from bot.core.availability import add_interval, bump_days
-from bot.core.probes import Reading
+from bot.core.readings import Reading
 from bot.core.roles import Role
 from bot.i18n import fmt_dt, t
 from storage.db import session_scope

@@ -13,7 +13,7 @@ import re
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.core import outages
+from bot.core.readings import Reading
 from storage.db import session_scope
 from storage.models import Service, ServiceState, utcnow
 
@@ -45,18 +47,6 @@ class ProbeSpec:
     expect_status: int | None = None
     keyword: str | None = None
     latency_ms: int = DEFAULT_LATENCY_MS
-
-
-@dataclass
-class Reading:
-    """What one probe saw. `state` is up, degraded or down."""
-
-    service_id: str
-    state: str
-    latency_ms: float | None = None
-    error: str | None = None
-    cert_expires_at: datetime | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 def spec_for(service: Service) -> ProbeSpec | None:
@@ -252,8 +242,6 @@ class Prober:
 
     async def tick(self, now: datetime | None = None) -> list[Reading]:
         """One round: claim the due services, probe them, record what was seen."""
-        from bot.core import outages
-
         now = now or utcnow()
         due = await asyncio.to_thread(claim_due, self.engine, now)
         if not due:
