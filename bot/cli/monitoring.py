@@ -7,14 +7,9 @@ from typing import Annotated
 
 import typer
 
+from bot.cli._boot import build_helpdesk
+
 maintenance_app = typer.Typer(help="Maintenance windows (pemeliharaan).", no_args_is_help=True)
-
-
-def _helpdesk():  # type: ignore[no-untyped-def]
-    from bot.cli import _settings
-    from bot.runtime import build
-
-    return build(_settings())
 
 
 @maintenance_app.command("schedule")
@@ -31,7 +26,7 @@ def schedule(
     from storage.db import session_scope
     from storage.models import utcnow
 
-    helpdesk = _helpdesk()
+    helpdesk = build_helpdesk()
     tz = helpdesk.settings.timezone
     now = utcnow()
     try:
@@ -60,7 +55,7 @@ def list_windows() -> None:
     from storage.db import session_scope
     from storage.models import utcnow
 
-    helpdesk = _helpdesk()
+    helpdesk = build_helpdesk()
     with session_scope(helpdesk.engine) as s:
         for w in maintenance.upcoming(s, utcnow(), limit=100):
             d = maintenance.describe(s, w, "id", helpdesk.settings.timezone)
@@ -69,6 +64,7 @@ def list_windows() -> None:
             )
 
 
+# No docstring: it would become the command's help text, which stays as it was.
 @maintenance_app.command("cancel")
 def cancel(window_id: int) -> None:
     from bot.core import maintenance
@@ -77,7 +73,7 @@ def cancel(window_id: int) -> None:
     from storage.db import session_scope
     from storage.models import utcnow
 
-    helpdesk = _helpdesk()
+    helpdesk = build_helpdesk()
     try:
         with session_scope(helpdesk.engine) as s:
             maintenance.cancel(s, None, window_id, now=utcnow(), tz=helpdesk.settings.timezone)
@@ -94,7 +90,7 @@ def availability_report() -> None:
     from bot.core import availability
     from storage.models import utcnow
 
-    helpdesk = _helpdesk()
+    helpdesk = build_helpdesk()
     tz = helpdesk.settings.timezone
     now = utcnow()
     with Session(helpdesk.engine) as s:

@@ -1,0 +1,29 @@
+"""`helpdesk` command line: run the product, chat in the terminal, manage data.
+
+This module only assembles `app` (the `helpdesk` entry point in pyproject) from the
+command modules, one per command group. They share `bot.cli._boot` and import neither
+each other nor this package, so the CLI has no import cycle. Registration order is the
+order of `helpdesk --help`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import catalog, db, kb, monitoring, people, report, serve, telegram
+
+__all__ = ["app"]
+
+app = typer.Typer(help="SPBE helpdesk: chat-ops service management.", no_args_is_help=True)
+
+app.command()(serve.run)
+app.command()(serve.chat)
+app.command()(report.report)
+app.command("availability")(monitoring.availability_report)
+
+app.add_typer(db.db_app, name="db")
+app.add_typer(catalog.catalog_app, name="catalog")
+app.add_typer(people.people_app, name="people")
+app.add_typer(kb.kb_app, name="kb")
+app.add_typer(telegram.telegram_app, name="telegram")
+app.add_typer(monitoring.maintenance_app, name="maintenance")

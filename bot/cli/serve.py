@@ -1,0 +1,62 @@
+"""`helpdesk run` and `helpdesk chat`: the product itself, served to every configured
+channel or held in this terminal."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from typing import Annotated
+
+import typer
+
+from bot.cli._boot import build_helpdesk, fail, load_settings
+
+# The product's modules are imported inside the commands: `helpdesk --help` and the
+# data commands should not pay for the web app and the channel libraries.
+
+
+def run(
+    host: Annotated[str | None, typer.Option(help="Bind address (HELPDESK_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (HELPDESK_PORT)")] = None,
+) -> None:
+    """Start the web app, the scheduler and every channel whose settings are present."""
+    import uvicorn
+
+    from bot.channels.registry import starters_for
+    from bot.web.app import create_app
+
+    settings = load_settings()
+    helpdesk = build_helpdesk(settings)
+    web = create_app(helpdesk, channel_starters=starters_for(settings))
+    uvicorn.run(
+        web,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def chat(
+    as_person: Annotated[
+        str | None, typer.Option("--as", help="E-mail of a known person to chat as")
+    ] = None,
+) -> None:
+    """Hold the conversation in the terminal."""
+    from bot.channels import console
+    from bot.core import people
+    from storage.db import session_scope
+    from storage.models import Identity
+
+    settings = load_settings()
+    logging.getLogger().setLevel(logging.WARNING)
+    helpdesk = build_helpdesk(settings)
+    user_id = f"local-{getpass.getuser()}"
+    if as_person:
+        with session_scope(helpdesk.engine) as s:
+            person = people.find_person(s, as_person)
+            if person is None:
+                fail(f"unknown person {as_person}")
+            user_id = f"as-{as_person.lower()}"
+            if people.identify(s, console.CHANNEL, user_id) is None:
+                s.add(Identity(person_id=person.id, channel=console.CHANNEL, external_id=user_id))
+    console.run(helpdesk.conversations, user_id)
