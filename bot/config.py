@@ -37,9 +37,6 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "Asia/Jakarta", validation_alias=AliasChoices("HELPDESK_TIMEZONE", "timezone")
     )
-    default_language: str = Field(
-        "id", validation_alias=AliasChoices("HELPDESK_LANGUAGE", "default_language")
-    )
     log_level: str = Field("INFO", validation_alias=AliasChoices("HELPDESK_LOG_LEVEL", "log_level"))
 
     knowledge_dir: Path = Field(

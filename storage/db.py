@@ -49,10 +49,6 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def insert_for(session: Session):  # type: ignore[no-untyped-def]
     """The dialect's INSERT construct, which has ON CONFLICT on both SQLite and PostgreSQL."""
     if session.get_bind().dialect.name == "postgresql":

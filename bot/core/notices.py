@@ -16,7 +16,6 @@ from bot.i18n import t
 from storage.db import insert_for
 from storage.models import Identity, Notice, Person, Ticket, TicketEvent, utcnow
 
-PULL_CHANNELS = frozenset({"web", "console"})
 LEASE = timedelta(seconds=60)
 
 
@@ -142,14 +141,6 @@ def claim(
     )
     rows = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
     return sorted(rows, key=lambda n: n.id or 0)
-
-
-def mark_sent(session: Session, notice_id: int, *, now: datetime | None = None) -> None:
-    session.execute(
-        sa.update(Notice)
-        .where(col(Notice.id) == notice_id)
-        .values(status="sent", sent_at=now or utcnow(), locked_until=None, last_error=None)
-    )
 
 
 def mark_sent_many(session: Session, notice_ids: list[int], *, now: datetime | None = None) -> None:
