@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -27,7 +29,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     dbapi_conn.isolation_level = None  # let the "begin" listener control transactions
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -49,8 +51,27 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def insert_for(session: Session):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT construct, which has ON CONFLICT on both SQLite and PostgreSQL."""
+class _Keyed(Protocol):
+    id: int | None
+
+
+def saved_id(row: _Keyed) -> int:
+    """The primary key of a row that is in the database (loaded, or added and flushed).
+
+    SQLModel types `id` as `int | None` because it is None until the INSERT; a None
+    here is a row used before `session.flush()`, a bug that should fail loudly rather
+    than be written as a NULL foreign key."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
+
+
+def insert_for(session: Session) -> Callable[[type[SQLModel]], Any]:
+    """The dialect's INSERT construct, which has ON CONFLICT on both SQLite and PostgreSQL.
+
+    The statement is typed `Any` on purpose: the two dialects' `Insert` classes are
+    unrelated types with the same ON CONFLICT methods, and their union would reject the
+    callers' `.returning(Model.id)` (SQLModel types `id` as `int | None`)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
