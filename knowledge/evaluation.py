@@ -41,7 +41,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 def evaluate_matcher(matcher: Matcher, queries: list[tuple[str, str | None]]) -> dict[str, Any]:
     """Metrics for an already built matcher (used by tests on the bundled KB)."""
-    hits = rr = answerable = 0
+    hits = answerable = 0
+    rr = 0.0  # reciprocal ranks add up to a fraction
     nomatch_ok = unanswerable = confident_wrong = 0
     times: list[float] = []
     for text, _ in queries[:20]:

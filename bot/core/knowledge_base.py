@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,6 +28,13 @@ def _files_signature(directory: Path) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
+class _Thresholds(TypedDict, total=False):
+    """The thresholds given in the settings; an absent one keeps the matcher's default."""
+
+    answer_threshold: float
+    suggest_threshold: float
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -39,14 +47,11 @@ class KnowledgeBase:
     ) -> None:
         self.directory = Path(directory)
         self.engine = engine
-        self.thresholds = {
-            k: v
-            for k, v in (
-                ("answer_threshold", answer_threshold),
-                ("suggest_threshold", suggest_threshold),
-            )
-            if v is not None
-        }
+        self.thresholds = _Thresholds()
+        if answer_threshold is not None:
+            self.thresholds["answer_threshold"] = answer_threshold
+        if suggest_threshold is not None:
+            self.thresholds["suggest_threshold"] = suggest_threshold
         self.check_every = check_every
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
