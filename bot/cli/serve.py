@@ -44,7 +44,7 @@ def chat(
     """Hold the conversation in the terminal."""
     from bot.channels import console
     from bot.core import people
-    from storage.db import session_scope
+    from storage.db import saved_id, session_scope
     from storage.models import Identity
 
     settings = load_settings()
@@ -58,5 +58,9 @@ def chat(
                 fail(f"unknown person {as_person}")
             user_id = f"as-{as_person.lower()}"
             if people.identify(s, console.CHANNEL, user_id) is None:
-                s.add(Identity(person_id=person.id, channel=console.CHANNEL, external_id=user_id))
+                s.add(
+                    Identity(
+                        person_id=saved_id(person), channel=console.CHANNEL, external_id=user_id
+                    )
+                )
     console.run(helpdesk.conversations, user_id)

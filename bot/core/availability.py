@@ -202,7 +202,7 @@ def figures(
     }
     sums = session.execute(
         sa.select(
-            ServiceDay.service_id,
+            col(ServiceDay.service_id),
             sa.func.sum(ServiceDay.down_s),
             sa.func.sum(ServiceDay.planned_down_s),
             sa.func.sum(ServiceDay.maintenance_s),
@@ -269,11 +269,11 @@ def daily(
         out[sid] = row
     rows = session.execute(
         sa.select(
-            ServiceDay.service_id,
-            ServiceDay.day,
-            ServiceDay.down_s,
-            ServiceDay.planned_down_s,
-            ServiceDay.maintenance_s,
+            col(ServiceDay.service_id),
+            col(ServiceDay.day),
+            col(ServiceDay.down_s),
+            col(ServiceDay.planned_down_s),
+            col(ServiceDay.maintenance_s),
         ).where(col(ServiceDay.service_id).in_(list(mon)), col(ServiceDay.day) >= first)
     ).all()
     for sid, d, down, planned, maint in rows:

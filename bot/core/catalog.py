@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from rapidfuzz import fuzz, process, utils
 from sqlmodel import Session, col, select
 
+from storage.db import saved_id
 from storage.models import Person, Service, ServiceTechnician, utcnow
 
 
@@ -117,7 +118,7 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
     created = updated = 0
     for e in entries:
         svc = session.get(Service, e.id)
-        values = {
+        values: dict[str, Any] = {  # column → value, for a new row and for the diff
             "name": e.name,
             "description": e.description,
             "category": e.category,
@@ -143,7 +144,7 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
             updated += 1
         session.add(svc)
         session.flush()
-        wanted = {by_email[m.lower()].id for m in e.technical_managers}
+        wanted = {saved_id(by_email[m.lower()]) for m in e.technical_managers}
         current = set(
             session.exec(
                 select(ServiceTechnician.person_id).where(ServiceTechnician.service_id == e.id)

@@ -85,7 +85,7 @@ def failing_articles(
     """(article id, "Tidak" count, total) for articles most often not helpful."""
     no = sa.func.sum(sa.case((col(KbFeedback.helpful).is_(False), 1), else_=0))
     rows = session.execute(
-        sa.select(KbFeedback.article_id, no, sa.func.count())
+        sa.select(col(KbFeedback.article_id), no, sa.func.count())
         .group_by(KbFeedback.article_id)
         .having(sa.func.count() >= min_answers)
         .order_by((no * 1.0 / sa.func.count()).desc(), no.desc())

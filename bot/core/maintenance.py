@@ -23,7 +23,7 @@ from bot.core.availability import add_interval
 from bot.core.errors import HelpdeskError, NotAllowed, NotFound
 from bot.core.roles import Role, has_any
 from bot.i18n import fmt_dt, t
-from storage.db import session_scope
+from storage.db import saved_id, session_scope
 from storage.models import (
     Identity,
     MaintenanceService,
@@ -119,7 +119,7 @@ def schedule(
     session.add(window)
     session.flush()
     for sid in dict.fromkeys(service_ids):
-        session.add(MaintenanceService(window_id=window.id, service_id=sid))
+        session.add(MaintenanceService(window_id=saved_id(window), service_id=sid))
     session.flush()
     return window
 

@@ -28,7 +28,7 @@ from bot.core.availability import add_interval, bump_days
 from bot.core.readings import Reading
 from bot.core.roles import Role
 from bot.i18n import fmt_dt, t
-from storage.db import session_scope
+from storage.db import saved_id, session_scope
 from storage.models import (
     Identity,
     MaintenanceService,
@@ -432,7 +432,7 @@ def attach_reporter(
         return False
     session.add(
         OutageReporter(
-            outage_id=outage.id,
+            outage_id=saved_id(outage),
             person_id=person.id if person else None,
             channel=channel,
             chat_id=chat_id,

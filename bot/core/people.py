@@ -6,6 +6,7 @@ import csv
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import yaml
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.errors import HelpdeskError
 from bot.core.roles import ALL_ROLES
+from storage.db import saved_id
 from storage.models import Identity, LinkCode, Person, Ticket, utcnow
 
 
@@ -84,7 +86,7 @@ def import_people(session: Session, path: Path) -> tuple[int, int]:
     for e in parse_people(path):
         email = str(e.email).lower()
         person = session.exec(select(Person).where(Person.email == email)).first()
-        values = {
+        values: dict[str, Any] = {  # column → value, for a new row and for the diff
             "name": e.name,
             "unit": e.unit,
             "roles": e.roles,
@@ -124,7 +126,10 @@ def ensure_person(
     session.flush()
     session.add(
         Identity(
-            person_id=person.id, channel=channel, external_id=external_id, display_name=display_name
+            person_id=saved_id(person),
+            channel=channel,
+            external_id=external_id,
+            display_name=display_name,
         )
     )
     session.flush()
@@ -143,7 +148,7 @@ def issue_link_code(
 ) -> str:
     now = now or utcnow()
     code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
-    session.add(LinkCode(code=code, person_id=person.id, expires_at=now + ttl))
+    session.add(LinkCode(code=code, person_id=saved_id(person), expires_at=now + ttl))
     session.flush()
     return code
 
@@ -166,7 +171,7 @@ def redeem_link_code(
         .where(col(LinkCode.used_at).is_(None))
         .where(col(LinkCode.expires_at) > now)
         .values(used_at=now)
-        .returning(LinkCode.person_id)
+        .returning(col(LinkCode.person_id))
     ).scalar_one_or_none()
     if used is None:
         raise HelpdeskError("link.invalid_code")
@@ -178,7 +183,7 @@ def redeem_link_code(
     if ident is None:
         session.add(
             Identity(
-                person_id=person.id,
+                person_id=saved_id(person),
                 channel=channel,
                 external_id=external_id,
                 display_name=display_name,
@@ -186,7 +191,7 @@ def redeem_link_code(
         )
     elif ident.person_id != person.id:
         old = session.get(Person, ident.person_id)
-        ident.person_id = person.id
+        ident.person_id = saved_id(person)
         session.add(ident)
         if old is not None and old.email is None:
             # a person made for this chat account alone: its tickets are this user's

@@ -303,7 +303,7 @@ def claim_due(engine: Engine, now: datetime) -> list[tuple[str, ProbeSpec]]:
                     )
                 )
                 .values(next_check_at=now + timedelta(seconds=interval))
-                .returning(ServiceState.service_id),
+                .returning(col(ServiceState.service_id)),
                 execution_options={"synchronize_session": False},
             ).scalars()
             claimed += [(sid, specs[sid]) for sid in rows]
