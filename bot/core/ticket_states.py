@@ -57,7 +57,8 @@ TYPES: Final[dict[str, str]] = {GANGGUAN: "INC", PERMINTAAN: "REQ", KELUHAN: "KE
 
 # --- what resolving requires ---------------------------------------------------------------
 
-#: shortest resolution note (and root cause) an operator may give: "ok" says nothing.
+#: shortest resolution note an operator may give ("ok" tells the reporter nothing);
+#: the chat and modal prompts ask the same of an incident's root cause.
 MIN_NOTE: Final = 3
 
 

@@ -23,6 +23,7 @@ from bot.core.ticket_states import (
     DITUGASKAN,
     DITUTUP,
     MENUNGGU,
+    MIN_NOTE,
     OPEN_STATES,
     SELESAI,
     TRANSITIONS,
@@ -333,10 +334,14 @@ def resolve(
     root_cause: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Incidents need a root cause as well as a resolution note (guideline ch. 7.1.2)."""
+    """Incidents need a root cause as well as a resolution note (guideline ch. 7.1.2).
+
+    Checked here, not only in the chat and modal prompts, so every caller (a flow, Slack,
+    the CLI, a script) is held to the same rule: a note of at least `MIN_NOTE` characters
+    and, for an incident, a root cause."""
     _require_operator(actor)
-    if not resolution.strip():
-        raise InvalidTransition("ticket.resolution_required")
+    if len(resolution.strip()) < MIN_NOTE:
+        raise InvalidTransition("ticket.resolution_required", n=MIN_NOTE)
     if requires_root_cause(ticket.type) and not (root_cause or "").strip():
         raise InvalidTransition("ticket.root_cause_required")
     now = _now(now)
