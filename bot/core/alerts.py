@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.core import notices
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.roles import is_admin, is_operator
+from bot.core.ticket_states import DIBATALKAN, DIKERJAKAN, DITUTUP, OPEN_STATES, SELESAI
 from bot.i18n import fmt_dt, t
 from storage.models import (
     Alert,
@@ -31,9 +32,9 @@ from storage.models import (
 ALERT_PRIORITIES = (1, 2)
 #: alerts that the ticket's own acknowledgement answers (its "ack" event shows who and when).
 TICKET_ACK_KINDS = frozenset({"ticket.new", "sla.response_breach"})
-OPEN = ("baru", "ditugaskan", "dikerjakan", "menunggu_pengguna")
-_MARKS = {"ack": "alert.acked", "assign": "alert.assigned", "selesai": "alert.resolved",
-          "ditutup": "alert.closed", "dibatalkan": "alert.cancelled", "dikerjakan": "alert.working"}  # fmt: skip
+#: what an alert's line says for each ticket event ("ack", "assign") or new state.
+_MARKS = {"ack": "alert.acked", "assign": "alert.assigned", SELESAI: "alert.resolved",
+          DITUTUP: "alert.closed", DIBATALKAN: "alert.cancelled", DIKERJAKAN: "alert.working"}  # fmt: skip
 
 
 def register_operator_channel(
@@ -260,9 +261,7 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
                     col(TicketEvent.kind).in_(["ack", "assign"]),
                     sa.and_(
                         col(TicketEvent.kind) == "state",
-                        col(TicketEvent.new).in_(
-                            ["dikerjakan", "selesai", "ditutup", "dibatalkan"]
-                        ),
+                        col(TicketEvent.new).in_([DIKERJAKAN, SELESAI, DITUTUP, DIBATALKAN]),
                     ),
                 )
             )
@@ -282,7 +281,7 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
             if ev.kind == "assign":
                 who = ev.note or who
             lines.append(t(key, lang, who=who, at=fmt_dt(ev.at, lang)))
-        if ticket.state in OPEN:
+        if ticket.state in OPEN_STATES:
             n = ticket.number
             choices.append({"label": t("button.take", lang), "action": f"t:take:{n}"})
             if ticket.acknowledged_at is None:

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import alerts, notices, sla, tickets
 from bot.core.roles import Role
+from bot.core.ticket_states import OPEN_STATES
 from bot.i18n import fmt_dt, t
 from storage.db import session_scope
 from storage.models import Alert, Identity, Outage, Person, Service, Ticket
@@ -419,7 +420,7 @@ def _settled(session: Session, alert: Alert, now: datetime) -> bool:
     if ticket is None:
         return False
     answered = alert.kind in alerts.TICKET_ACK_KINDS and ticket.acknowledged_at is not None
-    if not answered and ticket.state in alerts.OPEN:
+    if not answered and ticket.state in OPEN_STATES:
         return False
     alert.acknowledged_at = ticket.acknowledged_at if answered and ticket.acknowledged_at else now
     alert.next_repeat_at = None

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.core.ticket_states import SELESAI
 from bot.i18n import t
 from storage.db import insert_for
 from storage.models import Identity, Notice, Person, Ticket, TicketEvent, utcnow
@@ -74,7 +75,7 @@ def tell_reporter(session: Session, ticket: Ticket, event: TicketEvent) -> None:
         )
         if event.note:
             text += "\n" + t("notice.note", lang, note=event.note)
-        if event.new == "selesai":
+        if event.new == SELESAI:
             text += "\n" + t("notice.resolved_hint", lang, number=ticket.number)
     else:
         text = t("notice.comment", lang, number=ticket.number, note=event.note or "")

@@ -27,6 +27,7 @@ from bot.core import alerts, notices, tickets
 from bot.core.availability import add_interval, bump_days
 from bot.core.readings import Reading
 from bot.core.roles import Role
+from bot.core.ticket_states import GANGGUAN, OPEN_STATES
 from bot.i18n import fmt_dt, t
 from storage.db import saved_id, session_scope
 from storage.models import (
@@ -239,7 +240,7 @@ def open_outage(
     impact, urgency = IMPACT_URGENCY.get(service.criticality, (2, 1))
     ticket = tickets.open_ticket(
         session,
-        type_="gangguan",
+        type_=GANGGUAN,
         service_id=service.id,
         impact=impact,
         urgency=urgency,
@@ -315,7 +316,7 @@ def close_outage(
     service = session.get(Service, outage.service_id)
     name = service.name if service else outage.service_id
     ticket = session.get(Ticket, outage.ticket_id) if outage.ticket_id else None
-    if ticket is not None and ticket.state in tickets.OPEN_STATES:
+    if ticket is not None and ticket.state in OPEN_STATES:
         note = t(
             "availability.outage.recovered_note",
             service=name,

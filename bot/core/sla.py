@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from bot.core.business_calendar import Calendar, calendar
+from bot.core.ticket_states import BARU, DIKERJAKAN, DITUGASKAN, FINAL_STATES, MENUNGGU, SELESAI
 from storage.models import Service, Ticket
 
 if TYPE_CHECKING:
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
 
-RUNNING = frozenset({"baru", "ditugaskan", "dikerjakan"})
-PAUSED = frozenset({"menunggu_pengguna", "selesai"})
-STOPPED = frozenset({"ditutup", "dibatalkan"})
+#: how each ticket state moves the clock (see the module docstring).
+RUNNING = frozenset({BARU, DITUGASKAN, DIKERJAKAN})
+PAUSED = frozenset({MENUNGGU, SELESAI})
+STOPPED = FINAL_STATES
 
 # Bits of Ticket.sla_notified: which escalation step was taken already.
 RESPONSE_RISK, RESPONSE_BREACH, RESOLUTION_RISK, RESOLUTION_BREACH = 1, 2, 4, 8

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import availability, catalog
 from bot.core.roles import SUMMARY_ROLES, has_any
-from bot.core.tickets import OPEN_STATES
+from bot.core.ticket_states import OPEN_STATES
 from bot.i18n import fmt_dt, t
 from storage.models import (
     Alert,

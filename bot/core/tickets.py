@@ -16,6 +16,20 @@ from bot.core import alerts, notices, sla
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
+from bot.core.ticket_states import (
+    BARU,
+    DIBATALKAN,
+    DIKERJAKAN,
+    DITUGASKAN,
+    DITUTUP,
+    MENUNGGU,
+    MIN_NOTE,
+    OPEN_STATES,
+    SELESAI,
+    TRANSITIONS,
+    TYPES,
+    requires_root_cause,
+)
 from storage.db import insert_for
 from storage.models import (
     Person,
@@ -27,23 +41,8 @@ from storage.models import (
     utcnow,
 )
 
-TYPES = {"gangguan": "INC", "permintaan": "REQ", "keluhan": "KEL"}
-
-BARU, DITUGASKAN, DIKERJAKAN, MENUNGGU, SELESAI, DITUTUP, DIBATALKAN = (
-    "baru", "ditugaskan", "dikerjakan", "menunggu_pengguna", "selesai", "ditutup", "dibatalkan",
-)  # fmt: skip
-STATES = (BARU, DITUGASKAN, DIKERJAKAN, MENUNGGU, SELESAI, DITUTUP, DIBATALKAN)
-OPEN_STATES = (BARU, DITUGASKAN, DIKERJAKAN, MENUNGGU)
-
-TRANSITIONS: dict[str, frozenset[str]] = {
-    BARU: frozenset({DITUGASKAN, DIKERJAKAN, DIBATALKAN}),
-    DITUGASKAN: frozenset({DIKERJAKAN, DIBATALKAN}),
-    DIKERJAKAN: frozenset({MENUNGGU, SELESAI, DIBATALKAN}),
-    MENUNGGU: frozenset({DIKERJAKAN, SELESAI, DIBATALKAN}),
-    SELESAI: frozenset({DITUTUP, DIKERJAKAN}),
-    DITUTUP: frozenset(),
-    DIBATALKAN: frozenset(),
-}
+# The states, types and transitions live in `bot.core.ticket_states`; the names imported
+# above stay reachable as `tickets.BARU`, `tickets.OPEN_STATES`, ... for existing callers.
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def next_number(session: Session, type_: str, year: int) -> str:
         sa.update(TicketCounter)
         .where(col(TicketCounter.key) == key)
         .values(value=TicketCounter.value + 1)
-        .returning(TicketCounter.value)
+        .returning(col(TicketCounter.value))
     )
     value = session.execute(bump).scalar_one_or_none()
     if value is None:
@@ -94,6 +93,7 @@ def record(
     note: str | None = None,
     now: datetime | None = None,
 ) -> TicketEvent:
+    assert ticket.id is not None, "events belong to a flushed ticket"
     event = TicketEvent(
         ticket_id=ticket.id,
         at=_now(now),
@@ -184,12 +184,12 @@ def pick_assignee(
     needed = {ticket.service_id, service.category if service else "", ticket.category or ""} - {""}
     skilled = [p for p in people if needed & set(p.skills or [])]
     pool = skilled or people
-    counts = dict(
+    counts: dict[int | None, int] = dict(
         session.execute(
-            sa.select(Ticket.assignee_id, sa.func.count())
+            sa.select(col(Ticket.assignee_id), sa.func.count())
             .where(col(Ticket.assignee_id).in_([p.id for p in pool]))
             .where(col(Ticket.state).in_(OPEN_STATES))
-            .group_by(Ticket.assignee_id)
+            .group_by(col(Ticket.assignee_id))
         ).all()
     )
     return min(pool, key=lambda p: (counts.get(p.id, 0), p.id))
@@ -334,11 +334,15 @@ def resolve(
     root_cause: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Incidents need a root cause as well as a resolution note (guideline ch. 7.1.2)."""
+    """Incidents need a root cause as well as a resolution note (guideline ch. 7.1.2).
+
+    Checked here, not only in the chat and modal prompts, so every caller (a flow, Slack,
+    the CLI, a script) is held to the same rule: a note of at least `MIN_NOTE` characters
+    and, for an incident, a root cause."""
     _require_operator(actor)
-    if not resolution.strip():
-        raise InvalidTransition("ticket.resolution_required")
-    if ticket.type == "gangguan" and not (root_cause or "").strip():
+    if len(resolution.strip()) < MIN_NOTE:
+        raise InvalidTransition("ticket.resolution_required", n=MIN_NOTE)
+    if requires_root_cause(ticket.type) and not (root_cause or "").strip():
         raise InvalidTransition("ticket.root_cause_required")
     now = _now(now)
     if ticket.state in (BARU, DITUGASKAN):

@@ -8,6 +8,7 @@ from functools import partial
 
 from sqlmodel import Session
 
+from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.reports import catalog_docs, service_levels, tickets
 from bot.reports.model import Report
 
@@ -24,15 +25,15 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
     "continuity": ("Rencana keberlangsungan layanan", catalog_docs.continuity_plan, False),
     "incidents": (
         "Catatan penanganan insiden",
-        partial(tickets.handling_records, type_="gangguan"),
+        partial(tickets.handling_records, type_=GANGGUAN),
         True,
     ),
     "requests": (
         "Catatan permintaan layanan",
-        partial(tickets.handling_records, type_="permintaan"),
+        partial(tickets.handling_records, type_=PERMINTAAN),
         True,
     ),
-    "complaints": ("Catatan keluhan", partial(tickets.handling_records, type_="keluhan"), True),
+    "complaints": ("Catatan keluhan", partial(tickets.handling_records, type_=KELUHAN), True),
 }
 ALIASES = {
     "ketersediaan": "availability",

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.core import availability
+from bot.core.ticket_states import DIBATALKAN, FINAL_STATES, MENUNGGU
 from bot.reports import charts
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours
@@ -111,7 +112,7 @@ def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime) -> str:
         reasons.append(f"ditugaskan ulang {reassigned} kali")
     waited, since = 0.0, None
     for e in events:
-        if e.kind == "state" and e.new == "menunggu_pengguna":
+        if e.kind == "state" and e.new == MENUNGGU:
             since = e.at
         elif e.kind == "state" and since is not None:
             waited += (e.at - since).total_seconds()
@@ -120,7 +121,7 @@ def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime) -> str:
         waited += (now - since).total_seconds()
     if waited:
         reasons.append(f"menunggu pengguna {hours(waited)} jam")
-    if ticket.resolved_at is None and ticket.state not in ("ditutup", "dibatalkan"):
+    if ticket.resolved_at is None and ticket.state not in FINAL_STATES:
         reasons.append(f"masih terbuka ({ticket.state.replace('_', ' ')})")
     return "; ".join(reasons) or "melewati batas waktu"
 
@@ -160,7 +161,7 @@ def exception_report(
                 col(Ticket.resolution_due_at) >= lo,
                 col(Ticket.resolution_due_at) < hi,
                 col(Ticket.resolution_due_at) < now,
-                col(Ticket.state) != "dibatalkan",
+                col(Ticket.state) != DIBATALKAN,
                 sa.or_(
                     col(Ticket.resolved_at).is_(None),
                     col(Ticket.resolved_at) > col(Ticket.resolution_due_at),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.core.priority import PRIORITY_NAMES
+from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
 from bot.reports import charts
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours, mean, share
@@ -34,7 +35,7 @@ class Row:
 
     def resolution_met(self, now: datetime) -> bool | None:
         t = self.ticket
-        if t.resolution_due_at is None or t.state == "dibatalkan":
+        if t.resolution_due_at is None or t.state == DIBATALKAN:
             return None
         if t.resolved_at is not None:
             return t.resolved_at <= t.resolution_due_at
@@ -125,7 +126,7 @@ def evaluation(
                 "Gangguan / permintaan / keluhan",
                 " / ".join(
                     str(sum(1 for r in rows if r.ticket.type == k))
-                    for k in ("gangguan", "permintaan", "keluhan")
+                    for k in (GANGGUAN, PERMINTAAN, KELUHAN)
                 ),
             ],
             ["Tiket selesai", sum(1 for r in rows if r.ticket.resolved_at)],
@@ -257,8 +258,8 @@ def handling_records(
     ]
     title = (
         "Catatan Penanganan Insiden"
-        if type_ == "gangguan"
-        else ("Catatan Permintaan Layanan" if type_ == "permintaan" else "Catatan Keluhan")
+        if type_ == GANGGUAN
+        else ("Catatan Permintaan Layanan" if type_ == PERMINTAAN else "Catatan Keluhan")
     )
     return Report(
         f"catatan-{type_}",

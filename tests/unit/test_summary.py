@@ -58,7 +58,7 @@ def fixture(helpdesk: Helpdesk) -> None:
         d = open_("d", "email", 3, 3, NOW - timedelta(hours=3))
         tech = next(p for p in s.exec(select(Person)) if "pengelola_teknis" in p.roles)
         tickets.resolve(
-            s, d, Actor(tech), resolution="ok", root_cause="x", now=NOW - timedelta(hours=2)
+            s, d, Actor(tech), resolution="oke", root_cause="x", now=NOW - timedelta(hours=2)
         )
         for t, (resp_risk, resp_due, res_risk, res_due) in [
             (a, (-90, -60, 60, 120)),

@@ -11,14 +11,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.channels.slack._blocks import home_view
-from bot.core import catalog, people, tickets
+from bot.core import catalog, people, tickets, usecases
 from bot.core import summary as core_summary
 from bot.core.errors import HelpdeskError
 from bot.core.roles import is_operator
-from bot.core.tickets import Actor
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.models import Conversation, InboundEvent, Person, Service, utcnow
+from storage.models import Conversation, InboundEvent, Person, utcnow
 
 CHANNEL = "slack"
 
@@ -70,26 +69,15 @@ class Outcome:
 def open_report(
     engine: Engine, user: str, name: str | None, chat_id: str, form: dict[str, str]
 ) -> Outcome:
+    """The report modal's submission: `usecases.open_report` checks it and opens the ticket."""
     with session_scope(engine) as s:
         reporter = people.ensure_person(s, CHANNEL, user, name)
         lang = _lang(reporter)
-        service_id = form.get("service") or None
-        if service_id and s.get(Service, service_id) is None:
-            service_id = None
-        type_ = form.get("type") if form.get("type") in tickets.TYPES else "gangguan"
-        description = form.get("description", "").strip()
-        ticket = tickets.open_ticket(
-            s,
-            type_=type_,
-            title=description.splitlines()[0][:80] if description else t(f"type.{type_}", lang),
-            description=description,
-            service_id=service_id,
-            impact=int(form.get("impact") or 3),
-            urgency=int(form.get("urgency") or 3),
-            reporter=reporter,
-            channel=CHANNEL,
-            chat_id=chat_id,
-        )
+        try:
+            report = usecases.ReportForm.from_fields(s, form)
+            ticket = usecases.open_report(s, reporter, CHANNEL, chat_id, report, lang=lang)
+        except HelpdeskError as exc:
+            return Outcome(usecases.refusal_text(exc, lang), error=True)
         text = t("slack.report_created", lang, number=ticket.number, priority=ticket.priority)
         return Outcome(text, number=ticket.number, priority=ticket.priority)
 
@@ -97,22 +85,15 @@ def open_report(
 def resolve_gate(
     engine: Engine, user: str, number: str
 ) -> tuple[dict[str, str] | None, Outcome | None]:
-    """May this person resolve the ticket now? The modal opens only if so; the resolve
-    itself checks again in `tickets.resolve`."""
+    """May this person resolve the ticket now? The modal opens only if so; `resolve`
+    asks `usecases.may_resolve` again when the modal comes back."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
         lang = _lang(person)
-        if not is_operator(person):
-            return None, Outcome(t("auth.operator_only", lang), error=True)
         try:
-            ticket = tickets.find(s, number, person)
+            ticket = usecases.may_resolve(s, person, number)
         except HelpdeskError as exc:
-            return None, Outcome(t(exc.key, lang, **exc.params), error=True)
-        if ticket.state not in tickets.OPEN_STATES:
-            state = t(f"state.{ticket.state}", lang)
-            return None, Outcome(
-                t("ticket.not_open", lang, number=ticket.number, state=state), error=True
-            )
+            return None, Outcome(usecases.refusal_text(exc, lang), error=True)
         return {
             "number": ticket.number,
             "title": ticket.title,
@@ -127,13 +108,10 @@ def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None
         with session_scope(engine) as s:
             person = people.identify(s, CHANNEL, user)
             lang = _lang(person)
-            ticket = tickets.find(s, number, person, for_update=True)
-            tickets.resolve(
-                s, ticket, Actor(person, CHANNEL), resolution=note, root_cause=cause or None
-            )
+            ticket = usecases.resolve(s, person, CHANNEL, number, note, cause)
             return Outcome(t("ticket.resolved", lang, number=ticket.number), number=ticket.number)
     except HelpdeskError as exc:
-        return Outcome(t(exc.key, lang, **exc.params), error=True)
+        return Outcome(usecases.refusal_text(exc, lang), error=True)
 
 
 def home(engine: Engine, user: str, tz: str) -> dict[str, Any]:
@@ -154,10 +132,11 @@ def summary(engine: Engine, user: str, tz: str, argument: str = "") -> Outcome:
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
         lang = _lang(person)
-        if not core_summary.may_ask(person):
-            return Outcome(t("summary.not_allowed", lang), error=True)
         now = utcnow()
-        result = core_summary.build(s, now, tz, argument)
+        try:
+            result = usecases.summary_for(s, person, now, tz, argument)
+        except HelpdeskError as exc:
+            return Outcome(usecases.refusal_text(exc, lang), error=True)
         return Outcome(
             core_summary.render(result, lang, tz, now), chart=bool(result.week_availability)
         )
