@@ -24,7 +24,7 @@ from bot.dialogue.turn import IDLE, Turn
 CommandHandler: TypeAlias = Callable[[Turn, str], list[Reply]]
 #: (turn, the action after its prefix and ":"); None when the button does not apply
 #: (unknown id, wrong ticket): the user is told the choice is no longer valid.
-ButtonHandler: TypeAlias = Callable[[Turn, str], "list[Reply] | None"]
+ButtonHandler: TypeAlias = Callable[[Turn, str], list[Reply] | None]
 #: (turn, the typed text)
 TextHandler: TypeAlias = Callable[[Turn, str], list[Reply]]
 #: the names one command answers to, e.g. ("lapor", "report")
@@ -84,42 +84,53 @@ class RouteConflict(ValueError):
 T = TypeVar("T")
 #: key → (the flow that claims it, what it claims)
 _Table: TypeAlias = dict[str, tuple[str, T]]
+#: idle is no flow's: a chat there reads each message afresh
+_IDLE_FLOW = Flow(name="(router)", states={IDLE: Text.AS_IDLE})
+_BAD_COMMAND_NAME = re.compile(r"[\s@/]")
 
 
-def _claim(table: _Table[T], what: str, key: str, flow: Flow, value: T) -> None:
-    if key in table:
-        raise RouteConflict(f"{what} {key!r} claimed by flow {table[key][0]!r} and {flow.name!r}")
-    table[key] = (flow.name, value)
+def _collect(
+    flows: Iterable[Flow], what: str, entries: Callable[[Flow], Iterable[tuple[str, T]]]
+) -> _Table[T]:
+    table: _Table[T] = {}
+    for flow in flows:
+        for key, value in entries(flow):
+            if key in table:
+                named = f"{what} {key!r}" if key else what
+                raise RouteConflict(f"{named} claimed by flow {table[key][0]!r} and {flow.name!r}")
+            table[key] = (flow.name, value)
+    return table
+
+
+def _check(flows: Iterable[Flow], states: Mapping[str, object]) -> None:
+    """Mistakes in a declaration that would otherwise only show in a chat."""
+    for flow in flows:
+        for alias in (a for aliases in flow.commands for a in aliases):
+            if not alias or alias != alias.lower() or _BAD_COMMAND_NAME.search(alias):
+                raise RouteConflict(f"flow {flow.name!r}: bad command name {alias!r}")
+        for state in flow.group_text:
+            if state not in flow.states:
+                raise RouteConflict(f"flow {flow.name!r}: group text state {state!r} not its own")
+        for prefix, button in flow.buttons.items():
+            for state in button.states:
+                if state not in states:
+                    raise RouteConflict(f"button {prefix!r} of {flow.name!r}: no state {state!r}")
 
 
 class Router:
     def __init__(self, flows: Iterable[Flow]) -> None:
         self.flows: tuple[Flow, ...] = tuple(flows)
-        commands: _Table[tuple[str, CommandHandler]] = {}
-        buttons: _Table[Button] = {}
-        states: _Table[TextHandler | Text] = {IDLE: ("(router)", Text.AS_IDLE)}
-        fallback: _Table[TextHandler] = {}
-        for flow in self.flows:
-            for aliases, command in flow.commands.items():
-                for alias in aliases:
-                    if not alias or alias != alias.lower() or re.search(r"[\s@/]", alias):
-                        raise RouteConflict(f"flow {flow.name!r}: bad command name {alias!r}")
-                    _claim(commands, "command", alias, flow, (aliases[0], command))
-            for prefix, button in flow.buttons.items():
-                _claim(buttons, "button prefix", prefix, flow, button)
-            for state, text in flow.states.items():
-                _claim(states, "state", state, flow, text)
-            for state in flow.group_text:
-                if state not in flow.states:
-                    raise RouteConflict(
-                        f"flow {flow.name!r}: group text state {state!r} not its own"
-                    )
-            if flow.fallback is not None:
-                _claim(fallback, "the idle fallback", "fallback", flow, flow.fallback)
-        for prefix, (owner, button) in buttons.items():
-            for state in button.states:
-                if state not in states:
-                    raise RouteConflict(f"button {prefix!r} of flow {owner!r}: no state {state!r}")
+        commands = _collect(
+            self.flows,
+            "command",
+            lambda f: ((a, (names[0], run)) for names, run in f.commands.items() for a in names),
+        )
+        buttons = _collect(self.flows, "button prefix", lambda f: f.buttons.items())
+        states = _collect((_IDLE_FLOW, *self.flows), "state", lambda f: f.states.items())
+        fallback = _collect(
+            self.flows, "the idle fallback", lambda f: [("", f.fallback)] if f.fallback else []
+        )
+        _check(self.flows, states)
         if not fallback:
             raise RouteConflict("no flow declares the idle fallback")
         self._commands = {k: v for k, (_, v) in commands.items()}
@@ -131,7 +142,7 @@ class Router:
             s for flow in self.flows for s in flow.group_text
         )
         self._patterns = [p for flow in self.flows for p in flow.patterns]
-        self._fallback = fallback["fallback"][1]
+        self._fallback = fallback[""][1]
 
     @property
     def aliases(self) -> dict[str, str]:
