@@ -259,7 +259,7 @@ def _confirmed(turn: Turn) -> list[Reply]:
     )
 
 
-def _schedulers_type(on_text: TextHandler) -> TextHandler:
+def _typed_by_scheduler(on_text: TextHandler) -> TextHandler:
     """Typed answers inside the guided flow: whoever lost the right meanwhile leaves it."""
 
     def run(turn: Turn, text: str) -> list[Reply]:
@@ -386,9 +386,9 @@ FLOW = Flow(
         "mw": Button(lambda turn, _: None, guard=_scheduler_only),  # any other: refused or stale
     },
     states={
-        SERVICE: _schedulers_type(on_service_text),
-        WHEN: _schedulers_type(on_when_text),
-        IMPACT: _schedulers_type(lambda turn, text: _confirm(turn, text)),
-        CONFIRM: _schedulers_type(on_confirm_text),
+        SERVICE: _typed_by_scheduler(on_service_text),
+        WHEN: _typed_by_scheduler(on_when_text),
+        IMPACT: _typed_by_scheduler(_confirm),
+        CONFIRM: _typed_by_scheduler(on_confirm_text),
     },
 )
