@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from bot.core import people
+from bot.core.knowledge_base import KnowledgeBase
 from bot.core.tickets import Actor
 from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.i18n import fmt_dt, t
 from storage.models import Conversation, Person
 
+#: where every chat starts and returns to; no flow owns it (a new message is read afresh).
+IDLE = "idle"
+
 
 @dataclass
 class Turn:
+    """What a flow handler gets: besides the chat, the engine's settings (knowledge base,
+    timezone, link code lifetime) travel here, so a flow needs nothing from the engine."""
+
     session: Session
     msg: Incoming
     conv: Conversation
     person: Person | None
     now: datetime
+    kb: KnowledgeBase
     timezone: str = "Asia/Jakarta"
+    link_code_ttl: timedelta = timedelta(minutes=15)
     replies: list[Reply] = field(default_factory=list)
 
     @property
@@ -68,13 +77,16 @@ class Turn:
     def data(self) -> dict[str, Any]:
         return self.conv.data
 
-    def go(self, state: str, **data: Any) -> None:
-        """Move to `state`; `data` replaces the flow's data (reassigned: JSON is not tracked in place)."""
+    def go(self, state: str, *, keep: bool, **data: Any) -> None:
+        """The one way to move a chat to `state`. `keep` says whether the answers gathered so
+        far stay (a step inside a flow) or go (a flow starts afresh); either way the data is
+        reassigned, because the JSON column does not track changes in place."""
         self.conv.state = state
-        self.conv.data = dict(data)
+        self.conv.data = {**self.conv.data, **data} if keep else dict(data)
 
     def update(self, **data: Any) -> None:
+        """Record an answer without moving: the state stays where it is."""
         self.conv.data = {**self.conv.data, **data}
 
     def reset(self) -> None:
-        self.go("idle")
+        self.go(IDLE, keep=False)

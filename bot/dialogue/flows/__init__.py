@@ -1,1 +1,28 @@
-"""One module per flow of the conversation."""
+"""One module per flow of the conversation, and the registry of those the product runs.
+
+A flow module declares everything the router needs in its `FLOW`; adding one is a new
+module and a line here (tests pass their own list to `Conversations(flows=...)`).
+"""
+
+from __future__ import annotations
+
+from bot.dialogue.flows import (
+    faq,
+    general,
+    guided_report,
+    monitoring,
+    report_documents,
+    review,
+    ticket_commands,
+)
+from bot.dialogue.router import Flow
+
+DEFAULT_FLOWS: tuple[Flow, ...] = (
+    general.FLOW,
+    guided_report.FLOW,
+    faq.FLOW,
+    ticket_commands.FLOW,
+    monitoring.FLOW,
+    report_documents.FLOW,
+    review.FLOW,
+)

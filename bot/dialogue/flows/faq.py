@@ -3,40 +3,54 @@
 from __future__ import annotations
 
 from bot.core import learning
-from bot.core.knowledge_base import KnowledgeBase
 from bot.dialogue.flows import guided_report as reporting
 from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.router import Button, Flow, Text
 from bot.dialogue.turn import Turn
+
+#: the user picks one of the articles offered
+CHOOSE = "faq_choose"
+#: an article was shown: was it helpful?
+FEEDBACK = "faq_feedback"
+#: nothing helped: report it?
+OFFER_REPORT = "offer_report"
+STATES = (CHOOSE, FEEDBACK, OFFER_REPORT)
 
 MAX_QUERY_KEEP = 300
 
 
-def ask(turn: Turn, kb: KnowledgeBase, text: str) -> list[Reply]:
-    decision = kb.current.decide(text, lang=turn.lang)
+def ask(turn: Turn, text: str) -> list[Reply]:
+    decision = turn.kb.current.decide(text, lang=turn.lang)
     query = text[:MAX_QUERY_KEEP]
     if decision.kind == "answer" and decision.matches:
-        return answer(turn, decision.matches[0].article.id, kb, query)
+        return answer(turn, decision.matches[0].article.id, query)
     if decision.kind == "choices" and decision.matches:
-        turn.go("faq_choose", query=query)
+        turn.go(CHOOSE, keep=False, query=query)
         choices = [
             Choice(m.article.question[:60], f"faq:pick:{m.article.id}")
             for m in decision.matches[:3]
         ]
         choices.append(turn.choice("faq.none_fit", "faq:none"))
         return turn.say(turn.t("faq.did_you_mean"), choices)
-    turn.go("offer_report", query=query)
+    turn.go(OFFER_REPORT, keep=False, query=query)
     return turn.say(
         turn.t("faq.no_match"),
         [turn.choice("faq.report_yes", "rep:start"), turn.choice("faq.report_no", "faq:drop")],
     )
 
 
-def answer(turn: Turn, article_id: str, kb: KnowledgeBase, query: str) -> list[Reply]:
-    article = kb.article(article_id)
+def ask_afresh(turn: Turn, text: str) -> list[Reply]:
+    """Free text nothing else claims is a new question: whatever flow was left open ends."""
+    turn.reset()
+    return ask(turn, text)
+
+
+def answer(turn: Turn, article_id: str, query: str) -> list[Reply]:
+    article = turn.kb.article(article_id)
     if article is None:
         turn.reset()
         return turn.say(turn.t("faq.article_gone"))
-    turn.go("faq_feedback", query=query, article=article.id, service=article.service)
+    turn.go(FEEDBACK, keep=False, query=query, article=article.id, service=article.service)
     turn.say(f"{article.question}\n\n{article.answer}")
     return turn.say(
         turn.t("faq.helpful"),
@@ -47,11 +61,11 @@ def answer(turn: Turn, article_id: str, kb: KnowledgeBase, query: str) -> list[R
     )
 
 
-def picked(turn: Turn, kb: KnowledgeBase, article_id: str) -> list[Reply]:
+def picked(turn: Turn, article_id: str) -> list[Reply]:
     query = turn.data.get("query", "")
-    if query and kb.article(article_id) is not None:
+    if query and turn.kb.article(article_id) is not None:
         learning.propose(turn.session, article_id, query, now=turn.now)
-    return answer(turn, article_id, kb, query)
+    return answer(turn, article_id, query)
 
 
 def feedback(turn: Turn, article_id: str, helpful: bool) -> list[Reply]:
@@ -63,7 +77,7 @@ def feedback(turn: Turn, article_id: str, helpful: bool) -> list[Reply]:
             learning.propose(turn.session, article_id, query, now=turn.now)
         turn.reset()
         return turn.say(turn.t("faq.glad"))
-    turn.go("offer_report", query=query, service=service)
+    turn.go(OFFER_REPORT, keep=False, query=query, service=service)
     return turn.say(
         turn.t("faq.sorry_offer_report"),
         [turn.choice("faq.report_yes", "rep:start"), turn.choice("faq.report_no", "faq:drop")],
@@ -72,3 +86,46 @@ def feedback(turn: Turn, article_id: str, helpful: bool) -> list[Reply]:
 
 def start_report_from_query(turn: Turn) -> list[Reply]:
     return reporting.start(turn, turn.data.get("query", ""), turn.data.get("service"))
+
+
+def _feedback_button(helpful: bool) -> Button:
+    """Yes/no counts only for the article last shown, not one named by a forged button."""
+
+    def run(turn: Turn, article_id: str) -> list[Reply] | None:
+        if turn.data.get("article") != article_id:
+            return None
+        return feedback(turn, article_id, helpful)
+
+    return Button(run, states=(FEEDBACK,))
+
+
+def none_fit(turn: Turn) -> list[Reply]:
+    turn.go(OFFER_REPORT, keep=False, query=turn.data.get("query", ""))
+    return turn.say(
+        turn.t("faq.sorry_offer_report"),
+        [turn.choice("faq.report_yes", "rep:start"), turn.choice("faq.report_no", "faq:drop")],
+    )
+
+
+def drop(turn: Turn) -> list[Reply]:
+    turn.reset()
+    return turn.say(turn.t("faq.ok_anything_else"))
+
+
+FLOW = Flow(
+    name="faq",
+    buttons={
+        "faq:pick": Button(picked, states=(CHOOSE,), offered=True),
+        "faq:yes": _feedback_button(True),
+        "faq:no": _feedback_button(False),
+        "faq:none": Button(lambda turn, _: none_fit(turn), states=(CHOOSE,)),
+        "faq:drop": Button(lambda turn, _: drop(turn)),
+        "rep:start": Button(
+            lambda turn, _: start_report_from_query(turn),
+            states=(OFFER_REPORT, CHOOSE, FEEDBACK),
+            exact=True,
+        ),
+    },
+    states={CHOOSE: Text.AS_IDLE, FEEDBACK: Text.AS_IDLE, OFFER_REPORT: Text.AS_IDLE},
+    fallback=ask_afresh,
+)

@@ -1,15 +1,17 @@
 """The small commands of the conversation: menu, welcome, help, cancel, the service
-catalog, language, account linking, the status summary and phrasing review."""
+catalog, language, account linking and the status summary. No states of its own: each
+answer is complete in one turn."""
 
 from __future__ import annotations
 
-from bot.core import catalog, learning, people, summary
-from bot.core.knowledge_base import KnowledgeBase
+from bot.core import catalog, people, summary
 from bot.core.roles import is_operator
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import service_detail, service_line
-from bot.dialogue.turn import Turn
+from bot.dialogue.router import Button, Flow, split_first
+from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import LANGUAGES
+from storage.models import Service
 
 
 def menu(turn: Turn) -> list[Choice]:
@@ -37,7 +39,7 @@ def show_help(turn: Turn) -> list[Reply]:
 def cancel(turn: Turn) -> list[Reply]:
     was = turn.state
     turn.reset()
-    key = "cancel.done" if was != "idle" else "cancel.nothing"
+    key = "cancel.done" if was != IDLE else "cancel.nothing"
     return turn.say(turn.t(key), menu(turn))
 
 
@@ -103,24 +105,32 @@ def summary_command(turn: Turn, argument: str) -> list[Reply]:
     return turn.replies
 
 
-def candidates(turn: Turn, kb: KnowledgeBase) -> list[Reply]:
-    rows = learning.pending(turn.session, limit=5)
-    if turn.person is None or not (set(turn.person.roles) & learning.REVIEWER_ROLES):
-        return turn.say(turn.t("auth.reviewer_only"))
-    if not rows:
-        return turn.say(turn.t("kb.no_candidates"))
-    for cand in rows:
-        article = kb.article(cand.article_id)
-        turn.say(
-            turn.t(
-                "kb.candidate",
-                phrasing=cand.phrasing,
-                article=article.question if article else cand.article_id,
-                seen=cand.seen,
-            ),
-            [
-                turn.choice("kb.approve", f"kb:ok:{cand.id}"),
-                turn.choice("kb.reject", f"kb:no:{cand.id}"),
-            ],
-        )
-    return turn.replies
+def service_info(turn: Turn, service_id: str) -> list[Reply] | None:
+    svc = turn.session.get(Service, service_id)
+    if svc is None:
+        return None
+    return turn.say(
+        service_detail(turn, turn.session, svc), [turn.choice("menu.report", "menu:report")]
+    )
+
+
+FLOW = Flow(
+    name="general",
+    commands={
+        ("mulai", "start", "menu"): lambda turn, _: welcome(turn),
+        ("bantuan", "help"): lambda turn, _: show_help(turn),
+        ("batal", "cancel"): lambda turn, _: cancel(turn),
+        ("layanan", "services"): services,
+        ("bahasa", "language"): lambda turn, args: language(turn, split_first(args)[0]),
+        ("tautkan", "link"): lambda turn, args: link(turn, split_first(args)[0]),
+        ("ringkasan", "summary"): summary_command,
+    },
+    buttons={
+        "cancel": Button(lambda turn, _: cancel(turn), exact=True),
+        "menu:services": Button(lambda turn, _: services(turn, ""), exact=True),
+        "menu:help": Button(lambda turn, _: show_help(turn), exact=True),
+        "menu:start": Button(lambda turn, _: welcome(turn), exact=True),
+        "lang": Button(language),
+        "svcinfo": Button(service_info),
+    },
+)

@@ -11,15 +11,24 @@ from bot.core import catalog, tickets
 from bot.core.priority import PRIORITY_NAMES, priority_for
 from bot.dialogue.flows import monitoring as monitoring_chat
 from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.router import Button, Flow, Text
 from bot.dialogue.turn import Turn
 from storage.models import Service
+
+SERVICE = "report_service"
+TYPE = "report_type"
+DESCRIPTION = "report_description"
+IMPACT = "report_impact"
+URGENCY = "report_urgency"
+CONFIRM = "report_confirm"
+STATES = (SERVICE, TYPE, DESCRIPTION, IMPACT, URGENCY, CONFIRM)
 
 MIN_DESCRIPTION = 5
 MAX_SERVICE_BUTTONS = 12
 
 
 def start(turn: Turn, description: str = "", service_id: str | None = None) -> list[Reply]:
-    turn.go("report_service", description=description.strip())
+    turn.go(SERVICE, keep=False, description=description.strip())
     if service_id and turn.session.get(Service, service_id):
         svc = turn.session.get(Service, service_id)
         assert svc is not None
@@ -59,8 +68,7 @@ def chose_service(turn: Turn, service_id: str) -> list[Reply]:
         return ask_service(turn)
     if service_id != "-" and turn.session.get(Service, service_id) is None:
         return ask_service(turn, turn.t("report.service_not_found", text=service_id))
-    turn.conv.state = "report_type"
-    turn.update(service=None if service_id == "-" else service_id)
+    turn.go(TYPE, keep=True, service=None if service_id == "-" else service_id)
     return turn.say(
         turn.t("report.ask_type"),
         [
@@ -82,7 +90,7 @@ def chose_type(turn: Turn, type_: str) -> list[Reply]:
             return known
     if len(turn.data.get("description", "")) >= MIN_DESCRIPTION:
         return ask_impact(turn)
-    turn.conv.state = "report_description"
+    turn.go(DESCRIPTION, keep=True)
     return turn.say(
         turn.t(f"report.ask_description.{type_}"), [turn.choice("common.cancel", "cancel")]
     )
@@ -100,7 +108,7 @@ def on_description(turn: Turn, text: str) -> list[Reply]:
 
 
 def ask_impact(turn: Turn) -> list[Reply]:
-    turn.conv.state = "report_impact"
+    turn.go(IMPACT, keep=True)
     return turn.say(
         turn.t("report.ask_impact"),
         [
@@ -115,8 +123,7 @@ def ask_impact(turn: Turn) -> list[Reply]:
 def chose_impact(turn: Turn, value: str) -> list[Reply]:
     if value not in ("1", "2", "3"):
         return ask_impact(turn)
-    turn.update(impact=int(value))
-    turn.conv.state = "report_urgency"
+    turn.go(URGENCY, keep=True, impact=int(value))
     return turn.say(
         turn.t("report.ask_urgency"),
         [
@@ -131,8 +138,7 @@ def chose_impact(turn: Turn, value: str) -> list[Reply]:
 def chose_urgency(turn: Turn, value: str) -> list[Reply]:
     if value not in ("1", "2", "3"):
         return chose_impact(turn, str(turn.data.get("impact", 3)))
-    turn.update(urgency=int(value))
-    turn.conv.state = "report_confirm"
+    turn.go(CONFIRM, keep=True, urgency=int(value))
     return summary(turn)
 
 
@@ -181,3 +187,25 @@ def submit(turn: Turn) -> list[Reply]:
         turn.t("report.created", number=ticket.number, priority=ticket.priority),
         [turn.choice("menu.status", f"t:status:{ticket.number}")],
     )
+
+
+FLOW = Flow(
+    name="guided_report",
+    commands={("lapor", "report"): start},
+    buttons={
+        "menu:report": Button(lambda turn, _: start(turn), exact=True),
+        "svc": Button(chose_service, states=(SERVICE,)),
+        "type": Button(chose_type, states=(TYPE,)),
+        "imp": Button(chose_impact, states=(IMPACT,)),
+        "urg": Button(chose_urgency, states=(URGENCY,)),
+        "rep:send": Button(lambda turn, _: submit(turn), states=(CONFIRM,), exact=True),
+    },
+    states={
+        SERVICE: on_service_text,
+        TYPE: Text.USE_BUTTONS,
+        DESCRIPTION: on_description,
+        IMPACT: Text.USE_BUTTONS,
+        URGENCY: Text.USE_BUTTONS,
+        CONFIRM: Text.USE_BUTTONS,
+    },
+)

@@ -14,8 +14,16 @@ from bot.core import availability, catalog, maintenance, outages
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.when import parse_span
 from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.router import Button, Flow, TextHandler
 from bot.dialogue.turn import Turn
 from storage.models import Service, ServiceState, Ticket
+
+#: scheduling maintenance, step by step: which service, when, what users will notice, confirm
+SERVICE = "maint_service"
+WHEN = "maint_when"
+IMPACT = "maint_impact"
+CONFIRM = "maint_confirm"
+STATES = (SERVICE, WHEN, IMPACT, CONFIRM)
 
 ICONS = {"up": "🟢", "degraded": "🟡", "down": "🔴", "unknown": "⚪", "maintenance": "🛠"}
 SCHEDULE_WORDS = {"jadwalkan", "jadwal", "schedule", "tambah", "add", "baru", "new"}
@@ -183,7 +191,8 @@ def one_line(turn: Turn, text: str) -> list[Reply]:
     span = parse_span(when, turn.now, turn.timezone)
     if not span.rest:
         turn.go(
-            "maint_impact",
+            IMPACT,
+            keep=False,
             services=services,
             start=span.start.isoformat(),
             end=span.end.isoformat(),
@@ -215,7 +224,7 @@ def _create(
 
 
 def ask_service(turn: Turn) -> list[Reply]:
-    turn.go("maint_service")
+    turn.go(SERVICE, keep=False)
     choices = [
         Choice(s.name[:60], f"mw:svc:{s.id}") for s in catalog.list_services(turn.session)[:12]
     ]
@@ -225,78 +234,88 @@ def ask_service(turn: Turn) -> list[Reply]:
 
 
 def _ask_when(turn: Turn, service_id: str) -> list[Reply]:
-    turn.go("maint_when", services=[service_id])
+    turn.go(WHEN, keep=False, services=[service_id])
     return turn.say(turn.t("maintenance.ask_when"), [turn.choice("common.cancel", "cancel")])
 
 
-def on_action(turn: Turn, value: str) -> list[Reply]:
-    verb, _, arg = value.partition(":")
+def _scheduler_only(turn: Turn) -> None:
+    """Every maintenance button: a button pressed by someone else is refused outright."""
     if not maintenance.may_schedule(turn.person):
-        raise NotAllowed("maintenance.not_allowed")  # a button pressed by someone else
-    if verb == "new":
-        return ask_service(turn)
-    if verb == "svc" and turn.state == "maint_service" and turn.session.get(Service, arg):
-        return _ask_when(turn, arg)
-    if verb == "ok" and turn.state == "maint_confirm":
-        d = turn.data
-        return _create(
-            turn,
-            d["services"],
-            datetime.fromisoformat(d["start"]),
-            datetime.fromisoformat(d["end"]),
-            d["impact"],
+        raise NotAllowed("maintenance.not_allowed")
+
+
+def _chose_service(turn: Turn, service_id: str) -> list[Reply] | None:
+    return _ask_when(turn, service_id) if turn.session.get(Service, service_id) else None
+
+
+def _confirmed(turn: Turn) -> list[Reply]:
+    d = turn.data
+    return _create(
+        turn,
+        d["services"],
+        datetime.fromisoformat(d["start"]),
+        datetime.fromisoformat(d["end"]),
+        d["impact"],
+    )
+
+
+def _typed_by_scheduler(on_text: TextHandler) -> TextHandler:
+    """Typed answers inside the guided flow: whoever lost the right meanwhile leaves it."""
+
+    def run(turn: Turn, text: str) -> list[Reply]:
+        if not maintenance.may_schedule(turn.person):
+            turn.reset()
+            return turn.say(turn.t("maintenance.not_allowed"))
+        return on_text(turn, text)
+
+    return run
+
+
+def on_service_text(turn: Turn, text: str) -> list[Reply]:
+    svc = _find_service(turn, text)
+    if svc is None:
+        return turn.say(
+            turn.t("maintenance.unknown_service", service=text[:60]),
+            [turn.choice("common.cancel", "cancel")],
         )
-    return turn.say(turn.t("input.stale_choice"), [turn.choice("menu.start", "menu:start")])
+    return _ask_when(turn, svc.id)
 
 
-def on_text(turn: Turn, text: str) -> list[Reply]:
-    """Typed answers inside the guided flow (states maint_*)."""
-    if not maintenance.may_schedule(turn.person):
-        turn.reset()
-        return turn.say(turn.t("maintenance.not_allowed"))
-    if turn.state == "maint_service":
-        svc = _find_service(turn, text)
-        if svc is None:
-            return turn.say(
-                turn.t("maintenance.unknown_service", service=text[:60]),
-                [turn.choice("common.cancel", "cancel")],
-            )
-        return _ask_when(turn, svc.id)
-    if turn.state == "maint_when":
-        try:
-            span = parse_span(text, turn.now, turn.timezone)
-        except HelpdeskError as exc:
-            return turn.say(
-                turn.t(exc.key, **exc.params) + "\n" + turn.t("maintenance.ask_when"),
-                [turn.choice("common.cancel", "cancel")],
-            )
-        clash = maintenance.overlapping(turn.session, turn.data["services"], span.start, span.end)
-        if clash:
-            w, sid = clash[0]
-            svc = turn.session.get(Service, sid)
-            return turn.say(
-                turn.t(
-                    "maintenance.overlap",
-                    id=w.id,
-                    service=svc.name if svc else sid,
-                    start=turn.dt(w.starts_at),
-                    end=turn.dt(w.ends_at),
-                ),
-                [turn.choice("common.cancel", "cancel")],
-            )
-        turn.update(start=span.start.isoformat(), end=span.end.isoformat())
-        if span.rest:
-            return _confirm(turn, span.rest)
-        turn.conv.state = "maint_impact"
-        return turn.say(turn.t("maintenance.ask_impact"), [turn.choice("common.cancel", "cancel")])
-    if turn.state == "maint_impact":
-        return _confirm(turn, text)
+def on_when_text(turn: Turn, text: str) -> list[Reply]:
+    try:
+        span = parse_span(text, turn.now, turn.timezone)
+    except HelpdeskError as exc:
+        return turn.say(
+            turn.t(exc.key, **exc.params) + "\n" + turn.t("maintenance.ask_when"),
+            [turn.choice("common.cancel", "cancel")],
+        )
+    clash = maintenance.overlapping(turn.session, turn.data["services"], span.start, span.end)
+    if clash:
+        w, sid = clash[0]
+        svc = turn.session.get(Service, sid)
+        return turn.say(
+            turn.t(
+                "maintenance.overlap",
+                id=w.id,
+                service=svc.name if svc else sid,
+                start=turn.dt(w.starts_at),
+                end=turn.dt(w.ends_at),
+            ),
+            [turn.choice("common.cancel", "cancel")],
+        )
+    turn.update(start=span.start.isoformat(), end=span.end.isoformat())
+    if span.rest:
+        return _confirm(turn, span.rest)
+    turn.go(IMPACT, keep=True)
+    return turn.say(turn.t("maintenance.ask_impact"), [turn.choice("common.cancel", "cancel")])
+
+
+def on_confirm_text(turn: Turn, _text: str) -> list[Reply]:
     return turn.say(turn.t("input.use_choices"))
 
 
 def _confirm(turn: Turn, impact: str) -> list[Reply]:
-    turn.update(impact=impact.strip()[:500])
-    turn.conv.state = "maint_confirm"
+    turn.go(CONFIRM, keep=True, impact=impact.strip()[:500])
     names = ", ".join(
         s.name
         for s in turn.session.exec(
@@ -352,3 +371,24 @@ def known_outage(turn: Turn, service_id: str | None) -> list[Reply] | None:
             number=ticket.number if ticket else "-",
         )
     )
+
+
+FLOW = Flow(
+    name="monitoring",
+    commands={
+        ("ketersediaan", "availability"): availability_command,
+        ("pemeliharaan", "maintenance"): maintenance_command,
+    },
+    buttons={
+        "mw:new": Button(lambda turn, _: ask_service(turn), guard=_scheduler_only),
+        "mw:svc": Button(_chose_service, states=(SERVICE,), guard=_scheduler_only),
+        "mw:ok": Button(lambda turn, _: _confirmed(turn), states=(CONFIRM,), guard=_scheduler_only),
+        "mw": Button(lambda turn, _: None, guard=_scheduler_only),  # any other: refused or stale
+    },
+    states={
+        SERVICE: _typed_by_scheduler(on_service_text),
+        WHEN: _typed_by_scheduler(on_when_text),
+        IMPACT: _typed_by_scheduler(_confirm),
+        CONFIRM: _typed_by_scheduler(on_confirm_text),
+    },
+)

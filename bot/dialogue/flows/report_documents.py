@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 from bot.core import catalog, summary
 from bot.dialogue.messages import Reply
+from bot.dialogue.router import Flow
 from bot.dialogue.turn import Turn
 from bot.reports import KINDS, build_report, to_pdf
 from bot.reports.registry import ALIASES, resolve_kind
 
 
-def command(turn: Turn, text: str, tz: str) -> list[Reply]:
+def command(turn: Turn, text: str) -> list[Reply]:
+    tz = turn.timezone
     if not summary.may_ask(turn.person):
         return turn.say(turn.t("summary.not_allowed"))
     words = text.split()
@@ -56,3 +58,6 @@ def command(turn: Turn, text: str, tz: str) -> list[Reply]:
         to_pdf(report),
     )
     return turn.replies
+
+
+FLOW = Flow(name="report_documents", commands={("laporan", "reportdoc"): command})

@@ -1,18 +1,32 @@
 """Ticket commands and buttons for reporters and operators: /status, /tiketsaya,
-/antrian, /ambil, /akui, /komentar, /tunda, /selesaikan, /tutup, /buka, /batalkan.
+/antrian, /ambil, /akui, /komentar, /tunda, /selesaikan, /tutup, /buka, /batalkan, a
+typed ticket number, and the acknowledgement button of an escalation alert.
 
 Role checks happen in `bot.core.tickets`; this module turns refusals into text.
 """
 
 from __future__ import annotations
 
-from bot.core import tickets
+import re
+from collections.abc import Callable
+
+from bot.core import alerts, tickets
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.roles import is_operator
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import ticket_detail, ticket_line
+from bot.dialogue.router import Button, CommandHandler, Flow, split_first
 from bot.dialogue.turn import Turn
 from storage.models import Ticket
+
+#: the operator types the resolution note
+RESOLVE_NOTE = "resolve_note"
+#: then, for an incident, its root cause
+RESOLVE_CAUSE = "resolve_cause"
+STATES = (RESOLVE_NOTE, RESOLVE_CAUSE)
+
+#: a ticket number typed on its own ("INC-2026-000123") asks for its status
+NUMBER = re.compile(r"^[A-Za-z]{3}-\d{4}-\d{1,8}$")
 
 
 def _find(turn: Turn, number: str, *, for_update: bool = True) -> Ticket:
@@ -106,7 +120,7 @@ def start_resolve(turn: Turn, number: str, note: str = "") -> list[Reply]:
         return turn.say(
             turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}"))
         )
-    turn.go("resolve_note", number=ticket.number, type=ticket.type)
+    turn.go(RESOLVE_NOTE, keep=False, number=ticket.number, type=ticket.type)
     if note.strip():
         return on_resolve_note(turn, note)
     return turn.say(
@@ -122,7 +136,7 @@ def on_resolve_note(turn: Turn, text: str) -> list[Reply]:
         )
     turn.update(note=text.strip())
     if turn.data.get("type") == "gangguan":
-        turn.conv.state = "resolve_cause"
+        turn.go(RESOLVE_CAUSE, keep=True)
         return turn.say(turn.t("resolve.ask_cause"), [turn.choice("common.cancel", "cancel")])
     return _finish_resolve(turn, None)
 
@@ -183,3 +197,51 @@ def _find_for_operator(turn: Turn, number: str) -> Ticket:
     if not is_operator(turn.person):
         raise NotAllowed("auth.operator_only")
     return _find(turn, number)
+
+
+def acknowledge_alert(turn: Turn, alert_id: str) -> list[Reply] | None:
+    if not (alert_id.isascii() and alert_id.isdecimal() and len(alert_id) <= 12):
+        return None  # a forged id: stale, not an error
+    alerts.acknowledge(turn.session, int(alert_id), turn.ensure_person(), now=turn.now)
+    return turn.say(turn.t("alert.ack_done"))
+
+
+def _number_only(run: Callable[[Turn, str], list[Reply]]) -> CommandHandler:
+    """Commands that take a ticket number and nothing else ignore what follows it."""
+    return lambda turn, args: run(turn, split_first(args)[0])
+
+
+def _number_and_text(run: Callable[[Turn, str, str], list[Reply]]) -> CommandHandler:
+    """Commands that take a ticket number and then a note, a question or a reason."""
+    return lambda turn, args: run(turn, *split_first(args))
+
+
+FLOW = Flow(
+    name="ticket_commands",
+    commands={
+        ("status",): _number_only(status),
+        ("tiketsaya", "mytickets", "tiket"): lambda turn, _: my_tickets(turn),
+        ("antrian", "queue"): lambda turn, _: queue(turn),
+        ("ambil", "take"): _number_only(take),
+        ("akui", "ack"): _number_only(acknowledge),
+        ("komentar", "comment"): _number_and_text(comment),
+        ("tunda", "hold"): _number_and_text(hold),
+        ("selesaikan", "resolve"): _number_and_text(start_resolve),
+        ("tutup", "close"): _number_only(close),
+        ("buka", "reopen"): _number_and_text(reopen),
+        ("batalkan", "cancelticket"): _number_and_text(cancel_ticket),
+    },
+    buttons={
+        "menu:mytickets": Button(lambda turn, _: my_tickets(turn), exact=True),
+        "t:status": Button(status),
+        "t:take": Button(take),
+        "t:ack": Button(acknowledge),
+        "t:resolve": Button(start_resolve),
+        "t:close": Button(close),
+        "t:reopen": Button(lambda turn, number: reopen(turn, number, "")),
+        "a:ack": Button(acknowledge_alert),
+    },
+    states={RESOLVE_NOTE: on_resolve_note, RESOLVE_CAUSE: on_resolve_cause},
+    group_text=(RESOLVE_NOTE, RESOLVE_CAUSE),
+    patterns=((NUMBER, status),),
+)
