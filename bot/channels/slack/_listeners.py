@@ -13,7 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW
 from bot.channels.slack._channel import view_form
 from bot.channels.slack._commands import run_command
-from bot.dialogue.flows.guided_report import MIN_DESCRIPTION
+from bot.core.usecases import MIN_DESCRIPTION
 from bot.i18n import t
 
 if TYPE_CHECKING:

@@ -4,7 +4,8 @@ answer is complete in one turn."""
 
 from __future__ import annotations
 
-from bot.core import catalog, people, summary
+from bot.core import catalog, people, summary, usecases
+from bot.core.errors import NotAllowed
 from bot.core.roles import is_operator
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import service_detail, service_line
@@ -97,9 +98,10 @@ def link(turn: Turn, code: str) -> list[Reply]:
 
 
 def summary_command(turn: Turn, argument: str) -> list[Reply]:
-    if not summary.may_ask(turn.person):
-        return turn.say(turn.t("summary.not_allowed"))
-    result = summary.build(turn.session, turn.now, turn.timezone, argument)
+    try:
+        result = usecases.summary_for(turn.session, turn.person, turn.now, turn.timezone, argument)
+    except NotAllowed as exc:  # a plain answer, as to any question the person may not ask
+        return turn.say(turn.t(exc.key))
     turn.say(summary.render(result, turn.lang, turn.timezone, turn.now))
     turn.replies[-1].image = summary.chart(result)
     return turn.replies

@@ -7,8 +7,9 @@ user confirms.
 
 from __future__ import annotations
 
-from bot.core import catalog, tickets
+from bot.core import catalog, usecases
 from bot.core.priority import PRIORITY_NAMES, priority_for
+from bot.core.ticket_states import GANGGUAN, TYPES
 from bot.dialogue.flows import monitoring as monitoring_chat
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.router import Button, Flow, Text
@@ -23,7 +24,6 @@ URGENCY = "report_urgency"
 CONFIRM = "report_confirm"
 STATES = (SERVICE, TYPE, DESCRIPTION, IMPACT, URGENCY, CONFIRM)
 
-MIN_DESCRIPTION = 5
 MAX_SERVICE_BUTTONS = 12
 
 
@@ -81,14 +81,14 @@ def chose_service(turn: Turn, service_id: str) -> list[Reply]:
 
 
 def chose_type(turn: Turn, type_: str) -> list[Reply]:
-    if type_ not in tickets.TYPES:
+    if type_ not in TYPES:
         return turn.say(turn.t("report.ask_type"))
     turn.update(type=type_)
-    if type_ == "gangguan":  # a service already known down: join its incident
+    if type_ == GANGGUAN:  # a service already known down: join its incident
         known = monitoring_chat.known_outage(turn, turn.data.get("service"))
         if known is not None:
             return known
-    if len(turn.data.get("description", "")) >= MIN_DESCRIPTION:
+    if usecases.description_ok(turn.data.get("description")):
         return ask_impact(turn)
     turn.go(DESCRIPTION, keep=True)
     return turn.say(
@@ -98,9 +98,9 @@ def chose_type(turn: Turn, type_: str) -> list[Reply]:
 
 def on_description(turn: Turn, text: str) -> list[Reply]:
     text = text.strip()
-    if len(text) < MIN_DESCRIPTION:
+    if not usecases.description_ok(text):
         return turn.say(
-            turn.t("report.description_short", n=MIN_DESCRIPTION),
+            turn.t("report.description_short", n=usecases.MIN_DESCRIPTION),
             [turn.choice("common.cancel", "cancel")],
         )
     turn.update(description=text)
@@ -166,20 +166,20 @@ def submit(turn: Turn) -> list[Reply]:
     if not all(k in d for k in ("type", "description", "impact", "urgency")):
         turn.reset()
         return turn.say(turn.t("report.incomplete"))
-    person = turn.ensure_person()
-    description: str = d["description"]
-    title = description.splitlines()[0][:80] if description.strip() else turn.t(f"type.{d['type']}")
-    ticket = tickets.open_ticket(
-        turn.session,
-        type_=d["type"],
-        title=title,
-        description=description,
+    form = usecases.ReportForm(
+        type=d["type"],
+        description=d["description"],
         service_id=d.get("service"),
         impact=d["impact"],
         urgency=d["urgency"],
-        reporter=person,
-        channel=turn.msg.channel,
-        chat_id=turn.msg.chat_id,
+    )
+    ticket = usecases.open_report(
+        turn.session,
+        turn.ensure_person(),
+        turn.msg.channel,
+        turn.msg.chat_id,
+        form,
+        lang=turn.lang,
         now=turn.now,
     )
     turn.reset()

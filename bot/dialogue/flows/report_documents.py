@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core import catalog, summary
+from bot.core import catalog, usecases
 from bot.dialogue.messages import Reply
 from bot.dialogue.router import Flow
 from bot.dialogue.turn import Turn
@@ -16,7 +16,7 @@ from bot.reports.registry import ALIASES, resolve_kind
 
 def command(turn: Turn, text: str) -> list[Reply]:
     tz = turn.timezone
-    if not summary.may_ask(turn.person):
+    if not usecases.may_summarise(turn.person):
         return turn.say(turn.t("summary.not_allowed"))
     words = text.split()
     kind = resolve_kind(words[0]) if words else None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.core import alerts, tickets
-from bot.core.errors import HelpdeskError, NotAllowed
+from bot.core import alerts, tickets, usecases
+from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed
 from bot.core.roles import is_operator
+from bot.core.ticket_states import DIKERJAKAN, OPEN_STATES, SELESAI, requires_root_cause
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import ticket_detail, ticket_line
 from bot.dialogue.router import Button, CommandHandler, Flow, split_first
@@ -37,18 +38,18 @@ def _find(turn: Turn, number: str, *, for_update: bool = True) -> Ticket:
 def ticket_buttons(turn: Turn, ticket: Ticket) -> list[Choice]:
     """What this person can do next with the ticket."""
     n = ticket.number
-    if is_operator(turn.person) and ticket.state in tickets.OPEN_STATES:
+    if is_operator(turn.person) and ticket.state in OPEN_STATES:
         buttons = []
         if (
             ticket.assignee_id != (turn.person.id if turn.person else None)
-            or ticket.state != tickets.DIKERJAKAN
+            or ticket.state != DIKERJAKAN
         ):
             buttons.append(turn.choice("button.take", f"t:take:{n}"))
         if ticket.acknowledged_at is None:
             buttons.append(turn.choice("button.ack", f"t:ack:{n}"))
         buttons.append(turn.choice("button.resolve", f"t:resolve:{n}"))
         return buttons
-    if turn.person and ticket.reporter_id == turn.person.id and ticket.state == tickets.SELESAI:
+    if turn.person and ticket.reporter_id == turn.person.id and ticket.state == SELESAI:
         return [
             turn.choice("button.close", f"t:close:{n}"),
             turn.choice("button.reopen", f"t:reopen:{n}"),
@@ -115,11 +116,10 @@ def hold(turn: Turn, number: str, question: str) -> list[Reply]:
 
 
 def start_resolve(turn: Turn, number: str, note: str = "") -> list[Reply]:
-    ticket = _find_for_operator(turn, number)
-    if ticket.state not in tickets.OPEN_STATES:
-        return turn.say(
-            turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}"))
-        )
+    try:
+        ticket = usecases.may_resolve(turn.session, turn.person, number, for_update=True)
+    except InvalidTransition as exc:
+        return _not_open(turn, exc)
     turn.go(RESOLVE_NOTE, keep=False, number=ticket.number, type=ticket.type)
     if note.strip():
         return on_resolve_note(turn, note)
@@ -129,20 +129,20 @@ def start_resolve(turn: Turn, number: str, note: str = "") -> list[Reply]:
 
 
 def on_resolve_note(turn: Turn, text: str) -> list[Reply]:
-    if len(text.strip()) < 3:
+    if not usecases.note_ok(text):
         return turn.say(
             turn.t("resolve.ask_note", number=turn.data["number"]),
             [turn.choice("common.cancel", "cancel")],
         )
     turn.update(note=text.strip())
-    if turn.data.get("type") == "gangguan":
+    if requires_root_cause(turn.data.get("type", "")):
         turn.go(RESOLVE_CAUSE, keep=True)
         return turn.say(turn.t("resolve.ask_cause"), [turn.choice("common.cancel", "cancel")])
     return _finish_resolve(turn, None)
 
 
 def on_resolve_cause(turn: Turn, text: str) -> list[Reply]:
-    if len(text.strip()) < 3:
+    if not usecases.note_ok(text):
         return turn.say(turn.t("resolve.ask_cause"), [turn.choice("common.cancel", "cancel")])
     return _finish_resolve(turn, text.strip())
 
@@ -150,15 +150,21 @@ def on_resolve_cause(turn: Turn, text: str) -> list[Reply]:
 def _finish_resolve(turn: Turn, cause: str | None) -> list[Reply]:
     number, note = turn.data["number"], turn.data["note"]
     turn.reset()
-    ticket = _find_for_operator(turn, number)
-    if ticket.state not in tickets.OPEN_STATES:  # resolved or cancelled meanwhile: leave the flow
-        return turn.say(
-            turn.t("ticket.not_open", number=ticket.number, state=turn.t(f"state.{ticket.state}"))
+    try:
+        ticket = usecases.resolve(
+            turn.session, turn.person, turn.msg.channel, number, note, cause, now=turn.now
         )
-    tickets.resolve(
-        turn.session, ticket, turn.actor, resolution=note, root_cause=cause, now=turn.now
-    )
+    except InvalidTransition as exc:  # resolved or cancelled meanwhile: leave the flow
+        return _not_open(turn, exc)
     return turn.say(turn.t("ticket.resolved", number=ticket.number))
+
+
+def _not_open(turn: Turn, exc: InvalidTransition) -> list[Reply]:
+    """A ticket no longer open is an answer, not a failed turn: the flow ends (its state
+    reset is kept), where another refusal rolls the turn back."""
+    if exc.key != "ticket.not_open":
+        raise exc
+    return turn.say(usecases.refusal_text(exc, turn.lang))
 
 
 def close(turn: Turn, number: str) -> list[Reply]:
