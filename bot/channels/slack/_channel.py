@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.channels.base import first_delivery
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import (
     REPORT_VIEW,
@@ -211,7 +212,7 @@ class SlackChannel:
         event_id = body.get("event_id")
         if not event_id:
             return True
-        if await asyncio.to_thread(work.first_delivery, self.engine, str(event_id)):
+        if await asyncio.to_thread(first_delivery, self.engine, CHANNEL, str(event_id)):
             return True
         self.stats["duplicate"] += 1
         return False

@@ -16,9 +16,7 @@ import re
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +25,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import UpdateType
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
+from bot.channels.base import forget_deliveries
 from bot.channels.telegram._inbound import CHANNEL, Inbound
 from bot.channels.telegram._outgoing import Sender
 from bot.channels.telegram._transport import TelegramTransport
@@ -35,7 +34,7 @@ from bot.core import alerts
 from bot.delivery import Deliverer
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import InboundEvent, utcnow
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +103,7 @@ def prepare(settings: Settings, engine: Engine) -> None:
             alerts.register_operator_channel(
                 s, CHANNEL, str(chat_id), None, name=f"telegram {chat_id}"
             )
-        s.execute(
-            sa.delete(InboundEvent)
-            .where(col(InboundEvent.channel) == CHANNEL)
-            .where(col(InboundEvent.received_at) < utcnow() - DEDUPE_KEEP)
-        )
+        forget_deliveries(s, CHANNEL, utcnow() - DEDUPE_KEEP)
 
 
 class TelegramChannel:

@@ -14,7 +14,8 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.telegram._outgoing import MAX_TEXT, Sender, choices_of, keyboard, retry_seconds
+from bot.channels.base import choices_of
+from bot.channels.telegram._outgoing import MAX_TEXT, Sender, keyboard, retry_seconds
 from bot.delivery import TransportError
 from storage.models import Notice
 
