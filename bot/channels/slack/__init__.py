@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.channels.slack._channel import CHANNEL, SlackChannel, Where, dm_text
+from bot.channels.slack._listeners import register
 from bot.channels.slack._mrkdwn import escape, from_slack
 from bot.channels.slack._transport import SlackTransport, transport_error
 from bot.core import alerts
@@ -28,9 +29,16 @@ from storage.db import session_scope
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "CHANNEL", "SlackChannel", "SlackTransport", "Where", "dm_text", "escape", "from_slack", "start",
-    "transport_error",
+    "CHANNEL", "SlackChannel", "SlackTransport", "Where", "dm_text", "escape", "from_slack",
+    "open_channel", "register_operator_channels", "start", "transport_error",
 ]  # fmt: skip
+
+
+def open_channel(helpdesk: Helpdesk, session: aiohttp.ClientSession | None = None) -> SlackChannel:
+    """The channel with its bolt listeners registered."""
+    channel = SlackChannel(helpdesk, session=session)
+    register(channel)
+    return channel
 
 
 def register_operator_channels(helpdesk: Helpdesk) -> None:
@@ -47,7 +55,7 @@ async def start(
 ) -> None:
     session = aiohttp.ClientSession()
     stack.push_async_callback(session.close)
-    channel = SlackChannel(helpdesk, session=session)
+    channel = open_channel(helpdesk, session)
     app.state.slack = channel
     await asyncio.to_thread(register_operator_channels, helpdesk)
     deliverer.register(CHANNEL, channel.transport)
