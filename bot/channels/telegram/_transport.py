@@ -22,6 +22,11 @@ from storage.models import Notice
 log = logging.getLogger(__name__)
 
 
+def is_group_target(target: str) -> bool:
+    """Group and supergroup chat ids are negative; private chats are the user's id."""
+    return target.startswith("-")
+
+
 def chat_id_of(target: str) -> int:
     """Targets are stored as strings; the Bot API wants the numeric id (the rate limiter
     tells groups from private chats by its sign)."""
