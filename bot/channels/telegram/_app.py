@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
@@ -61,12 +62,14 @@ def api_base(settings: Settings) -> str | None:
     return settings.telegram_api_base_url.rstrip("/") if settings.telegram_api_base_url else None
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     base = api_base(settings)
     rate = settings.telegram_rate_limit
-    builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = ApplicationBuilder().token(
+        settings.telegram_bot_token.get_secret_value()
+    )
     if base is not None:
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     builder = (
@@ -106,7 +109,9 @@ class TelegramChannel:
     """The running channel (what the start hook returns, and the webhook route reaches):
     the PTB application, the inbound side and the outbox transport."""
 
-    def __init__(self, helpdesk: Helpdesk, application: Application) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self, helpdesk: Helpdesk, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> None:
         self.settings = helpdesk.settings
         self.application = application
         self.sender = Sender(application.bot)

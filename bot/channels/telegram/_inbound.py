@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from telegram import (
@@ -84,7 +85,7 @@ class Inbound:
         #: handler errors seen by the error handler; tests assert it stays empty.
         self.errors: list[BaseException] = []
 
-    def install(self, application: Application) -> None:  # type: ignore[type-arg]
+    def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
 
