@@ -66,7 +66,7 @@ def serve(db_url: str, fake_url: str, ports: Any) -> None:
         slack_api_base_url=fake_url,
     )
     helpdesk = build(settings, upgrade=False)
-    app = create_app(helpdesk, channel_starters=[slack.start], run_jobs=False)
+    app = create_app(helpdesk, channels=[slack.SPEC], run_jobs=False)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     ports.put(sock.getsockname()[1])

@@ -89,7 +89,7 @@ def serve(
         telegram_rate_limit=rate_limit,
     )
     helpdesk = build(settings)
-    app = create_app(helpdesk, channel_starters=[telegram.start])
+    app = create_app(helpdesk, channels=[telegram.SPEC])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     ports.put(sock.getsockname()[1])
@@ -103,7 +103,8 @@ def serve(
         watcher = asyncio.create_task(stop_when_told())
         await server.serve(sockets=[sock])
         watcher.cancel()
-        errors.put(len(app.state.telegram.inbound.errors) if hasattr(app.state, "telegram") else -1)
+        channel = app.state.channels.get("telegram")
+        errors.put(len(channel.inbound.errors) if channel is not None else -1)
 
     asyncio.run(run())
 

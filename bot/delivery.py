@@ -1,4 +1,4 @@
-"""Hands outbox notices to the push channels (Telegram, Slack) with bounded retries.
+"""Hands outbox notices to the push channels with bounded retries.
 
 A channel registers a `Transport`; `tick(now)` claims due notices (a lease: FOR UPDATE
 SKIP LOCKED on PostgreSQL, a conditional UPDATE … RETURNING on SQLite), sends them, and
@@ -9,6 +9,9 @@ expires, so no notice is lost (a send cut off mid-way may be repeated: at least 
 A notice that keeps failing is marked failed and reported to every admin on each chat
 they linked, never dropped silently. Per-platform rate limits pace the sends; a notice
 that would have to wait long is given back to the outbox for later, untried.
+
+Nothing here knows a platform by name: each channel's `Pacing` comes with its spec
+(bot.channels), and the settings may replace the whole table.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -60,21 +63,61 @@ class Transport(Protocol):
     async def send(self, notice: Notice) -> str | None: ...
 
 
+def _never(_target: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How fast one platform takes notices: `rate` per second over the whole platform,
+    `interval` seconds between two notices to one chat, and `group_interval` instead for
+    the chats `is_group` picks (a platform's own group rule, e.g. Telegram's negative
+    chat ids). Zero or None: no limit of that kind."""
+
+    rate: float = 0.0
+    interval: float = 0.0
+    group_interval: float | None = None
+    is_group: Callable[[str], bool] = _never
+
+
 @dataclass
 class RateLimiter:
     """Spacing of sends per platform (`rates`: notices per second) and per chat
     (`intervals`: seconds between two notices to one chat; "<channel>_group" applies to
-    chat ids starting with "-", Telegram's groups). In-process: each replica paces itself."""
+    the chats `groups[channel]` says are groups). In-process: each replica paces itself."""
 
     rates: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
+    groups: dict[str, Callable[[str], bool]] = field(default_factory=dict)
     _channel_free: dict[str, float] = field(default_factory=dict)
     _target_free: dict[tuple[str, str], float] = field(default_factory=dict)
 
+    @classmethod
+    def for_channels(
+        cls,
+        pacing: Mapping[str, Pacing],
+        rates: Mapping[str, float] | None = None,
+        intervals: Mapping[str, float] | None = None,
+    ) -> RateLimiter:
+        """The channels' own pacing; `rates` or `intervals` given (DELIVERY_CHANNEL_RATES,
+        DELIVERY_TARGET_INTERVALS) replace that whole table, as they always did."""
+        if rates is None:
+            rates = {name: p.rate for name, p in pacing.items() if p.rate}
+        if intervals is None:
+            intervals = {name: p.interval for name, p in pacing.items() if p.interval}
+            intervals |= {
+                f"{name}_group": p.group_interval
+                for name, p in pacing.items()
+                if p.group_interval is not None
+            }
+        groups = {name: p.is_group for name, p in pacing.items()}
+        return cls(dict(rates), dict(intervals), groups=groups)
+
     def _interval(self, channel: str, target: str) -> float:
-        if target.startswith("-") and f"{channel}_group" in self.intervals:
-            return self.intervals[f"{channel}_group"]
+        group = f"{channel}_group"
+        if group in self.intervals and self.groups.get(channel, _never)(target):
+            return self.intervals[group]
         return self.intervals.get(channel, 0.0)
 
     def delay(self, channel: str, target: str) -> float:
@@ -119,13 +162,16 @@ class Deliverer:
     concurrency: int = 16
 
     @classmethod
-    def from_settings(cls, engine: Engine, settings: Settings) -> Deliverer:
+    def from_settings(
+        cls, engine: Engine, settings: Settings, pacing: Mapping[str, Pacing] | None = None
+    ) -> Deliverer:
+        """`pacing`: each channel's own limits by channel name (from the channel specs)."""
         return cls(
             engine,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             max_attempts=settings.delivery_max_attempts,
-            limiter=RateLimiter(
-                dict(settings.delivery_channel_rates), dict(settings.delivery_target_intervals)
+            limiter=RateLimiter.for_channels(
+                pacing or {}, settings.delivery_channel_rates, settings.delivery_target_intervals
             ),
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -131,7 +132,7 @@ def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     }
     for job_id, (cron, work) in posts.items():
 
-        async def run(work=work) -> None:  # type: ignore[no-untyped-def]
+        async def run(work: Callable[[], int] = work) -> None:
             await asyncio.to_thread(work)
 
         scheduler.add_job(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.channels.base import Capabilities, ChannelSpec
+from bot.config import Settings
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
 
@@ -49,3 +51,14 @@ def run(
         if line.strip().lower() in ("/keluar", "/exit", "/quit"):
             return
         turn(line)
+
+
+def enabled(_settings: Settings) -> bool:
+    """Never served by the web app: `helpdesk chat` runs it in the terminal."""
+    return False
+
+
+#: choices are offered as numbers, not buttons; images and documents are not shown
+SPEC: ChannelSpec[None] = ChannelSpec(
+    name=CHANNEL, enabled=enabled, capabilities=Capabilities(delivery="pull")
+)

@@ -1,19 +1,51 @@
-"""Which chat platforms start with `helpdesk run`: each one whose settings are present."""
+"""Every chat channel of the product, as one list of specs: the only place that names
+them. `helpdesk run` serves the enabled ones; the outbox paces each by its spec; the
+scheduled posts go to the push ones. A new channel is one line here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from bot.channels import console, slack, telegram, webchat
+from bot.channels.base import ChannelSpec, StartHook
 from bot.config import Settings
-from bot.web.app import ChannelStarter
+from bot.delivery import Pacing
+
+#: in start order (the lifespan starts them one after the other)
+CHANNELS: tuple[ChannelSpec[Any], ...] = (telegram.SPEC, slack.SPEC, webchat.SPEC, console.SPEC)
 
 
-def starters_for(settings: Settings) -> list[ChannelStarter]:
-    starters: list[ChannelStarter] = []
-    if settings.telegram_bot_token:
-        from bot.channels import telegram
+def enabled_specs(
+    settings: Settings, specs: Iterable[ChannelSpec[Any]] = CHANNELS
+) -> list[ChannelSpec[Any]]:
+    """The channels `helpdesk run` serves: each one whose settings are present."""
+    return [s for s in specs if s.enabled(settings)]
 
-        starters.append(telegram.start)
-    if settings.slack_bot_token and settings.slack_signing_secret:
-        from bot.channels import slack
 
-        starters.append(slack.start)
-    return starters
+def spec(name: str, specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> ChannelSpec[Any]:
+    specs = list(specs)
+    for s in specs:
+        if s.name == name:
+            return s
+    raise KeyError(f"no channel {name!r}; known: {', '.join(s.name for s in specs)}")
+
+
+def push_channels(
+    settings: Settings | None = None, specs: Iterable[ChannelSpec[Any]] = CHANNELS
+) -> frozenset[str]:
+    """Channels whose notices a transport sends (the rest pull them). With `settings`,
+    only the enabled ones; without, every registered one, so a notice for a channel that
+    is configured later waits in the outbox until it is."""
+    chosen = enabled_specs(settings, specs) if settings is not None else specs
+    return frozenset(s.name for s in chosen if s.capabilities.push)
+
+
+def pacing(specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> dict[str, Pacing]:
+    """Each channel's pacing by name, for `Deliverer.from_settings`."""
+    return {s.name: s.pacing for s in specs}
+
+
+def starters_for(settings: Settings) -> list[StartHook[Any]]:
+    """The start hooks of the enabled channels (mounting their routes is the web app's)."""
+    return [s.start for s in enabled_specs(settings) if s.start is not None]

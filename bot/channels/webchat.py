@@ -1,7 +1,9 @@
 """The web chat channel: the agency's own site talks to the same conversation engine.
 
 Identity is an opaque random session cookie; the browser pulls notices (ticket updates)
-by polling, so no push transport is needed.
+by polling, so no push transport is needed. Its page and API are this channel's routes:
+GET /chat, POST /api/chat, GET /api/chat/notices (the page's script and style are the
+web app's /static).
 """
 
 from __future__ import annotations
@@ -9,17 +11,29 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
 
+from bot.channels.base import Capabilities, ChannelSpec, Slot
+from bot.config import Settings
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
+from bot.i18n import catalogue
+from bot.runtime import Helpdesk
 
 CHANNEL = "web"
 COOKIE = "hd_sid"
 MAX_BODY = 64 * 1024
+#: the page lives with the web app's other templates
+templates = Jinja2Templates(
+    directory=str(Path(__file__).resolve().parent.parent / "web" / "templates")
+)
 
 
 def new_session_id() -> str:
@@ -87,3 +101,48 @@ async def poll(request: Request, conversations: Conversations) -> Response:
         return JSONResponse({"replies": []})
     replies = await asyncio.to_thread(conversations.pull_notices, CHANNEL, sid)
     return JSONResponse({"replies": render(replies)})
+
+
+def chat_page(request: Request, secure_cookie: bool) -> Response:
+    """The chat page; a first visit gets its session cookie here."""
+    lang = request.query_params.get("lang", "id")
+    lang = lang if lang in ("id", "en") else "id"
+    response = templates.TemplateResponse(
+        request, "chat.html", {"lang": lang, "texts": catalogue(lang)}
+    )
+    if session_id(request) is None:
+        set_cookie(response, new_session_id(), secure_cookie)
+    return response
+
+
+def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
+    conversations = helpdesk.conversations
+    secure_cookie = helpdesk.settings.public_url.startswith("https://")
+
+    async def page(request: Request) -> Response:
+        return chat_page(request, secure_cookie)
+
+    async def api(request: Request) -> Response:
+        return await post_message(request, conversations)
+
+    async def notices(request: Request) -> Response:
+        return await poll(request, conversations)
+
+    return [
+        Route("/chat", page),
+        Route("/api/chat", api, methods=["POST"]),
+        Route("/api/chat/notices", notices),
+    ]
+
+
+def enabled(_settings: Settings) -> bool:
+    """Always served: the agency's own site needs no platform account."""
+    return True
+
+
+SPEC: ChannelSpec[None] = ChannelSpec(
+    name=CHANNEL,
+    enabled=enabled,
+    capabilities=Capabilities(delivery="pull", buttons=True, images=True, documents=True),
+    routes=routes,
+)

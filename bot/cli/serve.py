@@ -22,12 +22,12 @@ def run(
     """Start the web app, the scheduler and every channel whose settings are present."""
     import uvicorn
 
-    from bot.channels.registry import starters_for
+    from bot.channels.registry import enabled_specs
     from bot.web.app import create_app
 
     settings = load_settings()
     helpdesk = build_helpdesk(settings)
-    web = create_app(helpdesk, channel_starters=starters_for(settings))
+    web = create_app(helpdesk, channels=enabled_specs(settings))
     uvicorn.run(
         web,
         host=host or settings.host,

@@ -27,7 +27,8 @@ from bot.dialogue.router import Flow, Router
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.models import Conversation, InboundEvent, utcnow
+from storage.inbound import first_delivery
+from storage.models import Conversation, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Conversations:
             self.kb.matcher()  # pick up changed articles before the transaction starts
             with session_scope(self.engine) as session:
                 conv = self._conversation(session, msg)
-                if msg.dedupe_key and not self._first_delivery(session, msg):
+                if msg.dedupe_key and not first_delivery(session, msg.channel, msg.dedupe_key):
                     log.info("%s delivery %s seen before: ignored", msg.channel, msg.dedupe_key)
                     return []
                 person = people.identify(session, msg.channel, msg.user_id)
@@ -148,19 +149,6 @@ class Conversations:
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()  # one turn at a time per chat, across replicas
         return session.exec(stmt).one()
-
-    @staticmethod
-    def _first_delivery(session: Session, msg: Incoming) -> bool:
-        insert = insert_for(session)
-        return (
-            session.execute(
-                insert(InboundEvent)
-                .values(channel=msg.channel, key=msg.dedupe_key, received_at=utcnow())
-                .on_conflict_do_nothing()
-                .returning(InboundEvent.id)
-            ).first()
-            is not None
-        )
 
     def _lang(self, msg: Incoming) -> str:
         try:

@@ -1,7 +1,9 @@
-"""The ASGI app: health, the web chat, and (when configured) the platform endpoints.
+"""The ASGI app: health, the status page, and the routes of the chat channels it serves.
 
-The scheduler and the chat platforms start and stop in the lifespan, in this one event
-loop, so a single `helpdesk run` process is the whole product.
+The scheduler and the chat channels start and stop in the lifespan, in this one event
+loop, so a single `helpdesk run` process is the whole product. Channels come as specs
+(bot.channels.base.ChannelSpec): the app mounts the routes each declares and runs each
+start hook, knowing no platform by name.
 """
 
 from __future__ import annotations
@@ -9,23 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
-from bot.channels import webchat
+from bot.channels import registry
+from bot.channels.base import ChannelSpec, Slot
 from bot.core import summary
 from bot.delivery import Deliverer
-from bot.i18n import catalogue
 from bot.jobs import Jobs
 from bot.runtime import Helpdesk
 from bot.web import status
@@ -33,20 +35,38 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
-#: Hooks that start a channel inside the lifespan: (helpdesk, app, deliverer, stack) -> None.
-ChannelStarter = Callable[[Helpdesk, Starlette, Deliverer, AsyncExitStack], Awaitable[None]]
+
+def channel_routes(
+    helpdesk: Helpdesk,
+    specs: Sequence[ChannelSpec[Any]],
+    slots: Sequence[Slot[Any]],
+    reserved: Iterable[BaseRoute],
+) -> list[BaseRoute]:
+    """The routes the channels declare; a path claimed twice (by two channels, or by a
+    channel and the app itself) is a mistake, refused when the app is built."""
+    routes: list[BaseRoute] = []
+    claimed = {getattr(r, "path", ""): "the web app" for r in reserved}
+    for spec, slot in zip(specs, slots, strict=True):
+        for route in spec.routes(helpdesk, slot):
+            path = getattr(route, "path", "")
+            if path in claimed:
+                raise ValueError(f"{spec.name} and {claimed[path]} both declare {path}")
+            claimed[path] = spec.name
+            routes.append(route)
+    return routes
 
 
 def create_app(
     helpdesk: Helpdesk,
     *,
-    channel_starters: list[ChannelStarter] | None = None,
+    channels: Sequence[ChannelSpec[Any]] | None = None,
     run_jobs: bool = True,
 ) -> Starlette:
-    conversations = helpdesk.conversations
-    secure_cookie = helpdesk.settings.public_url.startswith("https://")
+    """`channels`: the channels to serve; by default those the settings enable
+    (bot.channels.registry). Their running objects end up in `app.state.channels`."""
+    specs = list(registry.enabled_specs(helpdesk.settings) if channels is None else channels)
+    slots: list[Slot[Any]] = [Slot(spec.name) for spec in specs]
 
     async def healthz(_: Request) -> Response:
         def ping() -> None:
@@ -59,22 +79,6 @@ def create_app(
             log.warning("health check: database unreachable: %s", exc.__class__.__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": helpdesk.engine.dialect.name})
-
-    async def chat_page(request: Request) -> Response:
-        lang = request.query_params.get("lang", "id")
-        lang = lang if lang in ("id", "en") else "id"
-        response = templates.TemplateResponse(
-            request, "chat.html", {"lang": lang, "texts": catalogue(lang)}
-        )
-        if webchat.session_id(request) is None:
-            webchat.set_cookie(response, webchat.new_session_id(), secure_cookie)
-        return response
-
-    async def chat_api(request: Request) -> Response:
-        return await webchat.post_message(request, conversations)
-
-    async def chat_poll(request: Request) -> Response:
-        return await webchat.poll(request, conversations)
 
     charts: dict[str, tuple[float, bytes | None]] = {}
 
@@ -106,27 +110,33 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        deliverer = Deliverer.from_settings(helpdesk.engine, helpdesk.settings)
+        deliverer = Deliverer.from_settings(
+            helpdesk.engine, helpdesk.settings, registry.pacing(specs)
+        )
         app.state.deliverer = deliverer
         async with AsyncExitStack() as stack:
-            for start in channel_starters or []:
-                await start(helpdesk, app, deliverer, stack)
+            for spec, slot in zip(specs, slots, strict=True):
+                if spec.start is None:
+                    continue
+                channel = await spec.start(helpdesk, deliverer, stack)
+                slot.put(channel)
+                stack.callback(slot.clear)  # unwound first: routes refuse before it stops
+                app.state.channels[spec.name] = channel
             if run_jobs:
                 jobs = Jobs(helpdesk, deliverer)
                 jobs.start()
                 stack.callback(jobs.shutdown)
             yield
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", root),
         Route("/healthz", healthz),
         Route("/charts/availability-7d.png", availability_chart),
-        Route("/chat", chat_page),
-        Route("/api/chat", chat_api, methods=["POST"]),
-        Route("/api/chat/notices", chat_poll),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
     routes += status.routes(helpdesk)  # /status, /api/status, /alerts/alertmanager
+    routes += channel_routes(helpdesk, specs, slots, reserved=routes)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.helpdesk = helpdesk
+    app.state.channels = {}
     return app

@@ -365,7 +365,7 @@ class SlackHarness:
 
     @property
     def channel(self) -> Any:
-        return self.app.state.slack
+        return self.app.state.channels["slack"]
 
     def post(
         self,
@@ -558,7 +558,7 @@ def slack_harness(
         )
         app = create_app(
             dataclasses.replace(helpdesk, settings=settings),
-            channel_starters=[slack.start],
+            channels=[slack.SPEC],
             run_jobs=run_jobs,
         )
         with TestClient(app) as client:

@@ -97,7 +97,7 @@ class BotUnderTest:
         self.api = api
         self.webhook = webhook
         self.chat_rate = chat_rate
-        self.app = create_app(self.helpdesk, channel_starters=[telegram.start], run_jobs=False)
+        self.app = create_app(self.helpdesk, channels=[telegram.SPEC], run_jobs=False)
         self.server = AppServer(self.app)
 
     def __enter__(self) -> BotUnderTest:
@@ -113,7 +113,7 @@ class BotUnderTest:
 
     @property
     def channel(self) -> Any:
-        return self.app.state.telegram
+        return self.app.state.channels["telegram"]
 
     @property
     def errors(self) -> list[BaseException]:

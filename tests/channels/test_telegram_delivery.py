@@ -167,7 +167,7 @@ def test_webhook_mode_needs_a_secret(helpdesk: Helpdesk, api: FakeBotApi) -> Non
         }
     )
     helpdesk = Helpdesk(settings, helpdesk.engine, helpdesk.kb, helpdesk.conversations)
-    server = AppServer(create_app(helpdesk, channel_starters=[telegram.start], run_jobs=False))
+    server = AppServer(create_app(helpdesk, channels=[telegram.SPEC], run_jobs=False))
     with pytest.raises(RuntimeError):
         server.start()
     server.stop()

@@ -220,11 +220,6 @@ def test_no_import_cycles(edges: list[Edge]) -> None:
     assert not found, explain_cycles(found, edges)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed by the channels branch: bot.channels.slack._channel, _commands and "
-    "_listeners import each other",
-)
 def test_no_import_cycles_in_the_slack_channel(edges: list[Edge]) -> None:
     found = [c for c in cycles(edges) if all(within(m, SLACK) for m in c)]
     assert not found, explain_cycles(found, edges)
@@ -258,11 +253,6 @@ def test_core_does_not_import_reports(edges: list[Edge]) -> None:
     assert not bad, explain("bot.core must not import bot.reports (reports build on core):", bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed by the channels branch: bot/channels/registry.py imports "
-    "ChannelStarter from bot.web.app",
-)
 def test_channels_do_not_import_the_web_app(edges: list[Edge]) -> None:
     bad = violations(edges, "bot.channels", ["bot.web.app"])
     assert not bad, explain("bot.channels must not import bot.web.app:", bad)

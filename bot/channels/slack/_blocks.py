@@ -240,6 +240,15 @@ def submitted(view: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def view_form(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """A submitted modal's values and its private metadata."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    return submitted(view), meta if isinstance(meta, dict) else {}
+
+
 def _ticket_block(ticket: Ticket, lang: str, tz: str, key: str, mark: str = "") -> dict[str, Any]:
     text = t(
         "slack.home.ticket",

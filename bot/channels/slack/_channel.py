@@ -12,7 +12,6 @@ Where a turn's answer goes, and which conversation it belongs to:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections import Counter
@@ -30,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.channels.base import first_delivery
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import (
     REPORT_VIEW,
@@ -37,7 +37,6 @@ from bot.channels.slack._blocks import (
     message,
     report_modal,
     resolve_modal,
-    submitted,
 )
 from bot.channels.slack._mrkdwn import from_slack, strip_leading_mention
 from bot.channels.slack._people import SlackPeople
@@ -95,6 +94,10 @@ class Where:
 
 
 class SlackChannel:
+    """The running Slack channel: bolt app, Web API client, outbox transport and the
+    work in flight. Built by `bot.channels.slack.open_channel`, which registers the
+    listeners."""
+
     def __init__(
         self, helpdesk: Helpdesk, *, session: aiohttp.ClientSession | None = None, workers: int = 16
     ) -> None:
@@ -132,9 +135,6 @@ class SlackChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         #: work in flight at once (DB turns and Web API calls); the rest waits, already acked.
         self._slots = asyncio.Semaphore(workers)
-        from bot.channels.slack._listeners import register
-
-        register(self)
 
     # -- running ----------------------------------------------------------------------
 
@@ -211,7 +211,7 @@ class SlackChannel:
         event_id = body.get("event_id")
         if not event_id:
             return True
-        if await asyncio.to_thread(work.first_delivery, self.engine, str(event_id)):
+        if await asyncio.to_thread(first_delivery, self.engine, CHANNEL, str(event_id)):
             return True
         self.stats["duplicate"] += 1
         return False
@@ -386,15 +386,6 @@ class SlackChannel:
         await self.tell(where, user, outcome)
 
 
-def view_form(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """A submitted modal's values and its private metadata."""
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        meta = {}
-    return submitted(view), meta if isinstance(meta, dict) else {}
-
-
 __all__ = [
     "CHANNEL",
     "REPORT_VIEW",
@@ -402,5 +393,4 @@ __all__ = [
     "SlackChannel",
     "Where",
     "dm_text",
-    "view_form",
 ]

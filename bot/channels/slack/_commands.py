@@ -7,17 +7,14 @@ one; the conversation behind them is the user's DM conversation.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import message
-from bot.channels.slack._channel import Where
+from bot.channels.slack._channel import Respond, SlackChannel, Where
 from bot.dialogue.messages import Reply
 from bot.i18n import t
-
-if TYPE_CHECKING:
-    from bot.channels.slack._channel import Respond, SlackChannel
 
 SUBCOMMANDS = {
     "lapor": "report", "report": "report",

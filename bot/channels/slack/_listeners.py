@@ -1,23 +1,23 @@
 """bolt listeners: each acknowledges within Slack's 3 seconds and hands the work to a
-task of the channel (HTTP mode runs with process_before_response=False)."""
+task of the channel (HTTP mode runs with process_before_response=False).
+
+Registered on a built SlackChannel by `bot.channels.slack.open_channel`: the channel
+itself knows no listener, so the imports run one way, _channel ← _commands ← _listeners."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW
-from bot.channels.slack._channel import view_form
+from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW, view_form
+from bot.channels.slack._channel import SlackChannel
 from bot.channels.slack._commands import run_command
 from bot.core.usecases import MIN_DESCRIPTION
 from bot.i18n import t
-
-if TYPE_CHECKING:
-    from bot.channels.slack._channel import SlackChannel
 
 MIN_NOTE = 3
 

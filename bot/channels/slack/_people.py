@@ -15,12 +15,8 @@ import time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
-from bot.core import people
-from bot.i18n import norm_lang
-from storage.db import insert_for, session_scope
-from storage.models import Identity, Person, utcnow
+from bot.channels.base import is_linked, link_by_email, person_lang
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +51,7 @@ class SlackPeople:
     async def link(self, user: str) -> str | None:
         """Link an unknown user by e-mail if possible; returns their Slack name when it
         was looked up (the core names a new pengguna after it)."""
-        if await asyncio.to_thread(self._known, user):
+        if await asyncio.to_thread(is_linked, self.engine, CHANNEL, user):
             return None
         missed = self._misses.get(user)
         if missed and missed[0] > time.monotonic():
@@ -72,36 +68,15 @@ class SlackPeople:
             log.info("slack users.info %s failed: %s", user, exc.response.get("error"))
         except Exception as exc:  # an unreachable API must not stop the conversation
             log.warning("slack users.info %s failed: %r", user, exc)
-        if email and await asyncio.to_thread(self._link_email, user, email, name):
-            return name
+        if email:
+            linked: bool = await asyncio.to_thread(
+                link_by_email, self.engine, CHANNEL, user, email, name
+            )
+            if linked:
+                return name
         self._misses[user] = (time.monotonic() + MISS_TTL, name)
         return name
 
-    def _known(self, user: str) -> bool:
-        with Session(self.engine) as s:
-            return people.identify(s, CHANNEL, user) is not None
-
-    def _link_email(self, user: str, email: str, name: str | None) -> bool:
-        with session_scope(self.engine) as s:
-            person = s.exec(select(Person).where(Person.email == email.strip().lower())).first()
-            if person is None:
-                return False
-            s.execute(
-                insert_for(s)(Identity)
-                .values(
-                    person_id=person.id,
-                    channel=CHANNEL,
-                    external_id=user,
-                    display_name=(name or "")[:200] or None,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            )
-            log.info("slack user %s linked to person %s by e-mail", user, person.id)
-            return True
-
     def lang(self, user: str) -> str:
         """Language for texts we render ourselves (modals, App Home, summaries)."""
-        with Session(self.engine) as s:
-            person = people.identify(s, CHANNEL, user)
-            return norm_lang(person.lang if person else None)
+        return person_lang(self.engine, CHANNEL, user)

@@ -22,9 +22,10 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.base import choices_of
 from bot.channels.slack._blocks import message
 from bot.delivery import TransportError
-from bot.dialogue.messages import Choice, Reply
+from bot.dialogue.messages import Reply
 from storage.models import Notice
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,7 @@ class SlackTransport:
 
     async def send(self, notice: Notice) -> str | None:
         payload = notice.payload or {}
-        choices = [Choice(c["label"], c["action"]) for c in payload.get("choices") or []]
-        body = message([Reply(str(payload.get("text", "")), choices)])
+        body = message([Reply(str(payload.get("text", "")), choices_of(payload.get("choices")))])
         try:
             if notice.kind == "alert.edit":
                 ref = payload.get("message_ref")

@@ -16,26 +16,14 @@ from bot.core import summary as core_summary
 from bot.core.errors import HelpdeskError
 from bot.core.roles import is_operator
 from bot.i18n import norm_lang, t
-from storage.db import insert_for, session_scope
-from storage.models import Conversation, InboundEvent, Person, utcnow
+from storage.db import session_scope
+from storage.models import Conversation, Person, utcnow
 
 CHANNEL = "slack"
 
 
 def _lang(person: Person | None) -> str:
     return norm_lang(person.lang if person else None)
-
-
-def first_delivery(engine: Engine, key: str) -> bool:
-    """Record a platform event id; False when it was seen before (a Slack retry)."""
-    with session_scope(engine) as s:
-        inserted = s.execute(
-            insert_for(s)(InboundEvent)
-            .values(channel=CHANNEL, key=key[:200], received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["channel", "key"])
-            .returning(InboundEvent.id)  # rowcount is -1 here through the ORM on psycopg
-        ).scalar_one_or_none()
-        return inserted is not None
 
 
 def services(engine: Engine) -> list[tuple[str, str]]:

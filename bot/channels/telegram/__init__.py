@@ -23,14 +23,15 @@ from bot.channels.telegram._app import (
     TelegramChannel,
     build_application,
     set_webhook,
-    start,
 )
 from bot.channels.telegram._inbound import CHANNEL, Inbound
 from bot.channels.telegram._outgoing import ChatPacer, Sender, keyboard, split_text
+from bot.channels.telegram._spec import SPEC, start
 from bot.channels.telegram._transport import TelegramTransport
 
 __all__ = [
     "CHANNEL",
+    "SPEC",
     "WEBHOOK_PATH",
     "ChatPacer",
     "Inbound",

@@ -1,5 +1,6 @@
-"""The PTB Application inside our web app's lifespan: long polling by default, our own
-`/telegram/webhook` route when TELEGRAM_WEBHOOK_URL is set.
+"""The PTB Application and the running channel around it: long polling by default, our
+own `/telegram/webhook` route when TELEGRAM_WEBHOOK_URL is set (see _spec.py for how the
+web app starts it).
 
 The webhook route processes the update before answering, so Telegram's own
 back-pressure (max_connections) applies and a crash mid-update shows up as a failed
@@ -8,34 +9,29 @@ delivery; the dedupe in the database makes its redelivery harmless.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
 import re
-from contextlib import AsyncExitStack
 from datetime import timedelta
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import UpdateType
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
+from bot.channels.base import forget_deliveries
 from bot.channels.telegram._inbound import CHANNEL, Inbound
 from bot.channels.telegram._outgoing import Sender
 from bot.channels.telegram._transport import TelegramTransport
 from bot.config import Settings
 from bot.core import alerts
-from bot.delivery import Deliverer
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import InboundEvent, utcnow
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +62,14 @@ def api_base(settings: Settings) -> str | None:
     return settings.telegram_api_base_url.rstrip("/") if settings.telegram_api_base_url else None
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     base = api_base(settings)
     rate = settings.telegram_rate_limit
-    builder = ApplicationBuilder().token(settings.telegram_bot_token.get_secret_value())
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = ApplicationBuilder().token(
+        settings.telegram_bot_token.get_secret_value()
+    )
     if base is not None:
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     builder = (
@@ -104,18 +102,16 @@ def prepare(settings: Settings, engine: Engine) -> None:
             alerts.register_operator_channel(
                 s, CHANNEL, str(chat_id), None, name=f"telegram {chat_id}"
             )
-        s.execute(
-            sa.delete(InboundEvent)
-            .where(col(InboundEvent.channel) == CHANNEL)
-            .where(col(InboundEvent.received_at) < utcnow() - DEDUPE_KEEP)
-        )
+        forget_deliveries(s, CHANNEL, utcnow() - DEDUPE_KEEP)
 
 
 class TelegramChannel:
-    """What the starter leaves on `app.state.telegram`: the PTB application, the inbound
-    side and the outbox transport."""
+    """The running channel (what the start hook returns, and the webhook route reaches):
+    the PTB application, the inbound side and the outbox transport."""
 
-    def __init__(self, helpdesk: Helpdesk, application: Application) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self, helpdesk: Helpdesk, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> None:
         self.settings = helpdesk.settings
         self.application = application
         self.sender = Sender(application.bot)
@@ -149,37 +145,6 @@ class TelegramChannel:
             return Response(status_code=200)
         await self.application.process_update(update)
         return Response(status_code=200)
-
-
-async def start(
-    helpdesk: Helpdesk, app: Starlette, deliverer: Deliverer, stack: AsyncExitStack
-) -> None:
-    """Channel starter (see bot.web.app.ChannelStarter)."""
-    settings = helpdesk.settings
-    webhook_mode = bool(settings.telegram_webhook_url)
-    if webhook_mode and not settings.telegram_webhook_secret:
-        raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
-    application = build_application(settings)
-    channel = TelegramChannel(helpdesk, application)
-    await asyncio.to_thread(prepare, settings, helpdesk.engine)
-    await application.initialize()  # getMe: a wrong token or base URL fails here, loudly
-    stack.push_async_callback(application.shutdown)
-    await application.start()
-    stack.push_async_callback(application.stop)
-    if webhook_mode:
-        if not any(getattr(r, "path", None) == WEBHOOK_PATH for r in app.router.routes):
-            app.router.routes.append(Route(WEBHOOK_PATH, channel.webhook, methods=["POST"]))
-        log.info(
-            "telegram: webhook mode on %s (register it with `helpdesk telegram set-webhook`)",
-            WEBHOOK_PATH,
-        )
-    else:
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-        stack.push_async_callback(application.updater.stop)
-        log.info("telegram: long polling as @%s", application.bot.username)
-    deliverer.register(CHANNEL, channel.transport)
-    app.state.telegram = channel
 
 
 async def set_webhook(settings: Settings, *, drop_pending_updates: bool = False) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from telegram import (
     CallbackQuery,
@@ -30,14 +29,14 @@ from telegram.constants import CallbackQueryLimit, ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram._outgoing import KeyedLock, Sender, utf16_len
+from bot.channels.base import first_delivery, utf16_len
+from bot.channels.telegram._outgoing import KeyedLock, Sender
 from bot.core import alerts, people
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
 from bot.i18n import t
 from storage.db import session_scope
-from storage.models import InboundEvent, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class Inbound:
         #: handler errors seen by the error handler; tests assert it stays empty.
         self.errors: list[BaseException] = []
 
-    def install(self, application: Application) -> None:  # type: ignore[type-arg]
+    def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
 
@@ -134,17 +133,9 @@ class Inbound:
             )
 
     def _first_delivery(self, update_id: int) -> bool:
-        """Insert the update id; a redelivered update finds it there (across replicas too).
-        Update ids count per bot: the key names the bot, so a new token starts afresh."""
-        with session_scope(self.engine) as s:
-            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-            inserted = s.execute(
-                insert(InboundEvent)
-                .values(channel=CHANNEL, key=f"{self.bot.id}:{update_id}", received_at=utcnow())
-                .on_conflict_do_nothing()
-                .returning(InboundEvent.id)  # rowcount is -1 for this through the ORM on psycopg
-            ).first()
-            return inserted is not None
+        """A redelivered update finds its key recorded (across replicas too). Update ids
+        count per bot: the key names the bot, so a new token starts afresh."""
+        return first_delivery(self.engine, CHANNEL, f"{self.bot.id}:{update_id}")
 
     # -- messages -------------------------------------------------------------------
 

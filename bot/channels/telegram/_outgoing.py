@@ -29,6 +29,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels import base
+from bot.channels.base import utf16_len
 from bot.dialogue.messages import Choice, Reply
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
@@ -58,44 +60,10 @@ def keyboard(choices: Iterable[Choice]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def choices_of(raw: Iterable[dict[str, str]] | None) -> list[Choice]:
-    """Outbox payloads carry choices as plain dicts."""
-    return [Choice(c["label"], c["action"]) for c in raw or []]
-
-
-def utf16_len(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units (an emoji counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fitting_prefix(text: str, limit: int) -> int:
-    if len(text) == utf16_len(text):
-        return min(len(text), limit)
-    used = 0
-    for i, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return i
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most `limit`, cut at a paragraph, line or word break when one is near."""
-    parts: list[str] = []
-    rest = text.strip()
-    while utf16_len(rest) > limit:
-        cut = _fitting_prefix(rest, limit)
-        window = rest[:cut]
-        for sep in ("\n\n", "\n", " "):
-            at = window.rfind(sep)
-            if at > cut // 2:
-                cut = at
-                break
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
+    """Pieces of at most `limit` UTF-16 code units (Telegram's count), cut at a
+    paragraph, line or word break when one is near."""
+    return base.split_text(text, limit, utf16_len)
 
 
 def retry_seconds(exc: RetryAfter) -> float:

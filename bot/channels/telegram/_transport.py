@@ -14,11 +14,17 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.telegram._outgoing import MAX_TEXT, Sender, choices_of, keyboard, retry_seconds
+from bot.channels.base import choices_of
+from bot.channels.telegram._outgoing import MAX_TEXT, Sender, keyboard, retry_seconds
 from bot.delivery import TransportError
 from storage.models import Notice
 
 log = logging.getLogger(__name__)
+
+
+def is_group_target(target: str) -> bool:
+    """Group and supergroup chat ids are negative; private chats are the user's id."""
+    return target.startswith("-")
 
 
 def chat_id_of(target: str) -> int:
