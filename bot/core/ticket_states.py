@@ -10,6 +10,7 @@ so every core module can use it without an import cycle.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # --- states -------------------------------------------------------------------------------
@@ -54,6 +55,8 @@ KELUHAN: Final = "keluhan"
 
 #: ticket type -> prefix of its number (INC-2026-000123).
 TYPES: Final[dict[str, str]] = {GANGGUAN: "INC", PERMINTAAN: "REQ", KELUHAN: "KEL"}
+#: a ticket number as people type it: prefix, year, sequence ("inc-2026-123" too).
+NUMBER: Final = re.compile(r"^[A-Za-z]{3}-\d{4}-\d{1,8}$")
 
 # --- what resolving requires ---------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from bot.core import sla
 from bot.core.priority import PRIORITY_NAMES
+from bot.core.ticket_states import MENUNGGU
 from bot.dialogue.turn import Turn
 from storage.models import Person, Service, Ticket
 
@@ -65,7 +66,7 @@ def sla_lines(turn: Turn, session: Session, ticket: Ticket) -> list[str]:
         )
     ]
     lines.append(turn.t("sla.detail_response", state=turn.t(f"sla.state.{status.response.state}")))
-    if status.paused and ticket.state == "menunggu_pengguna":
+    if status.paused and ticket.state == MENUNGGU:
         lines.append(turn.t("sla.paused"))
     return lines
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.channels.slack._mrkdwn import escape
+from bot.core.ticket_states import GANGGUAN, TYPES, requires_root_cause
+from bot.core.usecases import MIN_DESCRIPTION, MIN_NOTE
 from bot.dialogue.messages import Choice, Reply
 from bot.i18n import fmt_dt, t
 from storage.models import Ticket
@@ -176,15 +178,15 @@ def report_modal(
             _select(
                 "type",
                 t("slack.modal.type", lang),
-                _options((k, t(f"type.{k}", lang)) for k in ("gangguan", "permintaan", "keluhan")),
-                initial="gangguan",
+                _options((k, t(f"type.{k}", lang)) for k in TYPES),
+                initial=GANGGUAN,
             ),
             _text_input(
                 "description",
                 t("slack.modal.description", lang),
                 t("slack.modal.description_hint", lang),
                 initial=description,
-                min_length=5,
+                min_length=MIN_DESCRIPTION,
             ),
             _select(
                 "impact",
@@ -205,16 +207,19 @@ def resolve_modal(number: str, title: str, type_: str, lang: str, origin: str) -
     blocks = [
         section(escape(t("slack.modal.resolve_intro", lang, number=number, title=title))),
         _text_input(
-            "note", t("slack.modal.note", lang), t("slack.modal.note_hint", lang), min_length=3
+            "note",
+            t("slack.modal.note", lang),
+            t("slack.modal.note_hint", lang),
+            min_length=MIN_NOTE,
         ),
     ]
-    if type_ == "gangguan":
+    if requires_root_cause(type_):
         blocks.append(
             _text_input(
                 "cause",
                 t("slack.modal.cause", lang),
                 t("slack.modal.cause_hint", lang),
-                min_length=3,
+                min_length=MIN_NOTE,
             )
         )
     return {

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from bot.channels.slack._blocks import (
 from bot.channels.slack._mrkdwn import from_slack, strip_leading_mention
 from bot.channels.slack._people import SlackPeople
 from bot.channels.slack._transport import SlackTransport, retry_handlers
+from bot.core.ticket_states import NUMBER
 from bot.dialogue.engine import COMMANDS
 from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.i18n import t
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 MAX_BODY = 1 << 20
 REPORT_ACTIONS = ("menu:report", "rep:start")
-_NUMBER = re.compile(r"^[A-Za-z]{3}-\d{4}-\d{1,8}$")
 Respond = Callable[..., Awaitable[Any]]
 
 
@@ -64,7 +63,7 @@ def dm_text(text: str) -> str:
     head = words[0].lower()
     if (
         len(words) == 1
-        or _NUMBER.match(words[1])
+        or NUMBER.match(words[1])
         or (len(words) == 2 and head in ("tautkan", "link", "bahasa", "language"))
     ):
         return "/" + text

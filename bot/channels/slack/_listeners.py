@@ -16,10 +16,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW, view_form
 from bot.channels.slack._channel import SlackChannel
 from bot.channels.slack._commands import run_command
-from bot.core.usecases import MIN_DESCRIPTION
+from bot.core.ticket_states import requires_root_cause
+from bot.core.usecases import MIN_DESCRIPTION, MIN_NOTE, description_ok, note_ok
 from bot.i18n import t
-
-MIN_NOTE = 3
 
 
 def register(ch: SlackChannel) -> None:
@@ -58,7 +57,7 @@ def register(ch: SlackChannel) -> None:
     @app.view(REPORT_VIEW)
     async def on_report(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, _ = view_form(view)
-        if len(form.get("description", "").strip()) < MIN_DESCRIPTION:
+        if not description_ok(form.get("description")):
             lang = await _lang(ch, body)
             await ack(
                 response_action="errors",
@@ -72,9 +71,9 @@ def register(ch: SlackChannel) -> None:
     async def on_resolve(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, meta = view_form(view)
         errors = {}
-        if len(form.get("note", "").strip()) < MIN_NOTE:
+        if not note_ok(form.get("note")):
             errors["note"] = t("slack.modal.note_short", await _lang(ch, body), n=MIN_NOTE)
-        if meta.get("type") == "gangguan" and len(form.get("cause", "").strip()) < MIN_NOTE:
+        if requires_root_cause(meta.get("type", "")) and not note_ok(form.get("cause")):
             errors["cause"] = t("slack.modal.cause_short", await _lang(ch, body), n=MIN_NOTE)
         if errors:
             await ack(response_action="errors", errors=errors)

@@ -7,13 +7,18 @@ Role checks happen in `bot.core.tickets`; this module turns refusals into text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from bot.core import alerts, tickets, usecases
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed
 from bot.core.roles import is_operator
-from bot.core.ticket_states import DIKERJAKAN, OPEN_STATES, SELESAI, requires_root_cause
+from bot.core.ticket_states import (
+    DIKERJAKAN,
+    NUMBER,
+    OPEN_STATES,
+    SELESAI,
+    requires_root_cause,
+)
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import ticket_detail, ticket_line
 from bot.dialogue.router import Button, CommandHandler, Flow, split_first
@@ -25,9 +30,6 @@ RESOLVE_NOTE = "resolve_note"
 #: then, for an incident, its root cause
 RESOLVE_CAUSE = "resolve_cause"
 STATES = (RESOLVE_NOTE, RESOLVE_CAUSE)
-
-#: a ticket number typed on its own ("INC-2026-000123") asks for its status
-NUMBER = re.compile(r"^[A-Za-z]{3}-\d{4}-\d{1,8}$")
 
 
 def _find(turn: Turn, number: str, *, for_update: bool = True) -> Ticket:
