@@ -23,11 +23,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core import alerts, notices, sla, tickets
 from bot.core.roles import Role
@@ -83,7 +84,10 @@ class EscalationPolicy:
         return min(TOP_LEVEL, repeats // max(self._per_priority(self.escalate_after, priority), 1))
 
 
-def _claim(session: Session, stmt):  # type: ignore[no-untyped-def]
+_Row = TypeVar("_Row")
+
+
+def _claim(session: Session, stmt: SelectOfScalar[_Row]) -> list[_Row]:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(session.exec(stmt))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -71,19 +72,23 @@ def scope_for(session: Session, text: str) -> tuple[str | None, list[str] | None
     return text, []
 
 
+#: any SELECT: `narrow` keeps the statement's row type
+_Select = TypeVar("_Select", bound="sa.Select[*tuple[Any, ...]]")
+
+
 def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summary:
     scope, ids = scope_for(session, argument)
     out = Summary(scope, ids, names={s.id: s.name for s in session.exec(select(Service))})
 
-    def narrow(stmt, column):  # type: ignore[no-untyped-def]
+    def narrow(stmt: _Select, column: Any) -> _Select:
         return stmt if ids is None else stmt.where(col(column).in_(ids))
 
     open_ = col(Ticket.state).in_(OPEN_STATES)
     for prio, state, n in session.execute(
         narrow(
-            sa.select(Ticket.priority, Ticket.state, sa.func.count()).where(open_),
+            sa.select(col(Ticket.priority), col(Ticket.state), sa.func.count()).where(open_),
             Ticket.service_id,
-        ).group_by(Ticket.priority, Ticket.state)
+        ).group_by(col(Ticket.priority), col(Ticket.state))
     ).all():
         out.open_by_priority[prio] = out.open_by_priority.get(prio, 0) + n
         out.open_by_state[state] = out.open_by_state.get(state, 0) + n
@@ -113,7 +118,10 @@ def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summa
     ).scalar_one()
     out.states = dict(
         session.execute(
-            narrow(sa.select(ServiceState.service_id, ServiceState.state), ServiceState.service_id)
+            narrow(
+                sa.select(col(ServiceState.service_id), col(ServiceState.state)),
+                ServiceState.service_id,
+            )
         ).all()
     )
     for sid, figures in availability.figures(
