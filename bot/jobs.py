@@ -109,8 +109,8 @@ def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     """The coordinators' daily summary and the weekly and monthly reports, at cron times."""
     from apscheduler.triggers.cron import CronTrigger
 
-    from bot.core import scheduled_posts
     from bot.core.business_calendar import Holidays
+    from bot.reports import scheduled_posts
 
     settings = helpdesk.settings
     tz, extra = settings.timezone, settings.summary_targets

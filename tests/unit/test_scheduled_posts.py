@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from bot.core import scheduled_posts
 from bot.core.business_calendar import Holidays
+from bot.reports import scheduled_posts
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Identity, Notice, Person

@@ -14,7 +14,7 @@ from bot.core import notices, summary
 from bot.core.business_calendar import Holidays
 from bot.core.roles import Role
 from bot.i18n import t
-from bot.reports import build_report
+from bot.reports.registry import build_report
 from storage.db import session_scope
 from storage.models import Identity, Person
 
