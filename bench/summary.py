@@ -33,6 +33,7 @@ from replay_incident_log import read_log  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import availability, summary  # noqa: E402
 from bot.reports import build_report, to_csv, to_html, to_pdf  # noqa: E402
+from bot.reports.charts import summary_availability  # noqa: E402
 from bot.runtime import load_samples  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 from storage.models import Alert, Service, ServiceState, Ticket  # noqa: E402
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             result = summary.build(s, now, TZ)
             text = summary.render(result, "id", TZ, now)
-            png = summary.chart(result)
+            png = summary_availability(result)
             summary_s = time.perf_counter() - t0
             local = now.astimezone(ZoneInfo(TZ)).date()
             end = local.replace(day=1) - timedelta(days=1)

@@ -58,10 +58,6 @@ def t(key: str, lang: str | None = None, **params: Any) -> str:
         return str(template)
 
 
-def has(key: str) -> bool:
-    return key in catalogue(DEFAULT_LANG)
-
-
 def fmt_dt(value: datetime | None, lang: str | None = None, tz: str = "Asia/Jakarta") -> str:
     """Stored in UTC, shown in the agency's zone: "29 Nov 2026 11.40 WIB"."""
     if value is None:

@@ -110,24 +110,32 @@ def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     """The coordinators' daily summary and the weekly and monthly reports, at cron times."""
     from apscheduler.triggers.cron import CronTrigger
 
-    from bot.core import scheduled_posts
+    from bot.channels.registry import push_channels
     from bot.core.business_calendar import Holidays
+    from bot.reports import scheduled_posts
 
     settings = helpdesk.settings
     tz, extra = settings.timezone, settings.summary_targets
+    push = push_channels()  # every registered push channel: a later one finds its posts
     closed = Holidays(frozenset(settings.cuti_bersama), settings.cuti_bersama_from_holidays)
     posts = {
         "daily-summary": (
             settings.daily_summary_cron,
-            lambda: scheduled_posts.daily_summary(helpdesk.engine, utcnow(), tz, extra, closed),
+            lambda: scheduled_posts.daily_summary(
+                helpdesk.engine, utcnow(), tz, extra, closed, push_channels=push
+            ),
         ),
         "weekly-report": (
             settings.weekly_report_cron,
-            lambda: scheduled_posts.weekly_report(helpdesk.engine, utcnow(), tz, extra),
+            lambda: scheduled_posts.weekly_report(
+                helpdesk.engine, utcnow(), tz, extra, push_channels=push
+            ),
         ),
         "monthly-report": (
             settings.monthly_report_cron,
-            lambda: scheduled_posts.monthly_report(helpdesk.engine, utcnow(), tz, extra),
+            lambda: scheduled_posts.monthly_report(
+                helpdesk.engine, utcnow(), tz, extra, push_channels=push
+            ),
         ),
     }
     for job_id, (cron, work) in posts.items():

@@ -233,18 +233,3 @@ def render(s: Summary, lang: str, tz: str, now: datetime) -> str:
             )
         )
     return "\n".join(lines)
-
-
-def chart(s: Summary) -> bytes | None:
-    """Availability over 7 days per service against its target, for channels that show images."""
-    if not s.week_availability:
-        return None
-    from bot.reports import charts
-
-    items = sorted(s.week_availability.items(), key=lambda kv: s.names.get(kv[0], kv[0]))
-    return charts.availability(
-        [s.names.get(k, k) for k, _ in items],
-        [v for _, v in items],
-        [s.targets[k] for k, _ in items],
-        "Ketersediaan 7 hari",
-    )

@@ -1,5 +1,6 @@
 """Documents generated from the service catalog: the catalogue itself, the
-incident-handling priority, the SLA document and the service continuity plan."""
+incident-handling priority, the SLA document and the service continuity plan. Texts come
+from the catalogues (`reports.catalogue.*`, `reports.sla.*`, …), in the language asked for."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.core.catalog import list_services, technicians
-from bot.core.priority import PRIORITY_NAMES, priority_for
+from bot.core.priority import priority_for
+from bot.i18n import DEFAULT_LANG, t
+from bot.reports.labels import priority_label
 from bot.reports.model import Report, Table
 from storage.models import Person
 
@@ -17,7 +20,7 @@ def _people(session: Session) -> dict[int | None, Person]:
     return {p.id: p for p in session.exec(select(Person))}
 
 
-def catalogue(session: Session, *, now: datetime, **_: object) -> Report:
+def catalogue(session: Session, *, now: datetime, lang: str = DEFAULT_LANG, **_: object) -> Report:
     people = _people(session)
     rows = []
     for s in list_services(session):
@@ -39,31 +42,35 @@ def catalogue(session: Session, *, now: datetime, **_: object) -> Report:
         )
     return Report(
         "katalog",
-        "Katalog Layanan SPBE",
+        t("reports.catalogue.title", lang),
         now,
         sections=[
             Table(
-                "Layanan",
+                t("reports.catalogue.services", lang),
                 [
-                    "Kode",
-                    "Nama",
-                    "Deskripsi",
-                    "Kategori",
-                    "Penyedia layanan",
-                    "Pengelola layanan",
-                    "Pengelola teknis",
-                    "Akses",
-                    "Target ketersediaan",
-                    "Kritikalitas",
-                    "Jam layanan",
+                    t("reports.column.code", lang),
+                    t("reports.column.name", lang),
+                    t("reports.column.description", lang),
+                    t("reports.column.category", lang),
+                    t("reports.column.provider", lang),
+                    t("reports.column.service_manager", lang),
+                    t("reports.column.technicians", lang),
+                    t("reports.column.access", lang),
+                    t("reports.column.availability_target", lang),
+                    t("reports.column.criticality", lang),
+                    t("reports.column.service_hours", lang),
                 ],
                 rows,
+                name="services",
             )
         ],
+        lang=lang,
     )
 
 
-def sla_document(session: Session, *, now: datetime, **_: object) -> Report:
+def sla_document(
+    session: Session, *, now: datetime, lang: str = DEFAULT_LANG, **_: object
+) -> Report:
     rows = []
     for s in list_services(session):
         for p in ("1", "2", "3", "4"):
@@ -71,7 +78,7 @@ def sla_document(session: Session, *, now: datetime, **_: object) -> Report:
             rows.append(
                 [
                     s.name,
-                    f"P{p} {PRIORITY_NAMES[int(p)]}",
+                    priority_label(int(p), lang),
                     target.get("response"),
                     target.get("resolution"),
                     s.business_hours,
@@ -80,61 +87,73 @@ def sla_document(session: Session, *, now: datetime, **_: object) -> Report:
             )
     return Report(
         "sla",
-        "Kesepakatan Tingkat Layanan (SLA)",
+        t("reports.sla.title", lang),
         now,
-        intro="Target tanggapan pertama dan penyelesaian (menit, dihitung dalam jam layanan) per layanan dan prioritas.",
+        intro=t("reports.sla.intro", lang),
         sections=[
             Table(
-                "Target per layanan dan prioritas",
+                t("reports.sla.targets", lang),
                 [
-                    "Layanan",
-                    "Prioritas",
-                    "Tanggapan (menit)",
-                    "Penyelesaian (menit)",
-                    "Jam layanan",
-                    "Target ketersediaan",
+                    t("reports.column.service", lang),
+                    t("reports.column.priority", lang),
+                    t("reports.column.response_min", lang),
+                    t("reports.column.resolution_min", lang),
+                    t("reports.column.service_hours", lang),
+                    t("reports.column.availability_target", lang),
                 ],
                 rows,
+                name="targets",
             )
         ],
-        notes=[
-            "OLA dan UC (kesepakatan dengan unit internal dan pihak ketiga) belum dicatat di aplikasi; "
-            "target di atas berlaku bagi pengguna layanan."
-        ],
+        notes=[t("reports.sla.note", lang)],
+        lang=lang,
     )
 
 
-def priority_document(session: Session, *, now: datetime, **_: object) -> Report:
-    levels = {1: "Tinggi", 2: "Sedang", 3: "Rendah"}
+#: Impact and urgency levels of the matrix, 1 (high) … 3 (low).
+LEVELS = (1, 2, 3)
+
+
+def priority_document(
+    session: Session, *, now: datetime, lang: str = DEFAULT_LANG, **_: object
+) -> Report:
     matrix = [
-        [f"Dampak {levels[i]}"]
-        + [f"P{priority_for(i, u)} {PRIORITY_NAMES[priority_for(i, u)]}" for u in (1, 2, 3)]
-        for i in (1, 2, 3)
+        [t("reports.priority.impact_row", lang, level=t(f"reports.priority.level.{i}", lang))]
+        + [priority_label(priority_for(i, u), lang) for u in LEVELS]
+        for i in LEVELS
     ]
     meaning = [
-        ["Dampak tinggi", "Banyak unit terdampak atau layanan publik terganggu"],
-        ["Dampak sedang", "Satu unit atau tim terdampak"],
-        ["Dampak rendah", "Hanya pelapor yang terdampak"],
-        ["Urgensi tinggi", "Pekerjaan terhenti total"],
-        ["Urgensi sedang", "Menghambat pekerjaan hari ini"],
-        ["Urgensi rendah", "Dapat menunggu"],
+        [t(f"reports.priority.impact.{i}", lang), t(f"reports.priority.impact_meaning.{i}", lang)]
+        for i in LEVELS
+    ] + [
+        [t(f"reports.priority.urgency.{u}", lang), t(f"reports.priority.urgency_meaning.{u}", lang)]
+        for u in LEVELS
     ]
     return Report(
         "prioritas",
-        "Prioritas Penanganan Insiden",
+        t("reports.priority.title", lang),
         now,
         sections=[
             Table(
-                "Matriks dampak × urgensi",
-                ["", "Urgensi tinggi", "Urgensi sedang", "Urgensi rendah"],
+                t("reports.priority.matrix", lang),
+                [""] + [t(f"reports.priority.urgency.{u}", lang) for u in LEVELS],
                 matrix,
+                name="matrix",
             ),
-            Table("Arti tingkat dampak dan urgensi", ["Tingkat", "Arti"], meaning),
+            Table(
+                t("reports.priority.meanings", lang),
+                [t("reports.column.level", lang), t("reports.column.meaning", lang)],
+                meaning,
+                name="meanings",
+            ),
         ],
+        lang=lang,
     )
 
 
-def continuity_plan(session: Session, *, now: datetime, **_: object) -> Report:
+def continuity_plan(
+    session: Session, *, now: datetime, lang: str = DEFAULT_LANG, **_: object
+) -> Report:
     """Who restores what, how fast, ordered by criticality (guideline ch. 7.1.4)."""
     people = _people(session)
     recovery = (
@@ -162,28 +181,28 @@ def continuity_plan(session: Session, *, now: datetime, **_: object) -> Report:
         )
     return Report(
         "keberlangsungan",
-        "Rencana Keberlangsungan Layanan",
+        t("reports.continuity.title", lang),
         now,
-        intro="Urutan pemulihan menurut tingkat kritikalitas; target waktu pemulihan mengikuti target penyelesaian P1.",
+        intro=t("reports.continuity.intro", lang),
         sections=[
             Table(
-                "Urutan dan penanggung jawab pemulihan",
+                t("reports.continuity.order", lang),
                 [
-                    "Layanan",
-                    "Kritikalitas",
-                    "Target ketersediaan",
-                    "Target pemulihan P1 (menit)",
-                    "Penyedia layanan",
-                    "Pengelola layanan",
-                    "Pengelola teknis",
-                    "Koordinator pemulihan",
+                    t("reports.column.service", lang),
+                    t("reports.column.criticality", lang),
+                    t("reports.column.availability_target", lang),
+                    t("reports.column.p1_recovery_min", lang),
+                    t("reports.column.provider", lang),
+                    t("reports.column.service_manager", lang),
+                    t("reports.column.technicians", lang),
+                    t("reports.column.recovery_coordinator", lang),
                 ],
                 rows,
+                name="recovery",
             )
         ],
-        notes=[
-            "Gangguan layanan yang terdeteksi pemantauan otomatis membuka insiden dan memberi tahu koordinator pemulihan untuk layanan berkritikalitas tinggi."
-        ],
+        notes=[t("reports.continuity.note", lang)],
+        lang=lang,
     )
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from bot.i18n import DEFAULT_LANG
+
 
 @dataclass
 class Table:
@@ -13,6 +15,8 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
     note: str = ""
+    #: A stable name, the same in every language, for code that picks one table out.
+    name: str = ""
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Report:
     intro: str = ""
     sections: list[Table | Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The language the texts were built in; the renderers write their own labels in it.
+    lang: str = DEFAULT_LANG
 
     @property
     def tables(self) -> list[Table]:

@@ -9,31 +9,36 @@ from functools import partial
 from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
+from bot.i18n import DEFAULT_LANG, norm_lang, t
 from bot.reports import catalog_docs, service_levels, tickets
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
 
 KINDS: dict[str, tuple[str, Builder, bool]] = {
-    # name: (title, builder, needs a period)
-    "availability": ("Laporan ketersediaan layanan", service_levels.availability_report, True),
-    "evaluation": ("Laporan evaluasi layanan", tickets.evaluation, True),
-    "exception": ("Laporan pengecualian", service_levels.exception_report, True),
-    "catalogue": ("Katalog layanan", catalog_docs.catalogue, False),
-    "priority": ("Prioritas penanganan insiden", catalog_docs.priority_document, False),
-    "sla": ("Kesepakatan tingkat layanan", catalog_docs.sla_document, False),
-    "continuity": ("Rencana keberlangsungan layanan", catalog_docs.continuity_plan, False),
+    # name: (text key of the title, builder, needs a period)
+    "availability": ("reports.kind.availability", service_levels.availability_report, True),
+    "evaluation": ("reports.kind.evaluation", tickets.evaluation, True),
+    "exception": ("reports.kind.exception", service_levels.exception_report, True),
+    "catalogue": ("reports.kind.catalogue", catalog_docs.catalogue, False),
+    "priority": ("reports.kind.priority", catalog_docs.priority_document, False),
+    "sla": ("reports.kind.sla", catalog_docs.sla_document, False),
+    "continuity": ("reports.kind.continuity", catalog_docs.continuity_plan, False),
     "incidents": (
-        "Catatan penanganan insiden",
+        "reports.kind.incidents",
         partial(tickets.handling_records, type_=GANGGUAN),
         True,
     ),
     "requests": (
-        "Catatan permintaan layanan",
+        "reports.kind.requests",
         partial(tickets.handling_records, type_=PERMINTAAN),
         True,
     ),
-    "complaints": ("Catatan keluhan", partial(tickets.handling_records, type_=KELUHAN), True),
+    "complaints": (
+        "reports.kind.complaints",
+        partial(tickets.handling_records, type_=KELUHAN),
+        True,
+    ),
 }
 ALIASES = {
     "ketersediaan": "availability",
@@ -53,6 +58,11 @@ def resolve_kind(name: str) -> str | None:
     return name if name in KINDS else ALIASES.get(name)
 
 
+def title(kind: str, lang: str = DEFAULT_LANG) -> str:
+    """The short name of a kind of report (the evidence index lists it), in `lang`."""
+    return t(KINDS[kind][0], lang)
+
+
 def build_report(
     kind: str,
     session: Session,
@@ -62,8 +72,11 @@ def build_report(
     tz: str,
     now: datetime,
     service_id: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Report:
+    """Every text of the report (titles, headers, notes, chart labels) is in `lang`."""
     _, builder, periodic = KINDS[kind]
+    lang = norm_lang(lang)
     if periodic:
-        return builder(session, start, end, tz=tz, now=now, service_id=service_id)
-    return builder(session, now=now)
+        return builder(session, start, end, tz=tz, now=now, service_id=service_id, lang=lang)
+    return builder(session, now=now, lang=lang)

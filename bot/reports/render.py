@@ -1,4 +1,5 @@
-"""Renderers: printable HTML (Jinja2), PDF (reportlab) and CSV, all from one `Report`."""
+"""Renderers: printable HTML (Jinja2), PDF (reportlab) and CSV, all from one `Report`,
+with their own labels (generated, period, no data) in the report's language."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot.i18n import fmt_dt
+from bot.i18n import fmt_dt, t
 from bot.reports.model import Chart, Report
 
 _env = Environment(
@@ -19,15 +20,30 @@ _env = Environment(
 )
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, lang: str) -> str:
+    """Numbers as the reader writes them: 1.234,50 in Indonesian, 1,234.50 in English."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.2f}".replace(",", "·").replace(".", ",").replace("·", ".")
+        text = f"{value:,.2f}"
+        return text if lang == "en" else text.replace(",", "·").replace(".", ",").replace("·", ".")
     return str(value)
 
 
+def _period(report: Report) -> str:
+    """The period as "2026-03-01 s.d. 2026-03-07"; empty for documents without one."""
+    if not (report.start and report.end):
+        return ""
+    return t(
+        "reports.meta.range",
+        report.lang,
+        start=report.start.isoformat(),
+        end=report.end.isoformat(),
+    )
+
+
 def to_html(report: Report) -> str:
+    lang = report.lang
     sections = []
     for s in report.sections:
         if isinstance(s, Chart):
@@ -44,12 +60,22 @@ def to_html(report: Report) -> str:
                     "chart": False,
                     "title": s.title,
                     "headers": s.headers,
-                    "rows": [[_cell(c) for c in r] for r in s.rows],
+                    "rows": [[_cell(c, lang) for c in r] for r in s.rows],
                     "note": s.note,
                 }
             )
+    labels = {
+        "generated": t("reports.meta.generated", lang),
+        "period": t("reports.meta.period", lang),
+        "service": t("reports.meta.service", lang),
+        "no_data": t("reports.meta.no_data", lang),
+    }
     return _env.get_template("report.html").render(
-        report=report, sections=sections, generated=fmt_dt(report.generated_at, "id")
+        report=report,
+        sections=sections,
+        labels=labels,
+        generated=fmt_dt(report.generated_at, lang),
+        period=_period(report),
     )
 
 
@@ -59,7 +85,8 @@ def to_csv(report: Report) -> str:
     writer = csv.writer(out)
     writer.writerow([f"# {report.title}"])
     if report.start and report.end:
-        writer.writerow(["# periode", report.start.isoformat(), report.end.isoformat()])
+        label = t("reports.meta.period_csv", report.lang)
+        writer.writerow([f"# {label}", report.start.isoformat(), report.end.isoformat()])
     for table in report.tables:
         writer.writerow([])
         writer.writerow([f"# {table.title}"])
@@ -98,11 +125,12 @@ def to_pdf(report: Report) -> bytes:
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
     story: list[Any] = [Paragraph(_esc(report.title), styles["Title"])]
-    meta = [f"Dibuat: {fmt_dt(report.generated_at, 'id')}"]
+    lang = report.lang
+    meta = [f"{t('reports.meta.generated', lang)}: {fmt_dt(report.generated_at, lang)}"]
     if report.start and report.end:
-        meta.append(f"Periode: {report.start.isoformat()} s.d. {report.end.isoformat()}")
+        meta.append(f"{t('reports.meta.period', lang)}: {_period(report)}")
     if report.service:
-        meta.append(f"Layanan: {report.service}")
+        meta.append(f"{t('reports.meta.service', lang)}: {report.service}")
     story.append(Paragraph(_esc(" · ".join(meta)), styles["BodyText"]))
     if report.intro:
         story.append(Paragraph(_esc(report.intro), styles["BodyText"]))
@@ -117,8 +145,8 @@ def to_pdf(report: Report) -> bytes:
             story.append(img)
             continue
         data = [[Paragraph(_esc(h), small) for h in s.headers]]
-        data += [[Paragraph(_esc(_cell(c)), small) for c in row] for row in s.rows] or [
-            [Paragraph("(tidak ada data)", small)] + [""] * (len(s.headers) - 1)
+        data += [[Paragraph(_esc(_cell(c, lang)), small) for c in row] for row in s.rows] or [
+            [Paragraph(_esc(t("reports.meta.no_data", lang)), small)] + [""] * (len(s.headers) - 1)
         ]
         table = LongTable(
             data, repeatRows=1, colWidths=[width / max(1, len(s.headers))] * len(s.headers)

@@ -1,5 +1,6 @@
 """The availability report and the exception report (SLA breaches, unacknowledged
-alerts, availability below target), from tickets, alerts and outages."""
+alerts, availability below target), from tickets, alerts and outages. Texts come from
+the catalogues (`reports.availability.*`, `reports.exception.*`), in the language asked for."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot import i18n  # i18n.t: in this module `t` is a ticket
 from bot.core import availability
 from bot.core.ticket_states import DIBATALKAN, FINAL_STATES, MENUNGGU
+from bot.i18n import DEFAULT_LANG
 from bot.reports import charts
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours
@@ -30,8 +33,13 @@ def availability_report(
     tz: str,
     now: datetime,
     service_id: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Report:
     lo, hi = bounds(start, end, tz)
+    met = {
+        True: i18n.t("reports.availability.met", lang),
+        False: i18n.t("reports.availability.not_met", lang),
+    }
     figures = availability.figures(session, lo, hi, now, tz, [service_id] if service_id else None)
     services = {s.id: s for s in session.exec(select(Service))}
     outages = session.exec(
@@ -59,57 +67,57 @@ def availability_report(
                 round(f.down_s / 60, 1),
                 round(f.maintenance_s / 60, 1),
                 count.get(sid, 0),
-                "-" if f.meets_target is None else ("ya" if f.meets_target else "tidak"),
+                "-" if f.meets_target is None else met[f.meets_target],
             ]
         )
         names.append(name)
         values.append(value)
         targets.append(f.target)
+    per_service = i18n.t("reports.availability.per_service", lang)
     report = Report(
         "ketersediaan",
-        "Laporan Ketersediaan Layanan SPBE",
+        i18n.t("reports.availability.title", lang),
         now,
         start,
         end,
         service_id,
-        intro="Ketersediaan tanpa pemeliharaan (angka SLA: waktu pemeliharaan terjadwal tidak dihitung) "
-        "dan dengan pemeliharaan (yang dialami pengguna), dibandingkan dengan target katalog.",
+        intro=i18n.t("reports.availability.intro", lang),
         sections=[
             Table(
-                "Ketersediaan per layanan",
+                per_service,
                 [
-                    "Layanan",
-                    "Target (%)",
-                    "Ketersediaan tanpa pemeliharaan (%)",
-                    "Ketersediaan dengan pemeliharaan (%)",
-                    "Waktu tidak tersedia (menit)",
-                    "Pemeliharaan (menit)",
-                    "Jumlah gangguan",
-                    "Memenuhi target",
+                    i18n.t("reports.column.service", lang),
+                    i18n.t("reports.column.target_pct", lang),
+                    i18n.t("reports.column.availability_without_pct", lang),
+                    i18n.t("reports.column.availability_with_pct", lang),
+                    i18n.t("reports.column.down_min", lang),
+                    i18n.t("reports.column.maintenance_min", lang),
+                    i18n.t("reports.column.outages", lang),
+                    i18n.t("reports.column.meets_target", lang),
                 ],
                 rows,
+                name="availability",
             )
         ],
+        lang=lang,
     )
     if not rows:
-        report.notes.append("Belum ada layanan yang dipantau pada periode ini.")
+        report.notes.append(i18n.t("reports.availability.none_monitored", lang))
     else:
+        chart_title = i18n.t("reports.availability.chart", lang)
         report.sections.append(
-            Chart(
-                "Ketersediaan per layanan",
-                charts.availability(names, values, targets, "Ketersediaan vs target"),
-            )
+            Chart(per_service, charts.availability(names, values, targets, chart_title, lang))
         )
     return report
 
 
-def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime) -> str:
+def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime, lang: str) -> str:
     reasons = []
     if ticket.assignee_id is None:
-        reasons.append("tanpa petugas")
+        reasons.append(i18n.t("reports.exception.reason.unassigned", lang))
     reassigned = sum(1 for e in events if e.kind == "assign") - 1
     if reassigned > 0:
-        reasons.append(f"ditugaskan ulang {reassigned} kali")
+        reasons.append(i18n.t("reports.exception.reason.reassigned", lang, n=reassigned))
     waited, since = 0.0, None
     for e in events:
         if e.kind == "state" and e.new == MENUNGGU:
@@ -120,10 +128,11 @@ def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime) -> str:
     if since is not None:
         waited += (now - since).total_seconds()
     if waited:
-        reasons.append(f"menunggu pengguna {hours(waited)} jam")
+        reasons.append(i18n.t("reports.exception.reason.waited", lang, hours=hours(waited)))
     if ticket.resolved_at is None and ticket.state not in FINAL_STATES:
-        reasons.append(f"masih terbuka ({ticket.state.replace('_', ' ')})")
-    return "; ".join(reasons) or "melewati batas waktu"
+        state = i18n.t(f"state.{ticket.state}", lang)
+        reasons.append(i18n.t("reports.exception.reason.still_open", lang, state=state))
+    return "; ".join(reasons) or i18n.t("reports.exception.reason.overdue", lang)
 
 
 def exception_report(
@@ -134,6 +143,7 @@ def exception_report(
     tz: str,
     now: datetime,
     service_id: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Report:
     lo, hi = bounds(start, end, tz)
     names = {s.id: s.name for s in session.exec(select(Service))}
@@ -179,9 +189,20 @@ def exception_report(
         ):
             events[e.ticket_id].append(e)
     breaches = []
+    not_yet = i18n.t("reports.exception.not_yet", lang)
     for kind, items, due_attr, done_attr in (
-        ("SLA tanggap", response, "response_due_at", "acknowledged_at"),
-        ("SLA penyelesaian", resolution, "resolution_due_at", "resolved_at"),
+        (
+            i18n.t("reports.exception.response_sla", lang),
+            response,
+            "response_due_at",
+            "acknowledged_at",
+        ),
+        (
+            i18n.t("reports.exception.resolution_sla", lang),
+            resolution,
+            "resolution_due_at",
+            "resolved_at",
+        ),
     ):
         for t in items:
             due, done = getattr(t, due_attr), getattr(t, done_attr)
@@ -193,9 +214,9 @@ def exception_report(
                     names.get(t.service_id or "", "-"),
                     f"P{t.priority}",
                     _local(due, tz),
-                    _local(done, tz) or "belum",
+                    _local(done, tz) or not_yet,
                     hours(over),
-                    _reasons(events[t.id or 0], t, now),
+                    _reasons(events[t.id or 0], t, now, lang),
                 ]
             )
     breaches.sort(key=lambda r: (r[4] or "", r[1]))
@@ -232,36 +253,52 @@ def exception_report(
             )
     return Report(
         "pengecualian",
-        "Laporan Pengecualian (Exception Report)",
+        i18n.t("reports.exception.title", lang),
         now,
         start,
         end,
         service_id,
-        intro="Setiap pelanggaran SLA, peringatan yang tidak diakui, dan ketersediaan di bawah target pada periode ini, beserta alasannya.",
+        intro=i18n.t("reports.exception.intro", lang),
         sections=[
             Table(
-                "Pelanggaran SLA",
+                i18n.t("reports.exception.breaches", lang),
                 [
-                    "Jenis",
-                    "Tiket",
-                    "Layanan",
-                    "Prioritas",
-                    "Batas waktu",
-                    "Terpenuhi",
-                    "Lewat (jam)",
-                    "Alasan",
+                    i18n.t("reports.column.kind", lang),
+                    i18n.t("reports.column.ticket", lang),
+                    i18n.t("reports.column.service", lang),
+                    i18n.t("reports.column.priority", lang),
+                    i18n.t("reports.column.due", lang),
+                    i18n.t("reports.column.met_at", lang),
+                    i18n.t("reports.column.over_h", lang),
+                    i18n.t("reports.column.reason", lang),
                 ],
                 breaches,
+                name="breaches",
             ),
             Table(
-                "Peringatan yang tidak diakui",
-                ["Jenis", "Layanan", "Prioritas", "Dibuat", "Diulang", "Tingkat eskalasi"],
+                i18n.t("reports.exception.unacknowledged", lang),
+                [
+                    i18n.t("reports.column.kind", lang),
+                    i18n.t("reports.column.service", lang),
+                    i18n.t("reports.column.priority", lang),
+                    i18n.t("reports.column.created", lang),
+                    i18n.t("reports.column.repeats", lang),
+                    i18n.t("reports.column.escalation_level", lang),
+                ],
                 unacked,
+                name="unacknowledged",
             ),
             Table(
-                "Ketersediaan di bawah target",
-                ["Layanan", "Target (%)", "Ketersediaan (%)", "Tidak tersedia (menit)"],
+                i18n.t("reports.exception.below_target", lang),
+                [
+                    i18n.t("reports.column.service", lang),
+                    i18n.t("reports.column.target_pct", lang),
+                    i18n.t("reports.column.availability_pct", lang),
+                    i18n.t("reports.column.unavailable_min", lang),
+                ],
                 below,
+                name="below_target",
             ),
         ],
+        lang=lang,
     )

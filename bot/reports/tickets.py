@@ -1,6 +1,7 @@
 """Ticket-based reports: the service evaluation report and the handling records
 (service requests and incidents) — volumes, time to acknowledge and to resolve, SLA
-compliance per service and priority, recurring categories."""
+compliance per service and priority, recurring categories. Texts come from the catalogues
+(`reports.evaluation.*`, `reports.records.*`), in the language asked for."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core.priority import PRIORITY_NAMES
+from bot import i18n  # i18n.t: in this module `t` is a ticket
 from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
+from bot.i18n import DEFAULT_LANG
 from bot.reports import charts
+from bot.reports.labels import priority_label
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours, mean, share
 from storage.models import KbFeedback, Person, Service, Ticket, TicketEvent
@@ -74,9 +77,11 @@ def evaluation(
     tz: str,
     now: datetime,
     service_id: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Report:
     lo, hi = bounds(start, end, tz)
     rows = [Row(t) for t in tickets_in(session, lo, hi, service_id)]
+    no_service = i18n.t("reports.meta.no_service", lang)
     names = _names(session)
     groups: dict[tuple[str, int], list[Row]] = defaultdict(list)
     for r in rows:
@@ -97,8 +102,8 @@ def evaluation(
         ]
         perf.append(
             [
-                names.get(sid, "(tanpa layanan)"),
-                f"P{prio} {PRIORITY_NAMES[prio]}",
+                names.get(sid, no_service),
+                priority_label(prio, lang),
                 len(items),
                 sum(1 for r in items if r.ticket.resolved_at),
                 hours(mean(ack)),
@@ -117,84 +122,113 @@ def evaluation(
         for r in rows
         if r.ticket.resolved_at
     ]
+    measure_value = [i18n.t("reports.column.measure", lang), i18n.t("reports.column.value", lang)]
     summary = Table(
-        "Ringkasan",
-        ["Ukuran", "Nilai"],
+        i18n.t("reports.evaluation.summary", lang),
+        measure_value,
         [
-            ["Tiket masuk", len(rows)],
+            [i18n.t("reports.evaluation.tickets_in", lang), len(rows)],
             [
-                "Gangguan / permintaan / keluhan",
+                i18n.t("reports.evaluation.by_type", lang),
                 " / ".join(
                     str(sum(1 for r in rows if r.ticket.type == k))
                     for k in (GANGGUAN, PERMINTAAN, KELUHAN)
                 ),
             ],
-            ["Tiket selesai", sum(1 for r in rows if r.ticket.resolved_at)],
-            ["Rata-rata waktu tanggap (jam)", hours(mean(total_ack))],
-            ["Rata-rata waktu penyelesaian (jam)", hours(mean(total_res))],
-            ["Kepatuhan SLA tanggap (%)", _pct([r.response_met(now) for r in rows])],
-            ["Kepatuhan SLA penyelesaian (%)", _pct([r.resolution_met(now) for r in rows])],
+            [
+                i18n.t("reports.evaluation.tickets_resolved", lang),
+                sum(1 for r in rows if r.ticket.resolved_at),
+            ],
+            [i18n.t("reports.evaluation.mean_response_h", lang), hours(mean(total_ack))],
+            [i18n.t("reports.evaluation.mean_resolution_h", lang), hours(mean(total_res))],
+            [
+                i18n.t("reports.evaluation.response_sla_pct", lang),
+                _pct([r.response_met(now) for r in rows]),
+            ],
+            [
+                i18n.t("reports.evaluation.resolution_sla_pct", lang),
+                _pct([r.resolution_met(now) for r in rows]),
+            ],
         ],
+        name="summary",
     )
     per_service = Table(
-        "Kinerja per layanan dan prioritas",
+        i18n.t("reports.evaluation.performance", lang),
         [
-            "Layanan",
-            "Prioritas",
-            "Masuk",
-            "Selesai",
-            "Rata-rata tanggap (jam)",
-            "Rata-rata penyelesaian (jam)",
-            "SLA tanggap (%)",
-            "SLA penyelesaian (%)",
+            i18n.t("reports.column.service", lang),
+            i18n.t("reports.column.priority", lang),
+            i18n.t("reports.column.received", lang),
+            i18n.t("reports.column.resolved", lang),
+            i18n.t("reports.column.mean_response_h", lang),
+            i18n.t("reports.column.mean_resolution_h", lang),
+            i18n.t("reports.column.response_sla_pct", lang),
+            i18n.t("reports.column.resolution_sla_pct", lang),
         ],
         perf,
-        note="Kepatuhan SLA dihitung atas tiket yang hasilnya sudah diketahui (sudah ditanggapi/diselesaikan atau sudah lewat batas waktu).",
+        note=i18n.t("reports.evaluation.performance_note", lang),
+        name="performance",
     )
     cats = Counter(
-        r.ticket.category or names.get(r.ticket.service_id or "", "(tanpa layanan)") for r in rows
+        r.ticket.category or names.get(r.ticket.service_id or "", no_service) for r in rows
     )
     recurring = Table(
-        "Kategori yang berulang",
-        ["Kategori / layanan", "Jumlah", "Porsi (%)"],
+        i18n.t("reports.evaluation.recurring", lang),
+        [
+            i18n.t("reports.column.category_or_service", lang),
+            i18n.t("reports.column.count", lang),
+            i18n.t("reports.column.share_pct", lang),
+        ],
         [[c, n, share(n, len(rows))] for c, n in cats.most_common(10)],
+        name="recurring",
     )
     fb = session.execute(
-        sa.select(KbFeedback.helpful, sa.func.count())
+        sa.select(col(KbFeedback.helpful), sa.func.count())
         .where(col(KbFeedback.at) >= lo, col(KbFeedback.at) < hi)
-        .group_by(KbFeedback.helpful)
+        .group_by(col(KbFeedback.helpful))
     ).all()
     helpful = {bool(h): int(n) for h, n in fb}
     satisfaction = Table(
-        "Kepuasan (jawaban FAQ)",
-        ["Ukuran", "Nilai"],
+        i18n.t("reports.evaluation.satisfaction", lang),
+        measure_value,
         [
-            ["Jawaban FAQ dinilai membantu", helpful.get(True, 0)],
-            ["Jawaban FAQ dinilai tidak membantu", helpful.get(False, 0)],
-            ["Tingkat membantu (%)", share(helpful.get(True, 0), sum(helpful.values()))],
+            [i18n.t("reports.evaluation.faq_helpful", lang), helpful.get(True, 0)],
+            [i18n.t("reports.evaluation.faq_not_helpful", lang), helpful.get(False, 0)],
+            [
+                i18n.t("reports.evaluation.helpful_pct", lang),
+                share(helpful.get(True, 0), sum(helpful.values())),
+            ],
         ],
-        note='Survei kepuasan atas penyelesaian tiket belum dikumpulkan oleh aplikasi; yang tercatat adalah penilaian "Apakah ini membantu?" pada jawaban FAQ.',
+        note=i18n.t("reports.evaluation.satisfaction_note", lang),
+        name="satisfaction",
     )
     report = Report(
         "evaluasi",
-        "Laporan Evaluasi Layanan SPBE",
+        i18n.t("reports.evaluation.title", lang),
         now,
         start,
         end,
         service_id,
-        intro="Volume, waktu tanggap dan penyelesaian, kepatuhan SLA per layanan dan prioritas, serta kategori yang berulang, dihitung dari catatan tiket.",
+        intro=i18n.t("reports.evaluation.intro", lang),
         sections=[summary, per_service, recurring, satisfaction],
+        lang=lang,
     )
     if rows:
-        report.sections += _charts(rows, start, end, tz, now)
+        report.sections += _charts(rows, start, end, tz, now, lang)
     return report
 
 
-def _charts(rows: list[Row], start: date, end: date, tz: str, now: datetime) -> list[Chart]:
+def _charts(
+    rows: list[Row], start: date, end: date, tz: str, now: datetime, lang: str
+) -> list[Chart]:
     zone = ZoneInfo(tz)
     per_day = Counter(r.ticket.created_at.astimezone(zone).date() for r in rows)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    volume = charts.volume(days, [per_day.get(d, 0) for d in days], "Volume tiket per hari")
+    volume = charts.volume(
+        days,
+        [per_day.get(d, 0) for d in days],
+        i18n.t("reports.evaluation.volume_chart", lang),
+        lang,
+    )
     weeks: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         iso = r.ticket.created_at.astimezone(zone).isocalendar()
@@ -204,9 +238,13 @@ def _charts(rows: list[Row], start: date, end: date, tz: str, now: datetime) -> 
         labels,
         [_pct([r.response_met(now) for r in weeks[w]]) for w in labels],
         [_pct([r.resolution_met(now) for r in weeks[w]]) for w in labels],
-        "Kepatuhan SLA per minggu",
+        i18n.t("reports.evaluation.compliance_chart", lang),
+        lang,
     )
-    return [Chart("Volume tiket", volume), Chart("Kepatuhan SLA", comp)]
+    return [
+        Chart(i18n.t("reports.evaluation.volume", lang), volume),
+        Chart(i18n.t("reports.evaluation.compliance", lang), comp),
+    ]
 
 
 def handling_records(
@@ -218,20 +256,24 @@ def handling_records(
     now: datetime,
     type_: str,
     service_id: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Report:
     """Every service request (or incident) of the period with its handling trail."""
     lo, hi = bounds(start, end, tz)
     items = tickets_in(session, lo, hi, service_id, (type_,))
     names = _names(session)
-    people = {p.id: p.name for p in session.exec(select(Person.id, Person.name))}  # type: ignore[call-overload]
-    counts = (
-        dict(
-            session.execute(
-                sa.select(TicketEvent.ticket_id, sa.func.count())
+    people = {
+        pid: name for pid, name in session.execute(sa.select(col(Person.id), col(Person.name)))
+    }
+    counts: dict[int, int] = (
+        {
+            tid: n
+            for tid, n in session.execute(
+                sa.select(col(TicketEvent.ticket_id), sa.func.count())
                 .where(col(TicketEvent.ticket_id).in_([t.id for t in items]))
-                .group_by(TicketEvent.ticket_id)
-            ).all()
-        )
+                .group_by(col(TicketEvent.ticket_id))
+            )
+        }
         if items
         else {}
     )
@@ -252,15 +294,11 @@ def handling_records(
             people.get(t.assignee_id) if t.assignee_id else None,
             t.resolution,
             t.root_cause,
-            counts.get(t.id, 0),
+            counts.get(t.id or 0, 0),
         ]
         for t in items
     ]
-    title = (
-        "Catatan Penanganan Insiden"
-        if type_ == GANGGUAN
-        else ("Catatan Permintaan Layanan" if type_ == PERMINTAAN else "Catatan Keluhan")
-    )
+    title = i18n.t(f"reports.records.{type_}", lang)
     return Report(
         f"catatan-{type_}",
         title,
@@ -272,20 +310,22 @@ def handling_records(
             Table(
                 title,
                 [
-                    "Nomor",
-                    "Layanan",
-                    "Prioritas",
-                    "Status",
-                    "Judul",
-                    "Dibuat",
-                    "Ditanggapi",
-                    "Diselesaikan",
-                    "Petugas",
-                    "Penyelesaian",
-                    "Akar masalah",
-                    "Jumlah catatan",
+                    i18n.t("reports.column.number", lang),
+                    i18n.t("reports.column.service", lang),
+                    i18n.t("reports.column.priority", lang),
+                    i18n.t("reports.column.state", lang),
+                    i18n.t("reports.column.title", lang),
+                    i18n.t("reports.column.created", lang),
+                    i18n.t("reports.column.acknowledged", lang),
+                    i18n.t("reports.column.resolved_at", lang),
+                    i18n.t("reports.column.assignee", lang),
+                    i18n.t("reports.column.resolution", lang),
+                    i18n.t("reports.column.root_cause", lang),
+                    i18n.t("reports.column.events", lang),
                 ],
                 rows,
+                name="records",
             )
         ],
+        lang=lang,
     )

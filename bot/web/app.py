@@ -29,6 +29,7 @@ from bot.channels.base import ChannelSpec, Slot
 from bot.core import summary
 from bot.delivery import Deliverer
 from bot.jobs import Jobs
+from bot.reports.charts import summary_availability
 from bot.runtime import Helpdesk
 from bot.web import status
 from storage.models import utcnow
@@ -89,7 +90,7 @@ def create_app(
 
         def draw() -> bytes | None:
             with Session(helpdesk.engine) as session:
-                return summary.chart(
+                return summary_availability(
                     summary.build(session, utcnow(), helpdesk.settings.timezone, scope)
                 )
 

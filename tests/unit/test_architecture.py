@@ -5,9 +5,7 @@ The graph is read with `ast`, not by importing: every `import` counts, at module
 and inside functions (a function-level import is still a runtime dependency, it is only
 paid later), except those under `if TYPE_CHECKING:`, which never run.
 
-Each rule is its own test. The ones that fail today because of code owned by another
-branch are marked `xfail(strict=True)`: once that branch is merged they pass, the strict
-mark turns that into a failure, and whoever merges removes the mark.
+Each rule is its own test, so a failure names the rule and the offending edges.
 """
 
 from __future__ import annotations
@@ -243,11 +241,6 @@ def test_core_does_not_import_the_outer_layers(edges: list[Edge]) -> None:
     assert not bad, explain("bot.core must not import dialogue, channels, web or cli:", bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fixed by the usecases branch: bot/core/scheduled_posts.py and "
-    "bot/core/summary.py import bot.reports",
-)
 def test_core_does_not_import_reports(edges: list[Edge]) -> None:
     bad = violations(edges, "bot.core", ["bot.reports"])
     assert not bad, explain("bot.core must not import bot.reports (reports build on core):", bad)

@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 
 from bot.core import availability, tickets
 from bot.core.tickets import Actor
-from bot.reports import build_report, to_csv, to_html, to_pdf
-from bot.reports.evidence import FORMS, build_pack
+from bot.i18n import catalogue
+from bot.reports import KINDS, build_report, to_csv, to_html, to_pdf
+from bot.reports.evidence import FORMS, build_pack, forms
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Alert, Person, ServiceState, ServiceTechnician, Ticket
@@ -250,3 +251,64 @@ def test_evidence_pack_has_every_form(records: Helpdesk) -> None:
     for n, (form, kind) in enumerate(FORMS, start=1):
         assert {f"{n:02d}-{kind}.{ext}" for ext in ("html", "pdf", "csv")} <= names
         assert form in index
+
+
+def _texts(report) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every text of a report that comes from the catalogues."""
+    out = {report.title, report.intro, *report.notes}
+    for s in report.sections:
+        out.add(s.title)
+        out.update(getattr(s, "headers", []))
+    return out - {""}
+
+
+def test_every_report_in_english(records: Helpdesk) -> None:
+    same_in_both = {v for k, v in catalogue("id").items() if catalogue("en").get(k) == v}
+    with Session(records.engine) as s:
+        for kind in KINDS:
+            args = {"start": START, "end": END, "tz": TZ, "now": NOW}
+            indonesian = build_report(kind, s, **args)  # type: ignore[arg-type]
+            english = build_report(kind, s, **args, lang="en")  # type: ignore[arg-type]
+            assert (indonesian.lang, english.lang) == ("id", "en")
+            assert [len(t.rows) for t in english.tables] == [len(t.rows) for t in indonesian.tables]
+            left = (_texts(english) & _texts(indonesian)) - same_in_both
+            assert not left, f"{kind}: still Indonesian in English: {left}"
+
+
+def test_english_figures_and_renderers(records: Helpdesk) -> None:
+    with Session(records.engine) as s:
+        report = build_report("evaluation", s, start=START, end=END, tz=TZ, now=NOW, lang="en")
+        prio = build_report("priority", s, start=START, end=END, tz=TZ, now=NOW, lang="en")
+    summary = dict(r for r in next(t for t in report.tables if t.name == "summary").rows)
+    assert summary["Tickets received"] == 4 and summary["Incidents / requests / complaints"] == (
+        "3 / 1 / 0"
+    )
+    assert prio.tables[0].rows[0] == ["Impact High", "P1 critical", "P2 high", "P3 moderate"]
+    html = to_html(report)
+    assert '<html lang="en">' in html and "<h1>SPBE Service Evaluation Report</h1>" in html
+    assert "Period 2026-03-01 to 2026-03-07" in html and "Dibuat" not in html
+    assert to_pdf(report).startswith(b"%PDF")
+    rows = list(csv.reader(io.StringIO(to_csv(report))))
+    assert ["# period", "2026-03-01", "2026-03-07"] in rows and ["Tickets received", "4"] in rows
+
+
+def test_exception_reasons_in_english(records: Helpdesk) -> None:
+    with Session(records.engine) as s:
+        report = build_report("exception", s, start=START, end=END, tz=TZ, now=NOW, lang="en")
+        numbers = {t.title: t.number for t in s.exec(select(Ticket))}
+    rows = next(t for t in report.tables if t.name == "breaches").rows
+    b = next(r for r in rows if r[1] == numbers["B"] and r[0] == "Resolution SLA")
+    assert "waiting for the user 2.0 hours" in b[7]
+    c = next(r for r in rows if r[1] == numbers["C"] and r[0] == "Response SLA")
+    assert c[5] == "not yet" and "still open (assigned)" in c[7]
+
+
+def test_evidence_pack_in_english(records: Helpdesk) -> None:
+    with Session(records.engine) as s:
+        data = build_pack(s, start=START, end=END, tz=TZ, now=NOW, lang="en")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        index = zf.read("index.html").decode()
+        catalogue_page = zf.read("01-catalogue.html").decode()
+    assert '<html lang="en">' in index and "<h1>SPBE Service Management Evidence</h1>" in index
+    assert all(form in index for form, _ in forms("en")) and "Service catalogue" in index
+    assert "<th>Technical managers</th>" in catalogue_page

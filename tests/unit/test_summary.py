@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from bot.core import summary, tickets
 from bot.core.tickets import Actor
+from bot.reports.charts import summary_availability
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import (
@@ -120,7 +121,7 @@ def test_summary_figures(helpdesk: Helpdesk) -> None:
         and "1 berisiko, 1 terlewati" in text
         and "tidak tersedia: Akses Jarak Jauh (VPN)" in text
     )
-    assert summary.chart(result).startswith(b"\x89PNG")
+    assert summary_availability(result).startswith(b"\x89PNG")
 
 
 def test_ringkasan_in_chat_is_for_coordinators(helpdesk: Helpdesk, chat: Chat) -> None:

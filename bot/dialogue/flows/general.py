@@ -12,6 +12,7 @@ from bot.dialogue.render import service_detail, service_line
 from bot.dialogue.router import Button, Flow, split_first
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import LANGUAGES
+from bot.reports.charts import summary_availability
 from storage.models import Service
 
 
@@ -103,7 +104,7 @@ def summary_command(turn: Turn, argument: str) -> list[Reply]:
     except NotAllowed as exc:  # a plain answer, as to any question the person may not ask
         return turn.say(turn.t(exc.key))
     turn.say(summary.render(result, turn.lang, turn.timezone, turn.now))
-    turn.replies[-1].image = summary.chart(result)
+    turn.replies[-1].image = summary_availability(result, turn.lang)
     return turn.replies
 
 
