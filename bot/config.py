@@ -236,6 +236,38 @@ class Settings(BaseSettings):
         "service", validation_alias=AliasChoices("ALERTMANAGER_LABEL", "alertmanager_label")
     )
 
+    # Retention (bot.core.retention): what the daily job prunes; 0 keeps that kind for ever.
+    # Tickets, their history, alerts and outages are never pruned.
+    #: conversations nobody spoke in for this many days (a flow left half-way is dropped).
+    retention_conversation_days: int = Field(
+        90,
+        ge=0,
+        validation_alias=AliasChoices("RETENTION_CONVERSATION_DAYS", "retention_conversation_days"),
+    )
+    #: dedupe keys of Telegram and Slack updates; at least 2 days, past any redelivery.
+    retention_inbound_event_days: int = Field(
+        7,
+        ge=2,
+        validation_alias=AliasChoices(
+            "RETENTION_INBOUND_EVENT_DAYS", "retention_inbound_event_days"
+        ),
+    )
+    #: web chat (and console) notices nobody collected are marked failed after this many days.
+    retention_pull_notice_days: int = Field(
+        14,
+        ge=0,
+        validation_alias=AliasChoices("RETENTION_PULL_NOTICE_DAYS", "retention_pull_notice_days"),
+    )
+    #: sent and failed notices are deleted after this many days.
+    retention_notice_days: int = Field(
+        90,
+        ge=0,
+        validation_alias=AliasChoices("RETENTION_NOTICE_DAYS", "retention_notice_days"),
+    )
+    retention_cron: str = Field(
+        "15 2 * * *", validation_alias=AliasChoices("RETENTION_CRON", "retention_cron")
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The embedded default is a SQLite file inside the data folder."""

@@ -73,6 +73,7 @@ class Jobs:
         self.scheduler.add_job(self.plan_unplanned, id="sla-plan", misfire_grace_time=None)
         add_monitoring_jobs(self.scheduler, self.helpdesk)
         add_report_jobs(self.scheduler, self.helpdesk)
+        add_retention_job(self.scheduler, self.helpdesk)
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -151,3 +152,27 @@ def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
             coalesce=True,
             misfire_grace_time=3600,
         )
+
+
+def add_retention_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """Once a day, old conversations, dedupe keys and notices go (bot.core.retention)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.core import retention
+
+    settings = helpdesk.settings
+    policy = retention.Policy.from_settings(settings)
+
+    async def prune() -> None:
+        counts = await asyncio.to_thread(retention.prune, helpdesk.engine, utcnow(), policy)
+        if counts:
+            log.info("retention: %s", dict(counts))
+
+    scheduler.add_job(
+        prune,
+        CronTrigger.from_crontab(settings.retention_cron, timezone=settings.timezone),
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )

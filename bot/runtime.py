@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import log_redaction
 from bot.config import Settings
 from bot.core import catalog, people, sla
 from bot.core.knowledge_base import KnowledgeBase
@@ -31,6 +32,7 @@ class Helpdesk:
 
 
 def build(settings: Settings, *, upgrade: bool = True, engine: Engine | None = None) -> Helpdesk:
+    log_redaction.install(settings)  # before anything of ours can log a secret
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.resolved_database_url)
     sla.install(engine, sla.Policy.from_settings(settings))

@@ -1,4 +1,5 @@
-"""Engine and sessions. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+"""Engine and sessions. SQLite gets WAL, foreign keys, a busy timeout and full syncs on
+every connection."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # FULL syncs the WAL at every commit: a ticket the bot confirmed survives a power cut.
+    # NORMAL syncs only at checkpoints and may lose the last commits on power loss.
+    cur.execute("PRAGMA synchronous=FULL")
     cur.close()
 
 

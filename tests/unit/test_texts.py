@@ -16,7 +16,7 @@ import pytest
 
 from bot.core import availability, priority, sla
 from bot.core.roles import Role
-from bot.core.tickets import STATES, TYPES
+from bot.core.ticket_states import STATES, TYPES
 from bot.i18n import LANGUAGES, catalogue
 from tests.text_keys import HOLE, Scanner, Use
 

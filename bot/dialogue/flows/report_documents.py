@@ -41,7 +41,14 @@ def command(turn: Turn, text: str) -> list[Reply]:
     if start > end or start.year < 2000 or (end - start).days > 3 * 366:
         return turn.say(turn.t("report_chat.bad_period"))
     report = build_report(
-        kind, turn.session, start=start, end=end, tz=tz, now=turn.now, service_id=service_id
+        kind,
+        turn.session,
+        start=start,
+        end=end,
+        tz=tz,
+        now=turn.now,
+        service_id=service_id,
+        lang=turn.lang,  # the document in the language of the chat that asked for it
     )
     lines = [f"📑 {report.title}"]
     if KINDS[kind][2]:

@@ -1,0 +1,140 @@
+"""What the product forgets, and when: rows that only serve the plumbing grow with every
+visitor and every update, so a daily job prunes them. Ticket history (tickets, their
+events, alerts, outages, availability figures) is evidence and is never touched here.
+
+- conversations nobody has spoken in for `conversation_days`, whatever their state:
+  a flow left half-way that long is abandoned, the next message starts afresh (the
+  chat's language, kept on the conversation, falls back to the person's or Indonesian);
+- platform dedupe keys (InboundEvent: Telegram update ids, Slack event ids) older than
+  `inbound_event_days`, well past any redelivery by the platform;
+- notices of pull channels (web chat, console) still pending after `pull_notice_days`:
+  nobody polls for them (a web session that never came back). They are marked failed
+  with a reason rather than deleted, so that what was never shown stays visible for a
+  while like any failed notice, and then goes with them;
+- sent and failed notices older than `notice_days`.
+
+A day count of 0 keeps that kind for ever. Deletes go in batches, each in its own
+transaction when given an engine, so that a first run on a large database holds no
+long lock. Replicas run the job at the same time: each batch takes its rows in id
+order, so a second replica waits for the first one's batch and then finds it done.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult, Engine
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from storage.db import session_scope
+from storage.models import Conversation, InboundEvent, Notice
+
+#: channels that collect their notices themselves (bot.channels.webchat, console): the
+#: deliverer never sends these, so a pending one waits until its chat polls.
+PULL_CHANNELS = frozenset({"web", "console"})
+EXPIRED = "expired: never collected (the chat did not poll for it)"
+
+
+@dataclass(frozen=True)
+class Policy:
+    conversation_days: int = 90
+    inbound_event_days: int = 7
+    pull_notice_days: int = 14
+    notice_days: int = 90
+    pull_channels: frozenset[str] = PULL_CHANNELS
+    batch: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            conversation_days=settings.retention_conversation_days,
+            inbound_event_days=settings.retention_inbound_event_days,
+            pull_notice_days=settings.retention_pull_notice_days,
+            notice_days=settings.retention_notice_days,
+        )
+
+
+#: one batch of one kind: (limit) → the statement that prunes at most that many rows.
+Step = Callable[[int], Any]
+
+
+def prune(target: Session | Engine, now: datetime, policy: Policy) -> Counter[str]:
+    """Prune every kind the policy keeps for a limited time; how many rows of each.
+
+    Given a session, everything runs in its transaction (the caller commits); given an
+    engine, each batch commits on its own."""
+    now = now.astimezone(UTC)  # stored times are UTC; SQLite compares them as text
+    counts: Counter[str] = Counter()
+    for kind, step in _steps(now, policy):
+        while True:
+            done = _run(target, step(policy.batch))
+            counts[kind] += done
+            if done < policy.batch:
+                break
+    return +counts  # kinds with nothing pruned are left out
+
+
+def _run(target: Session | Engine, statement: Any) -> int:
+    if isinstance(target, Session):
+        return _rowcount(target, statement)
+    with session_scope(target) as session:
+        return _rowcount(session, statement)
+
+
+def _rowcount(session: Session, statement: Any) -> int:
+    result = session.execute(statement, execution_options={"synchronize_session": False})
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _steps(now: datetime, policy: Policy) -> list[tuple[str, Step]]:
+    """In this order: expired pull notices are failed notices, deleted with the rest once
+    they are old enough."""
+    steps: list[tuple[str, Step]] = []
+
+    def before(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    if policy.conversation_days:
+        quiet = col(Conversation.updated_at) < before(policy.conversation_days)
+        steps.append(("conversations", partial(_delete, Conversation, quiet)))
+    if policy.inbound_event_days:
+        old = col(InboundEvent.received_at) < before(policy.inbound_event_days)
+        steps.append(("inbound_events", partial(_delete, InboundEvent, old)))
+    if policy.pull_notice_days and policy.pull_channels:
+        unread = sa.and_(
+            col(Notice.status) == "pending",
+            col(Notice.channel).in_(sorted(policy.pull_channels)),
+            col(Notice.created_at) < before(policy.pull_notice_days),
+        )
+        steps.append(("notices_expired", partial(_expire, unread)))
+    if policy.notice_days:
+        done = sa.and_(
+            col(Notice.status).in_(["sent", "failed"]),
+            col(Notice.created_at) < before(policy.notice_days),
+        )
+        steps.append(("notices_deleted", partial(_delete, Notice, done)))
+    return steps
+
+
+def _delete(model: Any, condition: Any, limit: int) -> Any:
+    """The condition is checked again on the rows themselves: on PostgreSQL a row another
+    transaction changed while we waited for its lock is re-read, so a conversation its
+    user just came back to, or a notice a poll just took, is not pruned."""
+    ids = select(model.id).where(condition).order_by(model.id).limit(limit)
+    return sa.delete(model).where(col(model.id).in_(ids.scalar_subquery()), condition)
+
+
+def _expire(condition: Any, limit: int) -> Any:
+    ids = select(Notice.id).where(condition).order_by(col(Notice.id)).limit(limit)
+    return (
+        sa.update(Notice)
+        .where(col(Notice.id).in_(ids.scalar_subquery()), condition)
+        .values(status="failed", last_error=EXPIRED, locked_until=None)
+    )
