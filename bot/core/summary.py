@@ -166,70 +166,88 @@ def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summa
 
 
 def render(s: Summary, lang: str, tz: str, now: datetime) -> str:
-    lines = [
-        t(
-            "summary.header",
-            lang,
-            at=fmt_dt(now, lang, tz),
-            scope=f" · {s.scope}" if s.scope else "",
-        )
-    ]
+    """The summary as chat lines: always the open tickets, SLA and alerts; the services,
+    availability, maintenance and categories only when there is something to say."""
+    header = t(
+        "summary.header",
+        lang,
+        at=fmt_dt(now, lang, tz),
+        scope=f" · {s.scope}" if s.scope else "",
+    )
     if s.service_ids == []:
-        return lines[0] + "\n" + t("summary.scope_unknown", lang, text=s.scope or "")
-    prio = " · ".join(f"P{p}: {s.open_by_priority.get(p, 0)}" for p in (1, 2, 3, 4))
-    lines.append(t("summary.open", lang, total=s.open_total, by_priority=prio))
-    if s.open_by_state:
-        lines.append(
-            t(
-                "summary.by_state",
-                lang,
-                states=", ".join(
-                    f"{t(f'state.{k}', lang)} {v}"
-                    for k, v in sorted(s.open_by_state.items(), key=lambda kv: -kv[1])
-                ),
-            )
-        )
+        return header + "\n" + t("summary.scope_unknown", lang, text=s.scope or "")
+    lines = [header, _open_line(s, lang)]
+    lines += _optional(_by_state_line(s, lang))
     lines.append(t("summary.sla", lang, at_risk=s.at_risk, breached=s.breached))
     lines.append(t("summary.alerts", lang, n=s.unacked_alerts))
-    if s.states:
-        down = [s.names.get(k, k) for k, v in s.states.items() if v == "down"]
-        degraded = [s.names.get(k, k) for k, v in s.states.items() if v == "degraded"]
-        lines.append(
-            t(
-                "summary.now",
-                lang,
-                up=sum(1 for v in s.states.values() if v == "up"),
-                total=len(s.states),
-                down=", ".join(down) or "-",
-                degraded=", ".join(degraded) or "-",
-            )
-        )
-    if s.week_availability:
-        worst = sorted(((v, k) for k, v in s.week_availability.items() if v is not None))[:5]
-        lines.append(
-            t(
-                "summary.week",
-                lang,
-                items=", ".join(f"{s.names.get(k, k)} {v:.2f}%" for v, k in worst) or "-",
-            )
-        )
-    if s.maintenance:
-        lines.append(
-            t(
-                "summary.maintenance",
-                lang,
-                items="; ".join(
-                    f"{fmt_dt(a, lang, tz)}–{fmt_dt(b, lang, tz)} {impact}".strip()
-                    for a, b, impact in s.maintenance
-                ),
-            )
-        )
-    if s.top_categories:
-        lines.append(
-            t(
-                "summary.categories",
-                lang,
-                items=", ".join(f"{c} ({n})" for c, n in s.top_categories),
-            )
-        )
+    lines += _optional(
+        _services_now_line(s, lang),
+        _week_line(s, lang),
+        _maintenance_line(s, lang, tz),
+        _categories_line(s, lang),
+    )
     return "\n".join(lines)
+
+
+def _optional(*lines: str | None) -> list[str]:
+    return [line for line in lines if line is not None]
+
+
+def _open_line(s: Summary, lang: str) -> str:
+    prio = " · ".join(f"P{p}: {s.open_by_priority.get(p, 0)}" for p in (1, 2, 3, 4))
+    return t("summary.open", lang, total=s.open_total, by_priority=prio)
+
+
+def _by_state_line(s: Summary, lang: str) -> str | None:
+    """Open tickets per state, the largest first."""
+    if not s.open_by_state:
+        return None
+    states = ", ".join(
+        f"{t(f'state.{k}', lang)} {v}"
+        for k, v in sorted(s.open_by_state.items(), key=lambda kv: -kv[1])
+    )
+    return t("summary.by_state", lang, states=states)
+
+
+def _services_now_line(s: Summary, lang: str) -> str | None:
+    """How many services are up, and which are down or degraded, by name."""
+    if not s.states:
+        return None
+
+    def named(state: str) -> str:
+        return ", ".join(s.names.get(k, k) for k, v in s.states.items() if v == state) or "-"
+
+    return t(
+        "summary.now",
+        lang,
+        up=sum(1 for v in s.states.values() if v == "up"),
+        total=len(s.states),
+        down=named("down"),
+        degraded=named("degraded"),
+    )
+
+
+def _week_line(s: Summary, lang: str) -> str | None:
+    """The five services least available over 7 days (those with a figure)."""
+    if not s.week_availability:
+        return None
+    worst = sorted(((v, k) for k, v in s.week_availability.items() if v is not None))[:5]
+    items = ", ".join(f"{s.names.get(k, k)} {v:.2f}%" for v, k in worst) or "-"
+    return t("summary.week", lang, items=items)
+
+
+def _maintenance_line(s: Summary, lang: str, tz: str) -> str | None:
+    if not s.maintenance:
+        return None
+    items = "; ".join(
+        f"{fmt_dt(a, lang, tz)}–{fmt_dt(b, lang, tz)} {impact}".strip()
+        for a, b, impact in s.maintenance
+    )
+    return t("summary.maintenance", lang, items=items)
+
+
+def _categories_line(s: Summary, lang: str) -> str | None:
+    if not s.top_categories:
+        return None
+    items = ", ".join(f"{c} ({n})" for c, n in s.top_categories)
+    return t("summary.categories", lang, items=items)

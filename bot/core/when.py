@@ -12,7 +12,8 @@ the agency's zone (or WIB/WITA/WIT when written) and returned in UTC.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -92,81 +93,180 @@ def _word(tok: str) -> str:
     return tok.lower().strip(",")
 
 
+@dataclass
+class _Reader:
+    """What the recognisers of one point share: the tokens, the point read so far, and
+    whether a clock word ("jam", "pukul") has been seen, which lets a bare "21" be a time."""
+
+    toks: list[str]
+    need_clock: bool
+    point: _Point = field(default_factory=_Point)
+    saw_filler_clock: bool = False
+
+    def word(self, i: int) -> str:
+        return _word(self.toks[i]) if i < len(self.toks) else ""
+
+
+#: A recogniser looks at toks[i:]; when it reads something into the point it returns the
+#: index after it, otherwise None and the next recogniser is tried.
+_Recogniser = Callable[[_Reader, int], int | None]
+
+_CLOCK_FILLERS = ("pukul", "jam", "pkl", "pkl.", "at")
+
+
+def _day_word(r: _Reader, i: int) -> int | None:
+    """Day words ("hari ini", "besok", "lusa"); the two-word form first, so "hari" is not
+    taken as a filler."""
+    if r.point.rel is not None:
+        return None
+    two = f"{r.word(i)} {r.word(i + 1)}" if i + 1 < len(r.toks) else ""
+    for n, words in ((2, two), (1, r.word(i))):
+        if words in DAY_WORDS:
+            r.point.rel = DAY_WORDS[words]
+            return i + n
+    return None
+
+
+def _weekday(r: _Reader, i: int) -> int | None:
+    """A weekday ("Sabtu"), optionally followed by "depan"/"next" for next calendar week."""
+    w = r.word(i)
+    if w not in WEEKDAYS or r.point.weekday is not None:
+        return None
+    r.point.weekday, i = WEEKDAYS[w], i + 1
+    if i < len(r.toks) and r.word(i) in ("depan", "next"):
+        r.point.next_week, i = True, i + 1
+    return i
+
+
+def _filler(r: _Reader, i: int) -> int | None:
+    """Words that say nothing ("tanggal", "mulai"); remember the ones announcing a time."""
+    w = r.word(i)
+    if w not in FILLERS:
+        return None
+    r.saw_filler_clock = r.saw_filler_clock or w in _CLOCK_FILLERS
+    return i + 1
+
+
+def _zone(r: _Reader, i: int) -> int | None:
+    """WIB/WITA/WIT, only after the time it qualifies."""
+    w = r.word(i)
+    if w not in ZONES or r.point.clock is None:
+        return None
+    r.point.zone = ZONES[w]
+    return i + 1
+
+
+def _iso_date(r: _Reader, i: int) -> int | None:
+    m = _ISO_DATE.match(r.word(i))
+    if not m or r.point.day is not None:
+        return None
+    r.point.day = _mkdate(int(m[1]), int(m[2]), int(m[3]))
+    return i + 1
+
+
+def _numeric_date(r: _Reader, i: int) -> int | None:
+    """Numeric dates ("14/12", "14-12-2024", "14.12.24"); a yearless "14.12" before any
+    time is the time 14.12, not a date."""
+    w = r.word(i)
+    m = _NUM_DATE.match(w)
+    if not m or r.point.day is not None:
+        return None
+    if m[3] is None and "." in w and r.point.clock is None and _TIME.match(w):
+        return None
+    r.point.day = _mkdate(_full_year(m[3]), int(m[2]), int(m[1]))
+    return i + 1
+
+
+def _full_year(written: str | None) -> int:
+    """A two-digit year is in this century; no year is 0, for _mkdate to choose later."""
+    if not written:
+        return 0
+    return int(written) + (2000 if len(written) == 2 else 0)
+
+
+def _day_month_name(r: _Reader, i: int) -> int | None:
+    """A day and a month name ("14 Des", "14 des.", "14 Desember 2024")."""
+    w = r.word(i)
+    if not (w.isdigit() and i + 1 < len(r.toks)) or r.word(i + 1).rstrip(".") not in MONTHS:
+        return None
+    if r.point.day is not None:
+        return None
+    month = MONTHS[r.word(i + 1).rstrip(".")]
+    i += 2
+    year = 0
+    if i < len(r.toks) and re.fullmatch(r"\d{4}", r.word(i)):
+        year, i = int(r.word(i)), i + 1
+    r.point.day = _mkdate(year, month, int(w))
+    return i
+
+
+def _clock(r: _Reader, i: int) -> int | None:
+    """A time ("20.00", "20:00"), or a bare hour when the context says it is one."""
+    m = _TIME.match(r.word(i))
+    if not m or r.point.clock is not None or not _means_time(r, m):
+        return None
+    r.point.clock = _time_of(int(m[1]), int(m[2] or 0), r.toks[i])
+    return i + 1
+
+
+def _means_time(r: _Reader, m: re.Match[str]) -> bool:
+    """A bare "21" is a time after a clock word, a date or weekday, or at the end of a
+    span (where only a time can follow); at the start of a text it may be a day."""
+    p = r.point
+    return (
+        m[2] is not None
+        or r.saw_filler_clock
+        or not r.need_clock
+        or p.day is not None
+        or p.weekday is not None
+    )
+
+
+def _time_of(hour: int, minute: int, written: str) -> time:
+    """24.00 is the last minute of the day; anything past 23.59 is refused."""
+    if hour == 24 and minute == 0:
+        hour, minute = 23, 59
+    if hour > 23 or minute > 59:
+        raise WhenError("maintenance.when.bad_time", text=written)
+    return time(hour, minute)
+
+
+#: Tried in this order at every token; the first that reads something wins.
+_RECOGNISERS: tuple[_Recogniser, ...] = (
+    _day_word,
+    _weekday,
+    _filler,
+    _zone,
+    _iso_date,
+    _numeric_date,
+    _day_month_name,
+    _clock,
+)
+
+
+def _read_one(r: _Reader, i: int) -> int | None:
+    for recognise in _RECOGNISERS:
+        after = recognise(r, i)
+        if after is not None:
+            return after
+    return None
+
+
 def _parse_point(toks: list[str], i: int, *, need_clock: bool) -> tuple[_Point, int]:
-    """Read one date-and-time from toks[i:]; return it and the index after it."""
-    p = _Point()
+    """Read one date-and-time from toks[i:]; return it and the index after it.
+
+    Reading stops at the first token no recogniser takes (a separator, the impact text),
+    so the caller knows where the point ended."""
+    r = _Reader(toks, need_clock)
     start = i
-    saw_filler_clock = False
     while i < len(toks):
-        w = _word(toks[i])
-        two = f"{w} {_word(toks[i + 1])}" if i + 1 < len(toks) else ""
-        if two in DAY_WORDS and p.rel is None:
-            p.rel, i = DAY_WORDS[two], i + 2
-            continue
-        if w in DAY_WORDS and p.rel is None:
-            p.rel, i = DAY_WORDS[w], i + 1
-            continue
-        if w in WEEKDAYS and p.weekday is None:
-            p.weekday, i = WEEKDAYS[w], i + 1
-            if i < len(toks) and _word(toks[i]) in ("depan", "next"):
-                p.next_week, i = True, i + 1
-            continue
-        if w in FILLERS:
-            saw_filler_clock = saw_filler_clock or w in ("pukul", "jam", "pkl", "pkl.", "at")
-            i += 1
-            continue
-        if w in ZONES and p.clock is not None:
-            p.zone, i = ZONES[w], i + 1
-            continue
-        m = _ISO_DATE.match(w)
-        if m and p.day is None:
-            p.day, i = _mkdate(int(m[1]), int(m[2]), int(m[3])), i + 1
-            continue
-        m = _NUM_DATE.match(w)
-        if (
-            m
-            and p.day is None
-            and not (m[3] is None and "." in w and p.clock is None and _TIME.match(w))
-        ):
-            year = int(m[3]) + (2000 if m[3] and len(m[3]) == 2 else 0) if m[3] else 0
-            p.day, i = _mkdate(year, int(m[2]), int(m[1])), i + 1
-            continue
-        if (
-            w.isdigit()
-            and i + 1 < len(toks)
-            and _word(toks[i + 1]).rstrip(".") in MONTHS
-            and p.day is None
-        ):
-            month = MONTHS[_word(toks[i + 1]).rstrip(".")]
-            i += 2
-            year = 0
-            if i < len(toks) and re.fullmatch(r"\d{4}", _word(toks[i])):
-                year, i = int(_word(toks[i])), i + 1
-            p.day = _mkdate(year, month, int(w))
-            continue
-        m = _TIME.match(w)
-        if (
-            m
-            and p.clock is None
-            and (
-                m[2] is not None
-                or saw_filler_clock
-                or not need_clock
-                or p.day
-                or p.weekday is not None
-            )
-        ):
-            hour, minute = int(m[1]), int(m[2] or 0)
-            if hour == 24 and minute == 0:
-                hour, minute = 23, 59
-            if hour > 23 or minute > 59:
-                raise WhenError("maintenance.when.bad_time", text=toks[i])
-            p.clock, i = time(hour, minute), i + 1
-            continue
-        break
+        after = _read_one(r, i)
+        if after is None:
+            break
+        i = after
     if i == start:
         raise WhenError("maintenance.when.unreadable", text=" ".join(toks[start : start + 4]))
-    return p, i
+    return r.point, i
 
 
 _NO_YEAR = 4  # a leap year no one writes, so "29/2" parses before the year is chosen

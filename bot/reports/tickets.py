@@ -79,99 +79,127 @@ def evaluation(
     service_id: str | None = None,
     lang: str = DEFAULT_LANG,
 ) -> Report:
+    """The service evaluation report: a table per section, then the charts when the
+    period has tickets."""
     lo, hi = bounds(start, end, tz)
     rows = [Row(t) for t in tickets_in(session, lo, hi, service_id)]
-    no_service = i18n.t("reports.meta.no_service", lang)
     names = _names(session)
-    groups: dict[tuple[str, int], list[Row]] = defaultdict(list)
-    for r in rows:
-        groups[(r.ticket.service_id or "-", r.ticket.priority)].append(r)
-    perf = []
-    for (sid, prio), items in sorted(
-        groups.items(), key=lambda kv: (names.get(kv[0][0], kv[0][0]), kv[0][1])
-    ):
-        ack = [
-            (r.ticket.acknowledged_at - r.ticket.created_at).total_seconds()
-            for r in items
-            if r.ticket.acknowledged_at
-        ]
-        res = [
-            (r.ticket.resolved_at - r.ticket.created_at).total_seconds()
-            for r in items
-            if r.ticket.resolved_at
-        ]
-        perf.append(
-            [
-                names.get(sid, no_service),
-                priority_label(prio, lang),
-                len(items),
-                sum(1 for r in items if r.ticket.resolved_at),
-                hours(mean(ack)),
-                hours(mean(res)),
-                _pct([r.response_met(now) for r in items]),
-                _pct([r.resolution_met(now) for r in items]),
-            ]
-        )
-    total_ack = [
+    report = Report(
+        "evaluasi",
+        i18n.t("reports.evaluation.title", lang),
+        now,
+        start,
+        end,
+        service_id,
+        intro=i18n.t("reports.evaluation.intro", lang),
+        sections=[
+            _summary_table(rows, now, lang),
+            _performance_table(rows, names, now, lang),
+            _recurring_table(rows, names, lang),
+            _satisfaction_table(session, lo, hi, lang),
+        ],
+        lang=lang,
+    )
+    if rows:
+        report.sections += _charts(rows, start, end, tz, now, lang)
+    return report
+
+
+def _measure_value(lang: str) -> list[str]:
+    return [i18n.t("reports.column.measure", lang), i18n.t("reports.column.value", lang)]
+
+
+def _ack_seconds(rows: list[Row]) -> list[float]:
+    """Time to acknowledge of the acknowledged tickets; the others have none yet."""
+    return [
         (r.ticket.acknowledged_at - r.ticket.created_at).total_seconds()
         for r in rows
         if r.ticket.acknowledged_at
     ]
-    total_res = [
+
+
+def _resolve_seconds(rows: list[Row]) -> list[float]:
+    """Time to resolve of the resolved tickets; the open ones do not count."""
+    return [
         (r.ticket.resolved_at - r.ticket.created_at).total_seconds()
         for r in rows
         if r.ticket.resolved_at
     ]
-    measure_value = [i18n.t("reports.column.measure", lang), i18n.t("reports.column.value", lang)]
-    summary = Table(
+
+
+def _resolved(rows: list[Row]) -> int:
+    return sum(1 for r in rows if r.ticket.resolved_at)
+
+
+def _summary_table(rows: list[Row], now: datetime, lang: str) -> Table:
+    """The period in one column of figures: volumes, mean times, SLA compliance."""
+    by_type = " / ".join(
+        str(sum(1 for r in rows if r.ticket.type == k)) for k in (GANGGUAN, PERMINTAAN, KELUHAN)
+    )
+    figures: list[tuple[str, object]] = [
+        ("reports.evaluation.tickets_in", len(rows)),
+        ("reports.evaluation.by_type", by_type),
+        ("reports.evaluation.tickets_resolved", _resolved(rows)),
+        ("reports.evaluation.mean_response_h", hours(mean(_ack_seconds(rows)))),
+        ("reports.evaluation.mean_resolution_h", hours(mean(_resolve_seconds(rows)))),
+        ("reports.evaluation.response_sla_pct", _pct([r.response_met(now) for r in rows])),
+        ("reports.evaluation.resolution_sla_pct", _pct([r.resolution_met(now) for r in rows])),
+    ]
+    return Table(
         i18n.t("reports.evaluation.summary", lang),
-        measure_value,
-        [
-            [i18n.t("reports.evaluation.tickets_in", lang), len(rows)],
-            [
-                i18n.t("reports.evaluation.by_type", lang),
-                " / ".join(
-                    str(sum(1 for r in rows if r.ticket.type == k))
-                    for k in (GANGGUAN, PERMINTAAN, KELUHAN)
-                ),
-            ],
-            [
-                i18n.t("reports.evaluation.tickets_resolved", lang),
-                sum(1 for r in rows if r.ticket.resolved_at),
-            ],
-            [i18n.t("reports.evaluation.mean_response_h", lang), hours(mean(total_ack))],
-            [i18n.t("reports.evaluation.mean_resolution_h", lang), hours(mean(total_res))],
-            [
-                i18n.t("reports.evaluation.response_sla_pct", lang),
-                _pct([r.response_met(now) for r in rows]),
-            ],
-            [
-                i18n.t("reports.evaluation.resolution_sla_pct", lang),
-                _pct([r.resolution_met(now) for r in rows]),
-            ],
-        ],
+        _measure_value(lang),
+        [[i18n.t(key, lang), value] for key, value in figures],
         name="summary",
     )
-    per_service = Table(
+
+
+_PERFORMANCE_COLUMNS = (
+    "reports.column.service",
+    "reports.column.priority",
+    "reports.column.received",
+    "reports.column.resolved",
+    "reports.column.mean_response_h",
+    "reports.column.mean_resolution_h",
+    "reports.column.response_sla_pct",
+    "reports.column.resolution_sla_pct",
+)
+
+
+def _performance_table(rows: list[Row], names: dict[str, str], now: datetime, lang: str) -> Table:
+    """One row per service and priority, in the order of the service names."""
+    groups: dict[tuple[str, int], list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[(r.ticket.service_id or "-", r.ticket.priority)].append(r)
+    no_service = i18n.t("reports.meta.no_service", lang)
+    ordered = sorted(groups.items(), key=lambda kv: (names.get(kv[0][0], kv[0][0]), kv[0][1]))
+    return Table(
         i18n.t("reports.evaluation.performance", lang),
+        [i18n.t(key, lang) for key in _PERFORMANCE_COLUMNS],
         [
-            i18n.t("reports.column.service", lang),
-            i18n.t("reports.column.priority", lang),
-            i18n.t("reports.column.received", lang),
-            i18n.t("reports.column.resolved", lang),
-            i18n.t("reports.column.mean_response_h", lang),
-            i18n.t("reports.column.mean_resolution_h", lang),
-            i18n.t("reports.column.response_sla_pct", lang),
-            i18n.t("reports.column.resolution_sla_pct", lang),
+            [
+                names.get(sid, no_service),
+                priority_label(prio, lang),
+                len(items),
+                _resolved(items),
+                hours(mean(_ack_seconds(items))),
+                hours(mean(_resolve_seconds(items))),
+                _pct([r.response_met(now) for r in items]),
+                _pct([r.resolution_met(now) for r in items]),
+            ]
+            for (sid, prio), items in ordered
         ],
-        perf,
         note=i18n.t("reports.evaluation.performance_note", lang),
         name="performance",
     )
+
+
+def _recurring_table(rows: list[Row], names: dict[str, str], lang: str) -> Table:
+    """The ten most frequent categories (or services, for tickets without one)."""
+    no_service = i18n.t("reports.meta.no_service", lang)
     cats = Counter(
         r.ticket.category or names.get(r.ticket.service_id or "", no_service) for r in rows
     )
-    recurring = Table(
+    return Table(
         i18n.t("reports.evaluation.recurring", lang),
         [
             i18n.t("reports.column.category_or_service", lang),
@@ -181,15 +209,19 @@ def evaluation(
         [[c, n, share(n, len(rows))] for c, n in cats.most_common(10)],
         name="recurring",
     )
+
+
+def _satisfaction_table(session: Session, lo: datetime, hi: datetime, lang: str) -> Table:
+    """FAQ feedback in the period: the only satisfaction measure the product collects."""
     fb = session.execute(
         sa.select(col(KbFeedback.helpful), sa.func.count())
         .where(col(KbFeedback.at) >= lo, col(KbFeedback.at) < hi)
         .group_by(col(KbFeedback.helpful))
     ).all()
     helpful = {bool(h): int(n) for h, n in fb}
-    satisfaction = Table(
+    return Table(
         i18n.t("reports.evaluation.satisfaction", lang),
-        measure_value,
+        _measure_value(lang),
         [
             [i18n.t("reports.evaluation.faq_helpful", lang), helpful.get(True, 0)],
             [i18n.t("reports.evaluation.faq_not_helpful", lang), helpful.get(False, 0)],
@@ -201,20 +233,6 @@ def evaluation(
         note=i18n.t("reports.evaluation.satisfaction_note", lang),
         name="satisfaction",
     )
-    report = Report(
-        "evaluasi",
-        i18n.t("reports.evaluation.title", lang),
-        now,
-        start,
-        end,
-        service_id,
-        intro=i18n.t("reports.evaluation.intro", lang),
-        sections=[summary, per_service, recurring, satisfaction],
-        lang=lang,
-    )
-    if rows:
-        report.sections += _charts(rows, start, end, tz, now, lang)
-    return report
 
 
 def _charts(

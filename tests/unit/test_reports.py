@@ -18,6 +18,7 @@ from bot.reports.evidence import FORMS, build_pack, forms
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Alert, Person, ServiceState, ServiceTechnician, Ticket
+from tests.pinned import assert_pinned, without_images
 
 TZ = "Asia/Jakarta"
 # Monday 2 March 2026, 09:00 WIB = 02:00 UTC
@@ -368,3 +369,28 @@ def test_csv_numbers_stay_numbers() -> None:
     )
     rows = list(csv.reader(io.StringIO(to_csv(report))))
     assert rows[-3:] == [["'-", "-2.5"], ["'=1+1", "-3"], ["", "7"]]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_evaluation_report_text_is_pinned(records: Helpdesk, lang: str) -> None:
+    """The whole evaluation report, byte for byte, as HTML and CSV: whole period, one
+    service, and a week without tickets (no charts, empty figures)."""
+    with Session(records.engine) as s:
+        whole = build_report("evaluation", s, start=START, end=END, tz=TZ, now=NOW, lang=lang)
+        vpn = build_report(
+            "evaluation", s, start=START, end=END, tz=TZ, now=NOW, service_id="vpn", lang=lang
+        )
+        empty = build_report(
+            "evaluation",
+            s,
+            start=date(2026, 2, 1),
+            end=date(2026, 2, 7),
+            tz=TZ,
+            now=NOW,
+            lang=lang,
+        )
+    for name, report in (("whole", whole), ("vpn", vpn), ("empty", empty)):
+        assert_pinned(f"evaluation-{name}.{lang}.csv", to_csv(report))
+        assert_pinned(f"evaluation-{name}.{lang}.html", without_images(to_html(report)))
+    assert [type(x).__name__ for x in whole.sections][-2:] == ["Chart", "Chart"]
+    assert not empty.charts

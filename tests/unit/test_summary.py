@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
@@ -20,6 +21,7 @@ from storage.models import (
     Ticket,
 )
 from tests.helpers import Chat
+from tests.pinned import assert_pinned
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)  # Wednesday 10:00 WIB
 
@@ -157,3 +159,57 @@ def test_report_documents_from_chat(helpdesk: Helpdesk, chat: Chat) -> None:
     assert "Katalog Layanan SPBE" in coordinator.text
     coordinator.say("/laporan evaluasi 2026-03-31 2026-03-01")
     assert "sebelum" in coordinator.text
+
+
+def _synthetic() -> dict[str, summary.Summary]:
+    """Summaries no fixture produces: degraded services, a week with no figure, an
+    impact-less window, nothing open, an unknown scope."""
+    names = {"vpn": "VPN", "email": "Surel", "web": "Portal"}
+    busy = summary.Summary(
+        "Biro Umum",
+        ["vpn", "email", "web"],
+        open_by_priority={2: 4, 4: 1},
+        open_by_state={"baru": 1, "dikerjakan": 3, "menunggu_pengguna": 1},
+        at_risk=2,
+        breached=0,
+        unacked_alerts=5,
+        states={"vpn": "degraded", "email": "down", "web": "up", "x": "unknown"},
+        week_availability={"vpn": 99.5, "email": None, "web": 97.123, "x": 100.0},
+        maintenance=[
+            (NOW + timedelta(hours=1), NOW + timedelta(hours=2), ""),
+            (NOW + timedelta(days=2), NOW + timedelta(days=2, hours=3), "portal mati"),
+        ],
+        top_categories=[("VPN", 4), ("sertifikat", 1)],
+        names=names,
+    )
+    quiet = summary.Summary(None, None, week_availability={"vpn": None}, names=names)
+    unknown = summary.Summary("xyz", [], open_by_priority={1: 1}, names=names)
+    return {"busy": busy, "quiet": quiet, "unknown": unknown}
+
+
+def _stable(result: summary.Summary) -> summary.Summary:
+    """Rows in a fixed order: the databases return ties (two categories with two
+    tickets each, services of one state) in different orders, and only the rendering
+    is pinned here."""
+    return replace(
+        result,
+        open_by_state=dict(sorted(result.open_by_state.items())),
+        states=dict(sorted(result.states.items())),
+        week_availability=dict(sorted(result.week_availability.items())),
+        top_categories=sorted(result.top_categories, key=lambda cn: (-cn[1], cn[0])),
+    )
+
+
+def test_summary_text_is_pinned(helpdesk: Helpdesk) -> None:
+    """The whole `/ringkasan` text, byte for byte, in both languages."""
+    fixture(helpdesk)
+    with Session(helpdesk.engine) as s:
+        built = {
+            "all": summary.build(s, NOW, "Asia/Jakarta"),
+            "vpn": summary.build(s, NOW, "Asia/Jakarta", "vpn"),
+        }
+    for name, result in {**{k: _stable(v) for k, v in built.items()}, **_synthetic()}.items():
+        for lang in ("id", "en"):
+            assert_pinned(
+                f"summary-{name}.{lang}.txt", summary.render(result, lang, "Asia/Jakarta", NOW)
+            )
