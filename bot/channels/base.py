@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -134,6 +134,8 @@ class ChannelSpec(Generic[C]):
       (the settings DELIVERY_CHANNEL_RATES / DELIVERY_TARGET_INTERVALS may replace it).
     - `routes(helpdesk, slot)`: the HTTP routes it answers, mounted when it is enabled.
     - `start`: the hook run in the lifespan (None: nothing to start, e.g. the web chat).
+    - `body_limits`: the largest request body, in bytes, of those routes that take more
+      than the web app's default (bot.web.limits); enforced before the handler reads.
     """
 
     name: str
@@ -142,6 +144,7 @@ class ChannelSpec(Generic[C]):
     pacing: Pacing = Pacing()
     routes: RouteFactory[C] = no_routes
     start: StartHook[C] | None = None
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 # -- shared pieces --------------------------------------------------------------------

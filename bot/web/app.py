@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -32,6 +32,9 @@ from bot.jobs import Jobs
 from bot.reports.charts import summary_availability
 from bot.runtime import Helpdesk
 from bot.web import status
+from bot.web.chart_cache import ChartCache, ScopeKey
+from bot.web.headers import SecurityHeaders
+from bot.web.limits import BodyLimit
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -81,12 +84,20 @@ def create_app(
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": helpdesk.engine.dialect.name})
 
-    charts: dict[str, tuple[float, bytes | None]] = {}
+    charts = ChartCache()
 
     async def availability_chart(request: Request) -> Response:
         """Public like the status page: channels that show images by URL (Slack) link here.
-        Drawn at most every five minutes per scope, so the URL cannot load the database."""
+        Drawn at most every five minutes per resolved scope (bot.web.chart_cache), so the
+        URL cannot load the process; a scope that names no service is 404, not a draw."""
         scope = request.query_params.get("scope", "")[:100]
+
+        def resolve() -> ScopeKey | Literal["unknown"]:
+            with Session(helpdesk.engine) as session:
+                _, ids = summary.scope_for(session, scope)
+            if ids is None:
+                return None
+            return tuple(sorted(ids)) if ids else "unknown"
 
         def draw() -> bytes | None:
             with Session(helpdesk.engine) as session:
@@ -94,14 +105,10 @@ def create_app(
                     summary.build(session, utcnow(), helpdesk.settings.timezone, scope)
                 )
 
-        cached = charts.get(scope)
-        if cached is not None and time.monotonic() - cached[0] < 300:
-            png = cached[1]
-        else:
-            png = await asyncio.to_thread(draw)
-            if len(charts) > 500:
-                charts.clear()
-            charts[scope] = (time.monotonic(), png)
+        key = await asyncio.to_thread(resolve)
+        if key == "unknown":
+            return Response(status_code=404)
+        png = await charts.get(key, draw)
         if png is None:
             return Response(status_code=404)
         return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})
@@ -137,7 +144,15 @@ def create_app(
     ]
     routes += status.routes(helpdesk)  # /status, /api/status, /alerts/alertmanager
     routes += channel_routes(helpdesk, specs, slots, reserved=routes)
-    app = Starlette(routes=routes, lifespan=lifespan)
+    limits = {**status.BODY_LIMITS}
+    for spec in specs:
+        limits.update(spec.body_limits)
+    middleware = [
+        Middleware(SecurityHeaders, https=helpdesk.settings.public_url.startswith("https://")),
+        Middleware(BodyLimit, limits=limits),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.helpdesk = helpdesk
+    app.state.charts = charts
     app.state.channels = {}
     return app

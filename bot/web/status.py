@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -33,6 +32,10 @@ from storage.models import Outage, ServiceState, utcnow
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 DAYS = 90
+ALERTMANAGER_PATH = "/alerts/alertmanager"
+#: routes of this module that take more than the web app's default body (bot.web.limits):
+#: an Alertmanager group of many alerts with long annotations runs to a few hundred KiB
+BODY_LIMITS = {ALERTMANAGER_PATH: 1 << 20}
 
 
 def _day(d: availability.Day) -> dict[str, Any]:
@@ -243,11 +246,9 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
                 {"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
         try:
-            payload = json.loads(await request.body())
-            if not isinstance(payload, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            return JSONResponse({"error": "invalid JSON"}, status_code=400)
+            payload = alertmanager.parse(await request.body())
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
         policy = outages.Policy(settings.probe_down_after, settings.probe_up_after, tz)
 
         def apply() -> dict[str, list[str]]:
@@ -267,5 +268,5 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
     return [
         Route("/status", page),
         Route("/api/status", api),
-        Route("/alerts/alertmanager", alertmanager_hook, methods=["POST"]),
+        Route(ALERTMANAGER_PATH, alertmanager_hook, methods=["POST"]),
     ]

@@ -37,6 +37,7 @@ from bot.channels.slack._blocks import (
     report_modal,
     resolve_modal,
 )
+from bot.channels.slack._body import readable
 from bot.channels.slack._mrkdwn import from_slack, strip_leading_mention
 from bot.channels.slack._people import SlackPeople
 from bot.channels.slack._transport import SlackTransport, retry_handlers
@@ -149,18 +150,26 @@ class SlackChannel:
     async def endpoint(self, request: Request) -> Response:
         """POST /slack/events: events, commands and interactions. The signature is checked
         before bolt parses anything (bolt checks it again), so an unsigned body never
-        reaches a parser."""
+        reaches a parser; a signed body bolt cannot read is refused too (_body.py)."""
         body = await request.body()
         if len(body) > MAX_BODY:
             return JSONResponse({"error": "request too large"}, status_code=413)
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
         try:
-            valid = timestamp.isdigit() and self.verifier.is_valid(body, timestamp, signature)
-        except (UnicodeDecodeError, ValueError):
+            ascii_ = timestamp.isascii() and signature.isascii()  # compare_digest needs it
+            valid = (
+                ascii_
+                and timestamp.isdigit()
+                and self.verifier.is_valid(body, timestamp, signature)
+            )
+        except (UnicodeDecodeError, ValueError, TypeError):
             valid = False
         if not valid:
             return JSONResponse({"error": "invalid request"}, status_code=401)
+        if not readable(body, request.headers.get("content-type")):
+            log.warning("slack: a signed request with a body bolt cannot read, refused")
+            return JSONResponse({"error": "malformed body"}, status_code=400)
         return await self.handler.handle(request)
 
     def spawn(self, kind: str, work_: Coroutine[Any, Any, None]) -> None:

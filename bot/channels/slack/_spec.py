@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 
 from bot.channels.base import Capabilities, ChannelSpec, Slot
 from bot.channels.slack._blocks import MAX_SECTION
-from bot.channels.slack._channel import CHANNEL, SlackChannel
+from bot.channels.slack._channel import CHANNEL, MAX_BODY, SlackChannel
 from bot.channels.slack._listeners import register
 from bot.channels.slack._mrkdwn import escape
 from bot.config import Settings
@@ -96,4 +96,6 @@ SPEC: ChannelSpec[SlackChannel] = ChannelSpec(
     pacing=Pacing(rate=20.0, interval=1.0),
     routes=routes,
     start=start,
+    # interactions carry whole views and messages: more than the web app's default
+    body_limits={EVENTS_PATH: MAX_BODY},
 )

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 from bot.channels.base import Capabilities, ChannelSpec, Slot, utf16_len
 from bot.channels.telegram._app import (
     ALLOWED_UPDATES,
+    MAX_UPDATE_BYTES,
     WEBHOOK_PATH,
     TelegramChannel,
     build_application,
@@ -84,4 +85,5 @@ SPEC: ChannelSpec[TelegramChannel] = ChannelSpec(
     pacing=Pacing(rate=30.0, interval=1.0, group_interval=3.0, is_group=is_group_target),
     routes=routes,
     start=start,
+    body_limits={WEBHOOK_PATH: MAX_UPDATE_BYTES},
 )

@@ -4,6 +4,12 @@
   const box = document.getElementById("messages");
   const form = document.getElementById("composer");
   const input = document.getElementById("input");
+  // the page's settings come as data attributes: the CSP allows no inline script
+  const config = {
+    lang: document.body.dataset.lang,
+    start: document.body.dataset.start,
+    langCommand: document.body.dataset.langCommand,
+  };
   let busy = false;
 
   function bubble(text, who, kind) {
@@ -63,7 +69,7 @@
       const data = await res.json();
       show(data.replies || [{ text: data.error || "Error" }]);
     } catch (e) {
-      bubble(window.HELPDESK.lang === "id" ? "Koneksi terputus. Coba lagi." : "Connection lost. Try again.", "bot");
+      bubble(config.lang === "id" ? "Koneksi terputus. Coba lagi." : "Connection lost. Try again.", "bot");
     } finally {
       busy = false;
     }
@@ -89,9 +95,9 @@
   });
 
   (async () => {
-    await send({ text: window.HELPDESK.langCommand });
+    await send({ text: config.langCommand });
     box.innerHTML = "";
-    await send({ text: window.HELPDESK.start });
+    await send({ text: config.start });
   })();
   setInterval(poll, 5000);
 })();
