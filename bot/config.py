@@ -68,6 +68,58 @@ class Settings(BaseSettings):
     link_code_ttl_minutes: int = Field(
         15, validation_alias=AliasChoices("HELPDESK_LINK_CODE_TTL", "link_code_ttl_minutes")
     )
+    # Abuse limits (bot.core.limits), counted in the database across replicas; 0 = off.
+    limit_turns_per_minute_chat: int = Field(
+        30,
+        ge=0,
+        validation_alias=AliasChoices("LIMIT_TURNS_PER_MINUTE_CHAT", "limit_turns_per_minute_chat"),
+    )
+    limit_turns_per_minute_address: int = Field(
+        120,
+        ge=0,
+        validation_alias=AliasChoices(
+            "LIMIT_TURNS_PER_MINUTE_ADDRESS", "limit_turns_per_minute_address"
+        ),
+    )
+    limit_tickets_per_hour_person: int = Field(
+        10,
+        ge=0,
+        validation_alias=AliasChoices(
+            "LIMIT_TICKETS_PER_HOUR_PERSON", "limit_tickets_per_hour_person"
+        ),
+    )
+    limit_tickets_per_hour_address: int = Field(
+        20,
+        ge=0,
+        validation_alias=AliasChoices(
+            "LIMIT_TICKETS_PER_HOUR_ADDRESS", "limit_tickets_per_hour_address"
+        ),
+    )
+    limit_link_attempts_per_hour: int = Field(
+        5,
+        ge=0,
+        validation_alias=AliasChoices(
+            "LIMIT_LINK_ATTEMPTS_PER_HOUR", "limit_link_attempts_per_hour"
+        ),
+    )
+    limit_web_sessions_per_hour_address: int = Field(
+        60,
+        ge=0,
+        validation_alias=AliasChoices(
+            "LIMIT_WEB_SESSIONS_PER_HOUR_ADDRESS", "limit_web_sessions_per_hour_address"
+        ),
+    )
+    #: web chat sessions end after this much idle time; an operator's much sooner.
+    web_session_idle_hours: float = Field(
+        720, gt=0, validation_alias=AliasChoices("WEB_SESSION_IDLE_HOURS", "web_session_idle_hours")
+    )
+    web_operator_session_idle_minutes: float = Field(
+        120,
+        gt=0,
+        validation_alias=AliasChoices(
+            "WEB_OPERATOR_SESSION_IDLE_MINUTES", "web_operator_session_idle_minutes"
+        ),
+    )
     delivery_interval_seconds: float = Field(
         2.0,
         validation_alias=AliasChoices("HELPDESK_DELIVERY_INTERVAL", "delivery_interval_seconds"),

@@ -158,10 +158,11 @@ def add_retention_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     """Once a day, old conversations, dedupe keys and notices go (bot.core.retention)."""
     from apscheduler.triggers.cron import CronTrigger
 
+    from bot.channels.registry import pull_channels
     from bot.core import retention
 
     settings = helpdesk.settings
-    policy = retention.Policy.from_settings(settings)
+    policy = retention.Policy.from_settings(settings, pull_channels())
 
     async def prune() -> None:
         counts = await asyncio.to_thread(retention.prune, helpdesk.engine, utcnow(), policy)

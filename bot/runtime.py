@@ -15,6 +15,7 @@ from bot import log_redaction
 from bot.config import Settings
 from bot.core import catalog, people, sla
 from bot.core.knowledge_base import KnowledgeBase
+from bot.core.limits import Limits
 from bot.dialogue.engine import Conversations
 from storage import migrate
 from storage.db import make_engine, session_scope
@@ -52,6 +53,7 @@ def build(settings: Settings, *, upgrade: bool = True, engine: Engine | None = N
         timezone=settings.timezone,
         max_text=settings.max_text_length,
         link_code_ttl=timedelta(minutes=settings.link_code_ttl_minutes),
+        limits=Limits.from_settings(settings),
     )
     return Helpdesk(settings, engine, kb, conversations)
 

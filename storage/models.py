@@ -123,6 +123,9 @@ class Ticket(SQLModel, table=True):
     resolution: str | None = None
     root_cause: str | None = None
     external_ref: str | None = Field(default=None, max_length=64, index=True)
+    #: the priority an unverified reporter's answers gave (P1/P2), held back until an
+    #: operator confirms it (bot.core.tickets.confirm_priority); None: nothing to triage.
+    triage_priority: int | None = None
 
 
 class TicketEvent(SQLModel, table=True):
@@ -360,3 +363,26 @@ class MaintenanceService(SQLModel, table=True):
 
     window_id: int = Field(foreign_key="maintenancewindow.id", primary_key=True)
     service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=64, index=True)
+
+
+class RateCounter(SQLModel, table=True):
+    """Hits per key ("turn:chat:web:…", "ticket:addr:…") in one fixed window starting at
+    `window_start`: shared by every replica, so a limit holds however requests are spread."""
+
+    key: str = Field(primary_key=True, max_length=240)
+    window_start: datetime = Field(primary_key=True)
+    count: int = 0
+
+
+class WebSession(SQLModel, table=True):
+    """A web chat session the server issued. Only a hash of the cookie is stored (it is
+    also the chat's id everywhere else), so the table cannot be replayed as cookies."""
+
+    __table_args__ = (sa.Index("ix_websession_person", "person_id"),)
+    id_hash: str = Field(primary_key=True, max_length=64)
+    address: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+    person_id: int | None = Field(default=None, foreign_key="person.id")

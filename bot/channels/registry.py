@@ -41,6 +41,11 @@ def push_channels(
     return frozenset(s.name for s in chosen if s.capabilities.push)
 
 
+def pull_channels(specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> frozenset[str]:
+    """Channels whose chats collect their notices themselves (web chat, console)."""
+    return frozenset(s.name for s in specs if not s.capabilities.push)
+
+
 def pacing(specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> dict[str, Pacing]:
     """Each channel's pacing by name, for `Deliverer.from_settings`."""
     return {s.name: s.pacing for s in specs}

@@ -1,7 +1,9 @@
 """The web chat channel: the agency's own site talks to the same conversation engine.
 
-Identity is an opaque random session cookie; the browser pulls notices (ticket updates)
-by polling, so no push transport is needed. Its page and API are this channel's routes:
+Identity is a random session token the server issues (bot.core.web_sessions: only its
+hash is stored, and the hash is the chat's id); the browser pulls notices (ticket
+updates) by polling, so no push transport is needed. The API takes JSON from this site
+only (Origin checked), and limits per address apply (bot.core.limits). Its page and API are this channel's routes:
 GET /chat, POST /api/chat, GET /api/chat/notices (the page's script and style are the
 web app's /static).
 """
@@ -10,46 +12,116 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from sqlalchemy.engine import Engine
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from bot.channels.base import Capabilities, ChannelSpec, Slot
 from bot.config import Settings
+from bot.core import web_sessions
+from bot.core.limits import Limits, check_new_session
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
-from bot.i18n import catalogue
+from bot.i18n import catalogue, t
 from bot.runtime import Helpdesk
+from storage.db import session_scope
+from storage.models import utcnow
 
-CHANNEL = "web"
+CHANNEL = web_sessions.CHANNEL
 COOKIE = "hd_sid"
 MAX_BODY = 64 * 1024
 #: the page lives with the web app's other templates
 templates = Jinja2Templates(
     directory=str(Path(__file__).resolve().parent.parent / "web" / "templates")
 )
+log = logging.getLogger(__name__)
 
 
-def new_session_id() -> str:
-    return secrets.token_urlsafe(18)
+@dataclass(frozen=True)
+class Guard:
+    """What every request of this channel is checked against."""
+
+    engine: Engine
+    policy: web_sessions.SessionPolicy
+    limits: Limits
+    public_origin: str
+    secure_cookie: bool
+
+    @classmethod
+    def from_helpdesk(cls, helpdesk: Helpdesk) -> Guard:
+        settings = helpdesk.settings
+        return cls(
+            engine=helpdesk.engine,
+            policy=web_sessions.SessionPolicy(
+                idle=timedelta(hours=settings.web_session_idle_hours),
+                operator_idle=timedelta(minutes=settings.web_operator_session_idle_minutes),
+            ),
+            limits=Limits.from_settings(settings),
+            public_origin=origin_of(settings.public_url),
+            secure_cookie=settings.public_url.startswith("https://"),
+        )
+
+    def live_session(self, token: str | None, now: datetime) -> str | None:
+        """The chat id of the request's session, or None: never issued, expired, ended."""
+        if not token:
+            return None
+        with session_scope(self.engine) as session:
+            return web_sessions.touch(session, token, self.policy, now)
+
+    def new_session(self, address: str | None, now: datetime) -> str | None:
+        """A new session's token; None when the address opened too many this hour."""
+        with session_scope(self.engine) as session:
+            if address and not check_new_session(session, self.limits, address, now):
+                return None
+            return web_sessions.issue(session, self.policy, now, address)
+
+    def same_origin(self, request: Request) -> bool:
+        """No Origin (not a browser's cross-site request) or ours: the public URL's origin
+        or the host the request was sent to."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True
+        origin = origin.lower()
+        host = request.headers.get("host", "").lower()
+        return origin == self.public_origin or (bool(host) and urlsplit(origin).netloc == host)
 
 
-def session_id(request: Request) -> str | None:
-    sid = request.cookies.get(COOKIE)
-    if sid and 10 <= len(sid) <= 64 and sid.replace("-", "").replace("_", "").isalnum():
-        return sid
-    return None
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def set_cookie(response: Response, sid: str, secure: bool) -> None:
+def client_address(request: Request) -> str | None:
+    """The peer's address (behind a proxy, run uvicorn with --proxy-headers and
+    --forwarded-allow-ips so that this is the visitor's, not the proxy's)."""
+    return request.client.host if request.client else None
+
+
+def set_cookie(response: Response, token: str, guard: Guard) -> None:
     response.set_cookie(
-        COOKIE, sid, max_age=60 * 60 * 24 * 180, httponly=True, samesite="lax", secure=secure
+        COOKIE,
+        token,
+        max_age=int(guard.policy.idle.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=guard.secure_cookie,
+    )
+
+
+def no_session() -> Response:
+    """The page reloads /chat on this answer, which issues a new session."""
+    return JSONResponse(
+        {"error": "session unknown or expired; reload /chat", "reload": True}, status_code=401
     )
 
 
@@ -68,10 +140,16 @@ def render(replies: list[Reply]) -> list[dict[str, Any]]:
     ]
 
 
-async def post_message(request: Request, conversations: Conversations) -> Response:
-    sid = session_id(request)
+async def post_message(request: Request, conversations: Conversations, guard: Guard) -> Response:
+    if not guard.same_origin(request):
+        return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return JSONResponse({"error": "send application/json"}, status_code=415)
+    now = utcnow()
+    sid = await asyncio.to_thread(guard.live_session, request.cookies.get(COOKIE), now)
     if sid is None:
-        return JSONResponse({"error": "no session; open /chat first"}, status_code=401)
+        return no_session()
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSONResponse({"error": "message too large"}, status_code=413)
@@ -90,43 +168,53 @@ async def post_message(request: Request, conversations: Conversations) -> Respon
         user_id=sid,
         text=text,
         action=(action or None) and action[:64],
+        address=client_address(request),
     )
-    replies = await asyncio.to_thread(conversations.handle, msg)
+    replies = await asyncio.to_thread(conversations.handle, msg, now)
     return JSONResponse({"replies": render(replies)})
 
 
-async def poll(request: Request, conversations: Conversations) -> Response:
-    sid = session_id(request)
+async def poll(request: Request, conversations: Conversations, guard: Guard) -> Response:
+    sid = await asyncio.to_thread(guard.live_session, request.cookies.get(COOKIE), utcnow())
     if sid is None:
-        return JSONResponse({"replies": []})
+        return no_session()
     replies = await asyncio.to_thread(conversations.pull_notices, CHANNEL, sid)
     return JSONResponse({"replies": render(replies)})
 
 
-def chat_page(request: Request, secure_cookie: bool) -> Response:
-    """The chat page; a first visit gets its session cookie here."""
+async def chat_page(request: Request, guard: Guard) -> Response:
+    """The chat page. A visitor without a live session gets a new one here: a cookie the
+    server did not issue (or that expired) is replaced, never adopted."""
     lang = request.query_params.get("lang", "id")
     lang = lang if lang in ("id", "en") else "id"
+    now = utcnow()
+    token = request.cookies.get(COOKIE)
+    fresh: str | None = None
+    if await asyncio.to_thread(guard.live_session, token, now) is None:
+        fresh = await asyncio.to_thread(guard.new_session, client_address(request), now)
+        if fresh is None:
+            log.warning("web sessions: address %s over its limit", client_address(request))
+            return PlainTextResponse(t("limit.sessions", lang), status_code=429)
     response = templates.TemplateResponse(
         request, "chat.html", {"lang": lang, "texts": catalogue(lang)}
     )
-    if session_id(request) is None:
-        set_cookie(response, new_session_id(), secure_cookie)
+    if fresh is not None:
+        set_cookie(response, fresh, guard)
     return response
 
 
 def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
     conversations = helpdesk.conversations
-    secure_cookie = helpdesk.settings.public_url.startswith("https://")
+    guard = Guard.from_helpdesk(helpdesk)
 
     async def page(request: Request) -> Response:
-        return chat_page(request, secure_cookie)
+        return await chat_page(request, guard)
 
     async def api(request: Request) -> Response:
-        return await post_message(request, conversations)
+        return await post_message(request, conversations, guard)
 
     async def notices(request: Request) -> Response:
-        return await poll(request, conversations)
+        return await poll(request, conversations, guard)
 
     return [
         Route("/chat", page),

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
+from bot.core import web_sessions
 from bot.core.errors import HelpdeskError
 from bot.core.roles import ALL_ROLES
 from storage.db import saved_id
@@ -202,3 +203,43 @@ def redeem_link_code(
             )
     session.flush()
     return person
+
+
+def is_linked(person: Person | None) -> bool:
+    """Whether the person is somebody the ministry knows (an imported staff entry with an
+    e-mail), not a chat account that merely spoke to the bot."""
+    return person is not None and person.email is not None
+
+
+def unlink_account(session: Session, channel: str, external_id: str) -> Person | None:
+    """The chat account stops speaking for its person (its next message comes from an
+    unknown user); returns that person, or None when the account was not linked to one.
+    The person's tickets stay theirs."""
+    ident = session.exec(
+        select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
+    ).first()
+    if ident is None:
+        return None
+    person = session.get(Person, ident.person_id)
+    if not is_linked(person):
+        return None
+    session.delete(ident)
+    session.flush()
+    return person
+
+
+def unlink_person(
+    session: Session, person: Person, channel: str | None = None, *, now: datetime | None = None
+) -> list[Identity]:
+    """Drop the person's chat accounts (of one channel, or all); their web sessions end.
+    Returns what was dropped, for the caller's record."""
+    stmt = select(Identity).where(Identity.person_id == person.id)
+    if channel:
+        stmt = stmt.where(Identity.channel == channel)
+    dropped = list(session.exec(stmt))
+    web_keys = [i.external_id for i in dropped if i.channel == web_sessions.CHANNEL]
+    web_sessions.end_for_keys(session, web_keys, now or utcnow())
+    for ident in dropped:
+        session.delete(ident)
+    session.flush()
+    return dropped

@@ -11,7 +11,10 @@ events, alerts, outages, availability figures) is evidence and is never touched 
   nobody polls for them (a web session that never came back). They are marked failed
   with a reason rather than deleted, so that what was never shown stays visible for a
   while like any failed notice, and then goes with them;
-- sent and failed notices older than `notice_days`.
+- sent and failed notices older than `notice_days`;
+- abuse-limit counters (RateCounter) whose window ended more than a day ago (no limit
+  looks back further than an hour);
+- web chat sessions that ended or expired more than `conversation_days` ago.
 
 A day count of 0 keeps that kind for ever. Deletes go in batches, each in its own
 transaction when given an engine, so that a first run on a large database holds no
@@ -34,11 +37,8 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from storage.db import session_scope
-from storage.models import Conversation, InboundEvent, Notice
+from storage.models import Conversation, InboundEvent, Notice, RateCounter, WebSession
 
-#: channels that collect their notices themselves (bot.channels.webchat, console): the
-#: deliverer never sends these, so a pending one waits until its chat polls.
-PULL_CHANNELS = frozenset({"web", "console"})
 EXPIRED = "expired: never collected (the chat did not poll for it)"
 
 
@@ -48,12 +48,17 @@ class Policy:
     inbound_event_days: int = 7
     pull_notice_days: int = 14
     notice_days: int = 90
-    pull_channels: frozenset[str] = PULL_CHANNELS
+    #: channels that collect their notices themselves (the registry's pull channels):
+    #: the deliverer never sends these, so a pending one waits until its chat polls.
+    pull_channels: frozenset[str] = frozenset()
     batch: int = 1000
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
+    def from_settings(
+        cls, settings: Settings, pull_channels: frozenset[str] = frozenset()
+    ) -> Policy:
         return cls(
+            pull_channels=pull_channels,
             conversation_days=settings.retention_conversation_days,
             inbound_event_days=settings.retention_inbound_event_days,
             pull_notice_days=settings.retention_pull_notice_days,
@@ -120,7 +125,20 @@ def _steps(now: datetime, policy: Policy) -> list[tuple[str, Step]]:
             col(Notice.created_at) < before(policy.notice_days),
         )
         steps.append(("notices_deleted", partial(_delete, Notice, done)))
+    stale = col(RateCounter.window_start) < before(1)
+    steps.append(("rate_counters", lambda _limit: sa.delete(RateCounter).where(stale)))
+    if policy.conversation_days:
+        cutoff = before(policy.conversation_days)
+        over = sa.or_(col(WebSession.ended_at) < cutoff, col(WebSession.expires_at) < cutoff)
+        steps.append(("web_sessions", partial(_delete_sessions, over)))
     return steps
+
+
+def _delete_sessions(condition: Any, limit: int) -> Any:
+    keys = select(WebSession.id_hash).where(condition).order_by(col(WebSession.id_hash))
+    return sa.delete(WebSession).where(
+        col(WebSession.id_hash).in_(keys.limit(limit).scalar_subquery()), condition
+    )
 
 
 def _delete(model: Any, condition: Any, limit: int) -> Any:

@@ -30,6 +30,9 @@ from bot.core.ticket_states import (
     TYPES,
     requires_root_cause,
 )
+from bot.core.ticket_states import (
+    STATES as STATES,
+)
 from storage.db import insert_for
 from storage.models import (
     Person,
@@ -127,12 +130,17 @@ def open_ticket(
     external_ref: str | None = None,
     auto_assign: bool = True,
     alert: bool = True,
+    triage: bool = False,
     now: datetime | None = None,
 ) -> Ticket:
-    """`alert=False` when the caller raises its own alert for the ticket (a service down)."""
+    """`alert=False` when the caller raises its own alert for the ticket (a service down).
+    `triage=True`: the reporter is unverified, so a P1/P2 opens at `TRIAGE_PRIORITY`,
+    pages nobody and waits for an operator (`confirm_priority`)."""
     if type_ not in TYPES:
         raise ValueError(f"unknown ticket type {type_!r}")
     now = _now(now)
+    asked = priority_for(impact, urgency)
+    held = triage and asked in alerts.ALERT_PRIORITIES
     ticket = Ticket(
         number=next_number(session, type_, now.year),
         type=type_,
@@ -142,7 +150,8 @@ def open_ticket(
         category=category,
         impact=impact,
         urgency=urgency,
-        priority=priority_for(impact, urgency),
+        priority=TRIAGE_PRIORITY if held else asked,
+        triage_priority=asked if held else None,
         reporter_id=reporter.id if reporter else None,
         reporter_channel=channel,
         reporter_chat_id=chat_id,
@@ -155,6 +164,8 @@ def open_ticket(
     session.flush()
     actor = Actor(reporter, channel)
     record(session, ticket, actor, "created", new=BARU, note=f"P{ticket.priority}", now=now)
+    if held:
+        record(session, ticket, actor, "triage", new=f"P{asked}", now=now)
     if auto_assign:
         assignee = pick_assignee(session, ticket)
         if assignee is not None:
@@ -162,6 +173,11 @@ def open_ticket(
     if alert:
         alerts.raise_ticket_alert(session, ticket, now=now)
     return ticket
+
+
+#: where a held-back P1/P2 waits for triage (bot.core.triage): answered within the day,
+#: pages nobody.
+TRIAGE_PRIORITY = 3
 
 
 def pick_assignee(

@@ -22,13 +22,14 @@ from typing import Final
 
 from sqlmodel import Session
 
-from bot.core import summary, tickets
+from bot.core import summary, tickets, triage
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed, NotFound
+from bot.core.limits import Limits, check_ticket
 from bot.core.roles import is_operator
 from bot.core.ticket_states import GANGGUAN, MIN_NOTE, OPEN_STATES, STATES, TYPES
 from bot.core.tickets import Actor
 from bot.i18n import t
-from storage.models import Person, Service, Ticket
+from storage.models import Person, Service, Ticket, utcnow
 
 __all__ = [
     "LEVELS",
@@ -122,11 +123,17 @@ def open_report(
     *,
     lang: str | None = None,
     now: datetime | None = None,
+    limits: Limits | None = None,
+    address: str | None = None,
 ) -> Ticket:
     """Open the ticket a person reported, after checking the form as a whole (the guided
     chat checks each answer as it comes; this is the last word for every interface).
     The title is built here, in `lang` (default: the reporter's), so a report reads the
-    same wherever it was made."""
+    same wherever it was made.
+
+    Reports are limited per reporter and per client `address` (`limits`, default
+    `Limits()`; operators, who file on others' behalf, are not limited per person), and a
+    P1/P2 of an unverified web visitor waits for an operator's triage instead of paging."""
     if form.type not in TYPES or form.impact not in LEVELS or form.urgency not in LEVELS:
         raise HelpdeskError("report.incomplete")
     description = form.description.strip()
@@ -134,6 +141,14 @@ def open_report(
         raise HelpdeskError("report.description_short", n=MIN_DESCRIPTION)
     if form.service_id is not None and session.get(Service, form.service_id) is None:
         raise NotFound("report.service_not_found", text=form.service_id)
+    now = now or utcnow()
+    check_ticket(
+        session,
+        limits or Limits(),
+        None if reporter is None or is_operator(reporter) else reporter.id,
+        address,
+        now,
+    )
     if lang is None and reporter is not None:
         lang = reporter.lang
     return tickets.open_ticket(
@@ -147,6 +162,7 @@ def open_report(
         reporter=reporter,
         channel=channel,
         chat_id=chat_id,
+        triage=triage.needed(reporter, channel),
         now=now,
     )
 

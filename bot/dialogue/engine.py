@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bot.core import people
 from bot.core.errors import HelpdeskError
 from bot.core.knowledge_base import KnowledgeBase
+from bot.core.limits import LimitExceeded, Limits, check_turn
 from bot.core.notices import pending_for
 from bot.dialogue.flows import DEFAULT_FLOWS
 from bot.dialogue.messages import Incoming, Reply
@@ -54,9 +55,11 @@ class Conversations:
         timezone: str = "Asia/Jakarta",
         max_text: int = 4000,
         link_code_ttl: timedelta = timedelta(minutes=15),
+        limits: Limits | None = None,
         flows: Iterable[Flow] | None = None,
     ) -> None:
         """`flows` replaces the registry (`DEFAULT_FLOWS`): tests add their own this way."""
+        self.limits = limits or Limits()
         self.engine = engine
         self.kb = kb
         self.timezone = timezone
@@ -74,6 +77,9 @@ class Conversations:
         if len(text) > self.max_text:
             return [Reply(t("input.too_long", self._lang(msg), n=self.max_text))]
         try:
+            refused = self._over_limit(msg, text, now)
+            if refused is not None:
+                return refused
             self.kb.matcher()  # pick up changed articles before the transaction starts
             with session_scope(self.engine) as session:
                 conv = self._conversation(session, msg)
@@ -90,6 +96,7 @@ class Conversations:
                     self.kb,
                     timezone=self.timezone,
                     link_code_ttl=self.link_code_ttl,
+                    limits=self.limits,
                 )
                 self.router.dispatch(turn, text, msg.action)
                 last = turn.replies[-1] if turn.replies else None
@@ -105,6 +112,21 @@ class Conversations:
         except Exception:
             log.exception("conversation turn failed (channel=%s)", msg.channel)
             return [Reply(t("error.generic", self._lang(msg)))]
+
+    def _over_limit(self, msg: Incoming, text: str, now: datetime) -> list[Reply] | None:
+        """The turn limits, counted in a transaction of their own: a turn that fails and
+        rolls back still counted, or failing turns would cost nothing."""
+        try:
+            with session_scope(self.engine) as session:
+                check_turn(
+                    session, self.limits, f"{msg.channel}:{self._key(msg)}", msg.address, now
+                )
+        except LimitExceeded as exc:
+            log.info("%s chat over the turn limit (address %s)", msg.channel, msg.address or "-")
+            if msg.group and not (msg.action or text.startswith("/")):
+                return []  # group chatter was not addressed to the bot: stay quiet
+            return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
+        return None
 
     def pull_notices(self, channel: str, chat_id: str) -> list[Reply]:
         """Pull channels (web chat, console) collect what the system has to tell them."""

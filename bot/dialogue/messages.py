@@ -47,3 +47,6 @@ class Incoming:
     #: the platform's id of this delivery (Telegram update_id, Slack event_id): recorded in
     #: the turn's own transaction, so a redelivery changes nothing and a crash loses nothing.
     dedupe_key: str | None = None
+    #: the client's network address where the channel knows it (the web chat): anonymous
+    #: visitors are limited by it, since they can start new chats at will.
+    address: str | None = None

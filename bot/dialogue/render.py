@@ -13,7 +13,10 @@ from storage.models import Person, Service, Ticket
 
 def ticket_line(turn: Turn, ticket: Ticket) -> str:
     state = turn.t(f"state.{ticket.state}")
-    return f"{ticket.number} · P{ticket.priority} · {state} · {ticket.title[:60]}"
+    line = f"{ticket.number} · P{ticket.priority} · {state} · {ticket.title[:60]}"
+    if ticket.triage_priority is not None:
+        line += " · " + turn.t("triage.mark", priority=ticket.triage_priority)
+    return line
 
 
 def ticket_detail(turn: Turn, session: Session, ticket: Ticket) -> str:
@@ -36,6 +39,8 @@ def ticket_detail(turn: Turn, session: Session, ticket: Ticket) -> str:
         ),
         turn.t("ticket.detail.created", at=turn.dt(ticket.created_at)),
     ]
+    if ticket.triage_priority is not None:
+        lines.insert(6, turn.t("triage.detail", priority=ticket.triage_priority))
     if ticket.response_due_at or ticket.resolution_due_at:
         lines.append(
             turn.t(

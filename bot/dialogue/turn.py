@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.core import people
 from bot.core.knowledge_base import KnowledgeBase
+from bot.core.limits import Limits
 from bot.core.tickets import Actor
 from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.i18n import fmt_dt, t
@@ -22,7 +23,7 @@ IDLE = "idle"
 @dataclass
 class Turn:
     """What a flow handler gets: besides the chat, the engine's settings (knowledge base,
-    timezone, link code lifetime) travel here, so a flow needs nothing from the engine."""
+    timezone, link code lifetime, abuse limits) travel here, so a flow needs nothing from the engine."""
 
     session: Session
     msg: Incoming
@@ -32,6 +33,7 @@ class Turn:
     kb: KnowledgeBase
     timezone: str = "Asia/Jakarta"
     link_code_ttl: timedelta = timedelta(minutes=15)
+    limits: Limits = field(default_factory=Limits)
     replies: list[Reply] = field(default_factory=list)
 
     @property

@@ -95,20 +95,22 @@ def head(path: str, headers: dict[str, str]) -> str:
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
-def auth_headers(path: str) -> dict[str, str]:
-    """What a genuine sender would send, so only the size can be the reason to refuse."""
+def auth_headers(path: str, base: str) -> dict[str, str]:
+    """What a genuine sender would send, so only the size can be the reason to refuse
+    (the web chat's session is one the server issued, as a browser gets it)."""
     if path == "/telegram/webhook":
         return {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
     if path == "/alerts/alertmanager":
         return {"Authorization": f"Bearer {AM_TOKEN}"}
     if path == "/api/chat":
-        return {"Cookie": f"{webchat.COOKIE}={webchat.new_session_id()}"}
+        issued = httpx.get(f"{base}/chat").cookies[webchat.COOKIE]
+        return {"Cookie": f"{webchat.COOKIE}={issued}", "Content-Type": "application/json"}
     return {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=00"}
 
 
 @pytest.mark.parametrize("path", POST_ROUTES)
 def test_a_huge_content_length_is_refused_before_the_body(base: str, path: str) -> None:
-    headers = {**auth_headers(path), "Content-Type": "application/json"}
+    headers = {**auth_headers(path, base), "Content-Type": "application/json"}
     status, _ = exchange(base, head(path, {**headers, "Content-Length": str(HUGE)}))
     assert status == 413  # answered although not one byte of the body was sent
 
@@ -140,7 +142,7 @@ def chunked(total: int) -> Iterator[bytes]:
     ],
 )
 def test_a_streamed_body_is_cut_at_the_limit(base: str, path: str, limit: int) -> None:
-    headers = {**auth_headers(path), "Transfer-Encoding": "chunked"}
+    headers = {**auth_headers(path, base), "Transfer-Encoding": "chunked"}
     # two chunks past the limit, and no final chunk: a 413 can only come from the count
     status, _ = exchange(base, head(path, headers), chunked(limit + 2 * CHUNK))
     assert status == 413

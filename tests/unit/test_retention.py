@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from bot.channels import registry
 from bot.core import retention, tickets
 from bot.core.retention import EXPIRED, Policy
 from bot.delivery import Deliverer
@@ -27,6 +28,7 @@ from storage.models import (
     utcnow,
 )
 
+PULL = registry.pull_channels()
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 HISTORY = (Ticket, TicketEvent, Alert, Outage, Person)
 
@@ -101,7 +103,7 @@ def test_old_rows_go_recent_stay_history_untouched(helpdesk: Helpdesk) -> None:
     before = history(helpdesk)
     assert len(before["Alert"]) == 2 and len(before["TicketEvent"]) >= 2
 
-    counts = retention.prune(helpdesk.engine, NOW, Policy(batch=1))
+    counts = retention.prune(helpdesk.engine, NOW, Policy(batch=1, pull_channels=PULL))
 
     assert counts == {
         "conversations": 2,
@@ -127,14 +129,16 @@ def test_old_rows_go_recent_stay_history_untouched(helpdesk: Helpdesk) -> None:
         "sent-recent": ("sent", None),
         "sending-old": ("sending", None),
     }
-    assert retention.prune(helpdesk.engine, NOW, Policy()) == {}  # nothing left to do
+    assert (
+        retention.prune(helpdesk.engine, NOW, Policy(pull_channels=PULL)) == {}
+    )  # nothing left to do
 
 
 def test_expired_notices_go_with_the_other_failed_ones(helpdesk: Helpdesk) -> None:
     seed(helpdesk)
-    retention.prune(helpdesk.engine, NOW, Policy())
+    retention.prune(helpdesk.engine, NOW, Policy(pull_channels=PULL))
     later = NOW + timedelta(days=80)
-    counts = retention.prune(helpdesk.engine, later, Policy())
+    counts = retention.prune(helpdesk.engine, later, Policy(pull_channels=PULL))
     assert counts["notices_deleted"] == 4  # web-unread, console-unread, sent-recent, web-waiting
     with Session(helpdesk.engine) as s:
         keys = {n.dedupe_key for n in s.exec(select(Notice))}
@@ -143,10 +147,18 @@ def test_expired_notices_go_with_the_other_failed_ones(helpdesk: Helpdesk) -> No
 
 def test_zero_days_keeps_a_kind_and_a_session_holds_the_work(helpdesk: Helpdesk) -> None:
     seed(helpdesk)
-    keep = Policy(conversation_days=0, inbound_event_days=0, pull_notice_days=0, notice_days=0)
+    keep = Policy(
+        conversation_days=0,
+        inbound_event_days=0,
+        pull_notice_days=0,
+        notice_days=0,
+        pull_channels=PULL,
+    )
     with Session(helpdesk.engine) as s:
         assert retention.prune(s, NOW, keep) == {}
-        assert retention.prune(s, NOW, Policy(notice_days=0))["conversations"] == 2
+        assert (
+            retention.prune(s, NOW, Policy(notice_days=0, pull_channels=PULL))["conversations"] == 2
+        )
         s.rollback()  # the caller's transaction: nothing happened
     with Session(helpdesk.engine) as s:
         assert len(s.exec(select(Conversation)).all()) == 3
@@ -177,3 +189,27 @@ async def test_the_daily_job_prunes(helpdesk: Helpdesk) -> None:
         jobs.shutdown()
     with Session(helpdesk.engine) as s:
         assert [c.chat_id for c in s.exec(select(Conversation))] == ["recent"]
+
+
+def test_counters_and_ended_web_sessions_go(helpdesk: Helpdesk) -> None:
+    """Abuse counters a day past their window, web sessions long ended or expired."""
+    from storage.models import RateCounter, WebSession
+
+    with session_scope(helpdesk.engine) as s:
+        s.add(RateCounter(key="turn:chat:web:old", window_start=NOW - timedelta(days=2), count=3))
+        s.add(RateCounter(key="turn:chat:web:now", window_start=NOW - timedelta(minutes=1)))
+        s.add(WebSession(id_hash="a" * 64, expires_at=NOW - timedelta(days=200)))
+        s.add(
+            WebSession(
+                id_hash="b" * 64,
+                expires_at=NOW + timedelta(days=1),
+                ended_at=NOW - timedelta(days=100),
+            )
+        )
+        s.add(WebSession(id_hash="c" * 64, expires_at=NOW + timedelta(days=30)))
+        s.add(WebSession(id_hash="d" * 64, expires_at=NOW - timedelta(days=1)))
+    counts = retention.prune(helpdesk.engine, NOW, Policy(pull_channels=PULL))
+    assert counts["rate_counters"] == 1 and counts["web_sessions"] == 2
+    with Session(helpdesk.engine) as s:
+        assert [r.key for r in s.exec(select(RateCounter))] == ["turn:chat:web:now"]
+        assert sorted(w.id_hash[0] for w in s.exec(select(WebSession))) == ["c", "d"]

@@ -373,7 +373,13 @@ class SlackChannel:
         name = await self.people.link(user)
         where = await self.dm_where(user)
         outcome = await asyncio.to_thread(
-            work.open_report, self.engine, user, name, where.chat_id, form
+            work.open_report,
+            self.engine,
+            user,
+            name,
+            where.chat_id,
+            form,
+            self.helpdesk.conversations.limits,
         )
         lang = await asyncio.to_thread(self.people.lang, user)
         status = (

@@ -14,6 +14,7 @@ from bot.channels.slack._blocks import home_view
 from bot.core import catalog, people, tickets, usecases
 from bot.core import summary as core_summary
 from bot.core.errors import HelpdeskError
+from bot.core.limits import Limits
 from bot.core.roles import is_operator
 from bot.i18n import norm_lang, t
 from storage.db import session_scope
@@ -55,15 +56,23 @@ class Outcome:
 
 
 def open_report(
-    engine: Engine, user: str, name: str | None, chat_id: str, form: dict[str, str]
+    engine: Engine,
+    user: str,
+    name: str | None,
+    chat_id: str,
+    form: dict[str, str],
+    limits: Limits | None = None,
 ) -> Outcome:
-    """The report modal's submission: `usecases.open_report` checks it and opens the ticket."""
+    """The report modal's submission: `usecases.open_report` checks it (with the limits
+    the settings give every channel) and opens the ticket."""
     with session_scope(engine) as s:
         reporter = people.ensure_person(s, CHANNEL, user, name)
         lang = _lang(reporter)
         try:
             report = usecases.ReportForm.from_fields(s, form)
-            ticket = usecases.open_report(s, reporter, CHANNEL, chat_id, report, lang=lang)
+            ticket = usecases.open_report(
+                s, reporter, CHANNEL, chat_id, report, lang=lang, limits=limits
+            )
         except HelpdeskError as exc:
             return Outcome(usecases.refusal_text(exc, lang), error=True)
         text = t("slack.report_created", lang, number=ticket.number, priority=ticket.priority)

@@ -7,6 +7,7 @@ module and a line here (tests pass their own list to `Conversations(flows=...)`)
 from __future__ import annotations
 
 from bot.dialogue.flows import (
+    account,
     faq,
     general,
     guided_report,
@@ -14,6 +15,7 @@ from bot.dialogue.flows import (
     report_documents,
     review,
     ticket_commands,
+    triage,
 )
 from bot.dialogue.router import Flow
 
@@ -25,4 +27,6 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     monitoring.FLOW,
     report_documents.FLOW,
     review.FLOW,
+    triage.FLOW,
+    account.FLOW,
 )

@@ -4,8 +4,10 @@ answer is complete in one turn."""
 
 from __future__ import annotations
 
-from bot.core import catalog, people, summary, usecases
-from bot.core.errors import NotAllowed
+import logging
+
+from bot.core import catalog, limits, people, summary, usecases
+from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.roles import is_operator
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import service_detail, service_line
@@ -14,6 +16,8 @@ from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import LANGUAGES
 from bot.reports.charts import summary_availability
 from storage.models import Service
+
+log = logging.getLogger(__name__)
 
 
 def menu(turn: Turn) -> list[Choice]:
@@ -78,16 +82,28 @@ def language(turn: Turn, value: str) -> list[Reply]:
 
 
 def link(turn: Turn, code: str) -> list[Reply]:
+    """Codes are eight characters from 32: attempts are throttled per chat account and per
+    address, and a wrong one is logged (never the code), so guessing shows and stalls."""
     if not code:
         return turn.say(turn.t("usage.link"))
-    person = people.redeem_link_code(
-        turn.session,
-        code,
-        turn.msg.channel,
-        turn.msg.user_id,
-        display_name=turn.msg.display_name,
-        now=turn.now,
-    )
+    account = f"{turn.msg.channel}:{turn.msg.user_id}"
+    if not limits.check_link_attempt(
+        turn.session, turn.limits, account, turn.msg.address, turn.now
+    ):
+        log.warning("link attempt throttled: %s (address %s)", account, turn.msg.address or "-")
+        return turn.say(turn.t("limit.link"))
+    try:
+        person = people.redeem_link_code(
+            turn.session,
+            code,
+            turn.msg.channel,
+            turn.msg.user_id,
+            display_name=turn.msg.display_name,
+            now=turn.now,
+        )
+    except HelpdeskError as exc:  # answered, not raised: the attempt stays counted
+        log.warning("link code refused: %s (address %s)", account, turn.msg.address or "-")
+        return turn.say(turn.t(exc.key, **exc.params))
     turn.person = person
     return turn.say(
         turn.t(

@@ -181,12 +181,14 @@ def submit(turn: Turn) -> list[Reply]:
         form,
         lang=turn.lang,
         now=turn.now,
+        limits=turn.limits,
+        address=turn.msg.address,
     )
     turn.reset()
-    return turn.say(
-        turn.t("report.created", number=ticket.number, priority=ticket.priority),
-        [turn.choice("menu.status", f"t:status:{ticket.number}")],
-    )
+    text = turn.t("report.created", number=ticket.number, priority=ticket.priority)
+    if ticket.triage_priority is not None:
+        text += "\n\n" + turn.t("triage.reporter_note", priority=ticket.triage_priority)
+    return turn.say(text, [turn.choice("menu.status", f"t:status:{ticket.number}")])
 
 
 FLOW = Flow(

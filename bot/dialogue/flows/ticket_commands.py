@@ -42,6 +42,8 @@ def ticket_buttons(turn: Turn, ticket: Ticket) -> list[Choice]:
     n = ticket.number
     if is_operator(turn.person) and ticket.state in OPEN_STATES:
         buttons = []
+        if ticket.triage_priority is not None:
+            buttons.append(turn.choice("triage.button", f"tr:ask:{n}"))
         if (
             ticket.assignee_id != (turn.person.id if turn.person else None)
             or ticket.state != DIKERJAKAN

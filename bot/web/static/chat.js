@@ -12,6 +12,18 @@
   };
   let busy = false;
 
+  // The server ended or never issued our session: /chat issues a new one. Once per
+  // minute at most, so a browser that refuses cookies does not reload for ever.
+  function renew(res) {
+    if (res.status !== 401) return false;
+    const last = Number(sessionStorage.getItem("hd_renewed") || 0);
+    if (Date.now() - last > 60000) {
+      sessionStorage.setItem("hd_renewed", String(Date.now()));
+      window.location.reload();
+    }
+    return true;
+  }
+
   function bubble(text, who, kind) {
     const div = document.createElement("div");
     div.className = "msg " + who + (kind === "notice" ? " notice" : "");
@@ -64,8 +76,10 @@
     try {
       const res = await fetch("/api/chat", {
         method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(payload),
       });
+      if (renew(res)) return;
       const data = await res.json();
       show(data.replies || [{ text: data.error || "Error" }]);
     } catch (e) {
@@ -78,6 +92,7 @@
   async function poll() {
     try {
       const res = await fetch("/api/chat/notices", { credentials: "same-origin" });
+      if (renew(res)) return;
       const data = await res.json();
       show(data.replies || []);
     } catch (e) { /* offline: try again next time */ }
