@@ -9,10 +9,11 @@ employees who report an incident through the whole guided flow, pressing inline
 buttons (callback queries) as fast as the replies arrive.
 
 Reported per database: updates_per_s (all updates / time from the first POST to the
-last reply received by the fake server), first_reply_*_ms (POST to the first reply of
-that update at the fake server), http_p99_ms (our webhook's answer; we process before
-answering, so Telegram's max_connections is the back-pressure), and checks: every
-update answered, every report a ticket, no handler error.
+last reply received by the fake server), ack_p50_ms / ack_p99_ms (POST to our webhook's
+HTTP answer: what Telegram waits for before it sends the next update, and what it
+retries when slow), reply_p50_ms / reply_p99_ms (POST to the first reply of that update
+at the fake server), and checks: every update answered, every report a ticket, no
+handler error, every POST answered 200.
 
     python bench/telegram_webhook.py                     # SQLite (temp file) and PostgreSQL
     python bench/telegram_webhook.py --updates 2000 --concurrency 64
@@ -152,10 +153,15 @@ async def load(
     reporters: int,
     concurrency: int,
     first_user: int,
+    reply_timeout: float = 120.0,
 ) -> dict[str, Any]:
+    """Posts the updates; the acknowledgement is the webhook's HTTP answer, the reply the
+    first sendMessage to the update's chat after its POST began (looked up at the end, so
+    this works whether the app answers before or after processing)."""
     ups = Updates(start=first_user * 10)
-    first_reply: list[float] = []
-    http_ms: list[float] = []
+    ack_ms: list[float] = []
+    #: (chat, POST start, log mark) of every update that must get a reply
+    posted: list[tuple[int, float, int]] = []
     statuses: dict[int, int] = {}
     gate = asyncio.Semaphore(concurrency)
 
@@ -170,17 +176,23 @@ async def load(
                 response = await client.post(
                     WEBHOOK, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
                 )
-                http_ms.append((time.monotonic() - start) * 1000)
+                ack_ms.append((time.monotonic() - start) * 1000)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                replies = [
-                    c for c in api.since(mark, "sendMessage") if int(c.params["chat_id"]) == chat
-                ]
-                if replies:
-                    first_reply.append((replies[0].at - start) * 1000)
+                posted.append((chat, start, mark))
 
         async def ask(n: int, text: str) -> None:
             user = Updates.user(first_user + n, f"Pegawai{n}")
             await post(ups.text(user, text), user["id"])
+
+        async def shown(chat: int, step: str) -> list[Any]:
+            """The message with this step's button, once the bot has sent it."""
+            deadline = time.monotonic() + reply_timeout
+            while time.monotonic() < deadline:
+                found = [c for c in api.sent(chat) if step in [d for _, d in buttons(c)]]
+                if found:
+                    return found
+                await asyncio.sleep(0.02)
+            return []
 
         async def report(n: int) -> None:
             user = Updates.user(first_user + len(questions) + n, f"Pelapor{n}")
@@ -192,16 +204,33 @@ async def load(
                 chat,
             )
             for step in REPORT_STEPS:
-                shown = [c for c in api.sent(chat) if step in [d for _, d in buttons(c)]]
-                if not shown:
+                found = await shown(chat, step)
+                if not found:
                     return
-                await post(ups.press(user, shown[-1].result, step), chat)
+                await post(ups.press(user, found[-1].result, step), chat)
 
         began = time.monotonic()
         await asyncio.gather(
             *(ask(n, q) for n, q in enumerate(questions)), *(report(n) for n in range(reporters))
         )
         http_done = time.monotonic()
+
+    def replies() -> list[float]:
+        out = []
+        for chat, start, mark in posted:
+            first = next(
+                (c for c in api.since(mark, "sendMessage") if int(c.params["chat_id"]) == chat),
+                None,
+            )
+            if first is not None:
+                out.append((first.at - start) * 1000)
+        return out
+
+    deadline = time.monotonic() + reply_timeout
+    reply_ms = replies()
+    while len(reply_ms) < len(posted) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        reply_ms = replies()
     chats = set(range(first_user, first_user + len(questions) + reporters))
     last_reply = max(
         (c.at for c in api.calls_of("sendMessage") if int(c.params["chat_id"]) in chats),
@@ -213,12 +242,12 @@ async def load(
         "updates": total,
         "seconds": round(elapsed, 3),
         "updates_per_s": round(total / elapsed, 1),
-        "first_reply_p50_ms": round(percentile(first_reply, 0.50), 1),
-        "first_reply_p95_ms": round(percentile(first_reply, 0.95), 1),
-        "first_reply_p99_ms": round(percentile(first_reply, 0.99), 1),
-        "http_p99_ms": round(percentile(http_ms, 0.99), 1),
-        "http_mean_ms": round(statistics.fmean(http_ms), 1) if http_ms else 0.0,
-        "answered": len(first_reply),
+        "ack_p50_ms": round(percentile(ack_ms, 0.50), 1),
+        "ack_p99_ms": round(percentile(ack_ms, 0.99), 1),
+        "reply_p50_ms": round(percentile(reply_ms, 0.50), 1),
+        "reply_p99_ms": round(percentile(reply_ms, 0.99), 1),
+        "ack_mean_ms": round(statistics.fmean(ack_ms), 1) if ack_ms else 0.0,
+        "answered": len(reply_ms),
         "statuses": statuses,
     }
 
@@ -281,7 +310,7 @@ def main() -> None:
     parser.add_argument(
         "--updates", type=int, default=600, help="updates in all (about 5%% go to reports)"
     )
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument(
         "--database-url",
