@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8080", validation_alias=AliasChoices("HELPDESK_PUBLIC_URL", "public_url")
     )
+    #: addresses whose X-Forwarded-For uvicorn trusts (the reverse proxy's); per-address
+    #: limits count the visitor's address only when the proxy is listed here
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("HELPDESK_FORWARDED_ALLOW_IPS", "forwarded_allow_ips"),
+    )
     timezone: str = Field(
         "Asia/Jakarta", validation_alias=AliasChoices("HELPDESK_TIMEZONE", "timezone")
     )

@@ -3,7 +3,11 @@
 Identity is a random session token the server issues (bot.core.web_sessions: only its
 hash is stored, and the hash is the chat's id); the browser pulls notices (ticket
 updates) by polling, so no push transport is needed. The API takes JSON from this site
-only (Origin checked), and limits per address apply (bot.core.limits). Its page and API are this channel's routes:
+only (Origin checked), and limits per address apply (bot.core.limits; an IPv6 address
+counts as its /64). When a message changes whom the session speaks for (`/tautkan`), the
+answer carries a new cookie and the old token is dead (bot.core.web_sessions.rotate): a
+token planted in the browser beforehand never speaks for the person. Behind HTTPS the
+cookie is `__Host-hd_sid` (Secure, Path=/, no Domain: a sibling domain cannot set it). Its page and API are this channel's routes:
 GET /chat, POST /api/chat, GET /api/chat/notices (the page's script and style are the
 web app's /static).
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,8 +43,11 @@ from storage.db import session_scope
 from storage.models import utcnow
 
 CHANNEL = web_sessions.CHANNEL
+#: the session cookie over plain http (development, tests) and behind HTTPS
 COOKIE = "hd_sid"
-MAX_BODY = 64 * 1024
+HOST_COOKIE = "__Host-hd_sid"
+#: the notices poll is a fetch of our own page; these Sec-Fetch-Site values are not
+FOREIGN_FETCH_SITES = ("cross-site", "same-site")
 #: the page lives with the web app's other templates
 templates = Jinja2Templates(
     directory=str(Path(__file__).resolve().parent.parent / "web" / "templates")
@@ -71,6 +79,14 @@ class Guard:
             secure_cookie=settings.public_url.startswith("https://"),
         )
 
+    @property
+    def cookie(self) -> str:
+        """The cookie's name: `__Host-` behind HTTPS, so only this host can set it."""
+        return HOST_COOKIE if self.secure_cookie else COOKIE
+
+    def token(self, request: Request) -> str | None:
+        return request.cookies.get(self.cookie)
+
     def live_session(self, token: str | None, now: datetime) -> str | None:
         """The chat id of the request's session, or None: never issued, expired, ended."""
         if not token:
@@ -85,6 +101,17 @@ class Guard:
                 return None
             return web_sessions.issue(session, self.policy, now, address)
 
+    def link_of(self, key: str, now: datetime) -> tuple[bool, int | None]:
+        """Whether the session `key` is live, and the person it speaks for."""
+        with session_scope(self.engine) as session:
+            person = web_sessions.person_of(session, key)
+            return web_sessions.is_live(session, key, now), person.id if person else None
+
+    def rotate(self, key: str, address: str | None, now: datetime) -> str | None:
+        """A new token for the chat `key` (see web_sessions.rotate)."""
+        with session_scope(self.engine) as session:
+            return web_sessions.rotate(session, key, self.policy, now, address)
+
     def same_origin(self, request: Request) -> bool:
         """No Origin (not a browser's cross-site request) or ours: the public URL's origin
         or the host the request was sent to."""
@@ -95,6 +122,15 @@ class Guard:
         host = request.headers.get("host", "").lower()
         return origin == self.public_origin or (bool(host) and urlsplit(origin).netloc == host)
 
+    def own_fetch(self, request: Request) -> bool:
+        """A request our page's script made: not a navigation (a link or a redirect to the
+        URL), not sent from another site, from our origin when it says one."""
+        if request.headers.get("sec-fetch-mode", "").lower() == "navigate":
+            return False
+        if request.headers.get("sec-fetch-site", "").lower() in FOREIGN_FETCH_SITES:
+            return False
+        return self.same_origin(request)
+
 
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
@@ -102,16 +138,30 @@ def origin_of(url: str) -> str:
 
 
 def client_address(request: Request) -> str | None:
-    """The peer's address (behind a proxy, run uvicorn with --proxy-headers and
-    --forwarded-allow-ips so that this is the visitor's, not the proxy's)."""
-    return request.client.host if request.client else None
+    """The peer's address, as per-address limits count it: an IPv4 address as it is, an
+    IPv6 address as its /64 (one subscriber's prefix holds 2**64 addresses). Behind a
+    proxy, HELPDESK_FORWARDED_ALLOW_IPS makes this the visitor's, not the proxy's."""
+    return normalise_address(request.client.host) if request.client else None
+
+
+def normalise_address(host: str) -> str:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a test client's name, a unix socket)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def set_cookie(response: Response, token: str, guard: Guard) -> None:
     response.set_cookie(
-        COOKIE,
+        guard.cookie,
         token,
         max_age=int(guard.policy.idle.total_seconds()),
+        path="/",
         httponly=True,
         samesite="lax",
         secure=guard.secure_cookie,
@@ -147,13 +197,10 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
     if media_type != "application/json":
         return JSONResponse({"error": "send application/json"}, status_code=415)
     now = utcnow()
-    sid = await asyncio.to_thread(guard.live_session, request.cookies.get(COOKIE), now)
+    sid = await asyncio.to_thread(guard.live_session, guard.token(request), now)
     if sid is None:
         return no_session()
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return JSONResponse({"error": "message too large"}, status_code=413)
-    try:
+    try:  # the body's size is bounded by bot.web.limits (the default 64 KiB)
         data = await request.json()
     except ValueError:
         return JSONResponse({"error": "invalid JSON"}, status_code=400)
@@ -162,20 +209,30 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
     text, action = data.get("text"), data.get("action")
     if not isinstance(text, str | None) or not isinstance(action, str | None):
         return JSONResponse({"error": "text and action must be strings"}, status_code=400)
+    address = client_address(request)
     msg = Incoming(
         channel=CHANNEL,
         chat_id=sid,
         user_id=sid,
         text=text,
         action=(action or None) and action[:64],
-        address=client_address(request),
+        address=address,
     )
+    _, before = await asyncio.to_thread(guard.link_of, sid, now)
     replies = await asyncio.to_thread(conversations.handle, msg, now)
-    return JSONResponse({"replies": render(replies)})
+    response = JSONResponse({"replies": render(replies)})
+    live, after = await asyncio.to_thread(guard.link_of, sid, now)
+    if live and after != before:  # linked (or relinked): the old token must not follow
+        fresh = await asyncio.to_thread(guard.rotate, sid, address, now)
+        if fresh is not None:
+            set_cookie(response, fresh, guard)
+    return response
 
 
 async def poll(request: Request, conversations: Conversations, guard: Guard) -> Response:
-    sid = await asyncio.to_thread(guard.live_session, request.cookies.get(COOKIE), utcnow())
+    if not guard.own_fetch(request):  # refused before anything is read, let alone taken
+        return JSONResponse({"error": "not a request of the chat page"}, status_code=403)
+    sid = await asyncio.to_thread(guard.live_session, guard.token(request), utcnow())
     if sid is None:
         return no_session()
     replies = await asyncio.to_thread(conversations.pull_notices, CHANNEL, sid)
@@ -188,7 +245,7 @@ async def chat_page(request: Request, guard: Guard) -> Response:
     lang = request.query_params.get("lang", "id")
     lang = lang if lang in ("id", "en") else "id"
     now = utcnow()
-    token = request.cookies.get(COOKIE)
+    token = guard.token(request)
     fresh: str | None = None
     if await asyncio.to_thread(guard.live_session, token, now) is None:
         fresh = await asyncio.to_thread(guard.new_session, client_address(request), now)

@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import getpass
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bot.cli._boot import build_helpdesk, fail, load_settings
+from bot.config import Settings
 
 # The product's modules are imported inside the commands: `helpdesk --help` and the
 # data commands should not pay for the web app and the channel libraries.
+
+
+def uvicorn_options(settings: Settings, host: str | None, port: int | None) -> dict[str, Any]:
+    """What `helpdesk run` passes to uvicorn besides the app: X-Forwarded-For is read, from
+    the proxies HELPDESK_FORWARDED_ALLOW_IPS lists only."""
+    return {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
 
 
 def run(
@@ -28,12 +41,7 @@ def run(
     settings = load_settings()
     helpdesk = build_helpdesk(settings)
     web = create_app(helpdesk, channels=enabled_specs(settings))
-    uvicorn.run(
-        web,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    uvicorn.run(web, **uvicorn_options(settings, host, port))
 
 
 def chat(

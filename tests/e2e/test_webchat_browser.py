@@ -75,3 +75,44 @@ def test_english_switch_and_html_is_not_rendered(page: tuple) -> None:  # type: 
     p.click("#send")
     p.wait_for_timeout(300)
     assert p.locator("#messages img").count() == 0
+
+
+def test_linking_renews_the_cookie_and_the_page_goes_on(page: tuple, helpdesk: Helpdesk) -> None:  # type: ignore[type-arg]
+    """After /tautkan the answer carries a new session cookie (the old token is dead); the
+    page's script needs nothing for it: the next message and the notices poll use it."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bot.core import notices, people, web_sessions
+    from storage.db import session_scope
+    from storage.models import Person
+    from tests.helpers import Chat
+
+    p, base = page
+    p.goto(f"{base}/chat")
+    p.wait_for_selector("text=Selamat datang")
+    (before,) = [c["value"] for c in p.context.cookies() if c["name"] == "hd_sid"]
+    email = Chat.technician_of(helpdesk, "vpn")
+    with session_scope(helpdesk.engine) as s:
+        person = s.exec(select(Person).where(Person.email == email)).one()
+        code = people.issue_link_code(s, person, ttl=timedelta(minutes=15))
+    p.fill("#input", f"/tautkan {code}")
+    p.click("#send")
+    p.wait_for_selector("text=sekarang tertaut")
+    (after,) = [c["value"] for c in p.context.cookies() if c["name"] == "hd_sid"]
+    assert after != before
+    p.fill("#input", "/bantuan")
+    p.click("#send")
+    p.wait_for_selector("text=Untuk pengelola teknis", timeout=10000)
+    with session_scope(helpdesk.engine) as s:
+        notices.enqueue(
+            s,
+            channel="web",
+            target=web_sessions.chat_key(after),
+            kind="test",
+            payload={"text": "Pemberitahuan untuk sesi baru"},
+            dedupe_key="e2e:rotated",
+        )
+    p.wait_for_selector("text=Pemberitahuan untuk sesi baru", timeout=12000)  # the 5 s poll
+    assert "sekarang tertaut" in p.inner_text("#messages")  # the page never reloaded
