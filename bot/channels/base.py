@@ -60,9 +60,13 @@ class Capabilities:
     """What the platform can show. `delivery`: "push" channels get outbox notices sent
     by a transport; "pull" channels (web chat, console) collect them when the user is
     there. `max_length`: the longest text the platform shows as one unit (a Telegram
-    message, a Slack section block), in `measure` units; None for no limit."""
+    message, a Slack section block), in `measure` units; None for no limit.
+    `anonymous`: anyone can open a chat without an account (the web chat), so the P1/P2
+    of a reporter not linked to a known person waits for an operator's triage
+    (bot.core.triage) instead of paging."""
 
     delivery: Literal["push", "pull"]
+    anonymous: bool = False
     buttons: bool = False
     edits: bool = False
     images: bool = False

@@ -56,10 +56,14 @@ class Conversations:
         max_text: int = 4000,
         link_code_ttl: timedelta = timedelta(minutes=15),
         limits: Limits | None = None,
+        anonymous_channels: Iterable[str] = (),
         flows: Iterable[Flow] | None = None,
     ) -> None:
-        """`flows` replaces the registry (`DEFAULT_FLOWS`): tests add their own this way."""
+        """`anonymous_channels`: the channels anyone may chat on without an account, whose
+        unlinked reporters' P1/P2 wait for triage (runtime.build passes the registry's).
+        `flows` replaces the registry (`DEFAULT_FLOWS`): tests add their own this way."""
         self.limits = limits or Limits()
+        self.anonymous_channels = frozenset(anonymous_channels)
         self.engine = engine
         self.kb = kb
         self.timezone = timezone
@@ -97,6 +101,7 @@ class Conversations:
                     timezone=self.timezone,
                     link_code_ttl=self.link_code_ttl,
                     limits=self.limits,
+                    anonymous_channels=self.anonymous_channels,
                 )
                 self.router.dispatch(turn, text, msg.action)
                 last = turn.replies[-1] if turn.replies else None

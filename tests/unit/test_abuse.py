@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
+from bot.channels import registry
+from bot.channels.base import Capabilities, ChannelSpec
+from bot.config import Settings
 from bot.core import limits, people, usecases
 from bot.core.limits import LimitExceeded, Limits
 from bot.dialogue.engine import Conversations
@@ -201,3 +204,34 @@ def test_link_attempts_are_throttled_and_failures_logged(
     assert "terlalu banyak percobaan" in chat.text
     chat.say(f"/tautkan {code}", now=NOW + timedelta(hours=1))
     assert "sekarang tertaut" in chat.text
+
+
+def test_the_registry_names_the_channels_anyone_may_use() -> None:
+    assert registry.anonymous_channels() == frozenset({"web"})
+    kiosk = ChannelSpec(
+        name="kiosk", enabled=lambda _: True, capabilities=Capabilities("pull", anonymous=True)
+    )
+    assert registry.anonymous_channels([*registry.CHANNELS, kiosk]) == {"web", "kiosk"}
+
+
+def test_triage_follows_the_channels_the_engine_is_given(helpdesk: Helpdesk) -> None:
+    """The core names no channel: which ones hold an unlinked P1 comes from the specs."""
+    kiosk = Conversations(helpdesk.engine, helpdesk.kb, anonymous_channels={"kiosk"})
+    held = Chat(dataclasses.replace(helpdesk, conversations=kiosk), "kiosk", "walk-in")
+    report(held, "1", "1")
+    assert (held.last_ticket().priority, held.last_ticket().triage_priority) == (3, 1)
+    web = Chat(dataclasses.replace(helpdesk, conversations=kiosk), "web", "visitor-9")
+    report(web, "1", "1")
+    assert (web.last_ticket().priority, web.last_ticket().triage_priority) == (1, None)
+
+
+def test_the_cli_builds_the_product_with_the_registry_s_anonymous_channels(
+    settings: Settings,
+) -> None:
+    from bot.cli._boot import build_helpdesk
+
+    hd = build_helpdesk(settings)
+    try:
+        assert hd.conversations.anonymous_channels == registry.anonymous_channels()
+    finally:
+        hd.engine.dispose()
