@@ -219,11 +219,16 @@ def link_by_email(
     engine: Engine, channel: str, external_id: str, email: str, display_name: str | None = None
 ) -> bool:
     """Link a platform account to the known person with this e-mail (taken from the
-    platform's verified profile, e.g. Slack's users.info); False when nobody has it.
-    An account linked meanwhile, on another replica, stays as it is. Accounts without
-    a profile e-mail link with the one-time code instead, which the conversation's
-    /tautkan redeems (bot.core.people.redeem_link_code) in every channel alike."""
+    platform's verified profile, e.g. Slack's users.info); False when nobody has it, or
+    when the account was unlinked (/keluar, /lepaskan, `helpdesk people unlink`) and not
+    linked by code since. An account linked meanwhile, on another replica, stays as it
+    is. Accounts without a profile e-mail link with the one-time code instead, which the
+    conversation's /tautkan redeems (bot.core.people.redeem_link_code) in every channel
+    alike."""
     with session_scope(engine) as session:
+        if people.email_link_blocked(session, channel, external_id):
+            log.info("%s user %s was unlinked: not linked by e-mail again", channel, external_id)
+            return False
         person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
         if person is None:
             return False
