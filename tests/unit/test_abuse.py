@@ -235,3 +235,32 @@ def test_the_cli_builds_the_product_with_the_registry_s_anonymous_channels(
         assert hd.conversations.anonymous_channels == registry.anonymous_channels()
     finally:
         hd.engine.dispose()
+
+
+@pytest.mark.parametrize("how", ["cancel", "withdraw"])
+def test_a_ticket_that_leaves_the_open_states_untriaged_drops_the_mark(
+    helpdesk: Helpdesk, chat: Chat, how: str
+) -> None:
+    report(chat, "1", "1")
+    number = chat.last_ticket().number
+    technician = Chat.as_person(helpdesk, "console", Chat.technician_of(helpdesk, "vpn"))
+    who = technician if how == "cancel" else chat  # the reporter may withdraw it too
+    who.say(f"/batalkan {number} laporan ganda", now=NOW)
+    assert "dibatalkan" in who.text
+    with Session(helpdesk.engine) as s:
+        ticket = s.exec(select(Ticket).where(Ticket.number == number)).one()
+        assert (ticket.state, ticket.triage_priority) == ("dibatalkan", None)
+        events = [
+            (e.kind, e.old, e.new)
+            for e in s.exec(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket.id)
+                .order_by(col(TicketEvent.id))
+            )
+        ]
+    assert [e[0] for e in events[-2:]] == ["state", "triage"]
+    assert events[-2][2] == "dibatalkan" and events[-1][1:] == ("P1", None)
+    technician.say(f"/status {number}", now=NOW)
+    assert number in technician.text and "triase" not in technician.text
+    technician.say(f"/triase {number} 1", now=NOW)
+    assert "tidak sedang menunggu triase" in technician.text
