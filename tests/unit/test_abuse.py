@@ -67,6 +67,22 @@ def test_turns_per_address_are_limited_across_invented_sessions(helpdesk: Helpde
     assert "terlalu cepat" not in say(hd, "s-new", "/bantuan", NOW, "198.51.100.1")[0].text
 
 
+def test_redeliveries_do_not_use_up_the_turn_limit(helpdesk: Helpdesk) -> None:
+    hd = limited(helpdesk, turns_per_minute_per_chat=2)
+
+    def deliver(key: str):  # type: ignore[no-untyped-def]
+        msg = Incoming(
+            channel="telegram", chat_id="42", user_id="42", text="/bantuan", dedupe_key=key
+        )
+        return hd.conversations.handle(msg, now=NOW)
+
+    assert "terlalu cepat" not in deliver("update-1")[0].text
+    for _ in range(5):  # the platform retries: dropped, and not counted
+        assert deliver("update-1") == []
+    assert "terlalu cepat" not in deliver("update-2")[0].text
+    assert "terlalu cepat" in deliver("update-3")[0].text  # first deliveries still count
+
+
 def test_the_window_is_a_function_of_now() -> None:
     at = datetime(2026, 3, 2, 3, 0, 59, tzinfo=UTC)
     assert limits.window_start(at, limits.MINUTE) == datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
