@@ -5,6 +5,7 @@ here, so they run the same thing."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +33,16 @@ class Helpdesk:
     conversations: Conversations
 
 
-def build(settings: Settings, *, upgrade: bool = True, engine: Engine | None = None) -> Helpdesk:
+def build(
+    settings: Settings,
+    *,
+    upgrade: bool = True,
+    engine: Engine | None = None,
+    anonymous_channels: Iterable[str] = (),
+) -> Helpdesk:
+    """`anonymous_channels`: the channels anyone may chat on without an account
+    (`bot.channels.registry.anonymous_channels()`, which this module cannot import: the
+    channels import it). Whoever serves chats passes them (bot.cli._boot does)."""
     log_redaction.install(settings)  # before anything of ours can log a secret
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.resolved_database_url)
@@ -54,6 +64,7 @@ def build(settings: Settings, *, upgrade: bool = True, engine: Engine | None = N
         max_text=settings.max_text_length,
         link_code_ttl=timedelta(minutes=settings.link_code_ttl_minutes),
         limits=Limits.from_settings(settings),
+        anonymous_channels=anonymous_channels,
     )
     return Helpdesk(settings, engine, kb, conversations)
 

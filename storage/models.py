@@ -41,6 +41,18 @@ class Identity(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class UnlinkedAccount(SQLModel, table=True):
+    """A chat account that an admin or its own user unlinked (/lepaskan, `helpdesk people
+    unlink`, /keluar). Its platform profile's e-mail no longer links it (Slack would
+    re-link it on the next event otherwise); only a one-time code does, which clears the
+    row."""
+
+    channel: str = Field(primary_key=True, max_length=20)
+    external_id: str = Field(primary_key=True, max_length=200)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    unlinked_at: datetime = Field(default_factory=utcnow)
+
+
 class LinkCode(SQLModel, table=True):
     """One-time code that links a chat identity to a known person."""
 

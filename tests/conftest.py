@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from bot.channels import registry
 from bot.config import Settings
 from bot.runtime import Helpdesk, build, load_samples
 from storage import migrate
@@ -103,7 +104,9 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def helpdesk(settings: Settings, engine: Engine) -> Helpdesk:
     """The product on embedded defaults: sample people, catalog and knowledge base."""
     load_samples(settings, engine)
-    return build(settings, upgrade=False, engine=engine)
+    return build(
+        settings, upgrade=False, engine=engine, anonymous_channels=registry.anonymous_channels()
+    )
 
 
 @pytest.fixture

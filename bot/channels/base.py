@@ -60,9 +60,13 @@ class Capabilities:
     """What the platform can show. `delivery`: "push" channels get outbox notices sent
     by a transport; "pull" channels (web chat, console) collect them when the user is
     there. `max_length`: the longest text the platform shows as one unit (a Telegram
-    message, a Slack section block), in `measure` units; None for no limit."""
+    message, a Slack section block), in `measure` units; None for no limit.
+    `anonymous`: anyone can open a chat without an account (the web chat), so the P1/P2
+    of a reporter not linked to a known person waits for an operator's triage
+    (bot.core.triage) instead of paging."""
 
     delivery: Literal["push", "pull"]
+    anonymous: bool = False
     buttons: bool = False
     edits: bool = False
     images: bool = False
@@ -215,11 +219,16 @@ def link_by_email(
     engine: Engine, channel: str, external_id: str, email: str, display_name: str | None = None
 ) -> bool:
     """Link a platform account to the known person with this e-mail (taken from the
-    platform's verified profile, e.g. Slack's users.info); False when nobody has it.
-    An account linked meanwhile, on another replica, stays as it is. Accounts without
-    a profile e-mail link with the one-time code instead, which the conversation's
-    /tautkan redeems (bot.core.people.redeem_link_code) in every channel alike."""
+    platform's verified profile, e.g. Slack's users.info); False when nobody has it, or
+    when the account was unlinked (/keluar, /lepaskan, `helpdesk people unlink`) and not
+    linked by code since. An account linked meanwhile, on another replica, stays as it
+    is. Accounts without a profile e-mail link with the one-time code instead, which the
+    conversation's /tautkan redeems (bot.core.people.redeem_link_code) in every channel
+    alike."""
     with session_scope(engine) as session:
+        if people.email_link_blocked(session, channel, external_id):
+            log.info("%s user %s was unlinked: not linked by e-mail again", channel, external_id)
+            return False
         person = session.exec(select(Person).where(Person.email == email.strip().lower())).first()
         if person is None:
             return False

@@ -46,6 +46,12 @@ def pull_channels(specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> frozenset[str
     return frozenset(s.name for s in specs if not s.capabilities.push)
 
 
+def anonymous_channels(specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> frozenset[str]:
+    """Channels anyone can chat on without an account (the web chat): what the core's
+    triage holds an unlinked reporter's P1/P2 for (runtime.build passes it on)."""
+    return frozenset(s.name for s in specs if s.capabilities.anonymous)
+
+
 def pacing(specs: Iterable[ChannelSpec[Any]] = CHANNELS) -> dict[str, Pacing]:
     """Each channel's pacing by name, for `Deliverer.from_settings`."""
     return {s.name: s.pacing for s in specs}

@@ -288,6 +288,8 @@ def enabled(_settings: Settings) -> bool:
 SPEC: ChannelSpec[None] = ChannelSpec(
     name=CHANNEL,
     enabled=enabled,
-    capabilities=Capabilities(delivery="pull", buttons=True, images=True, documents=True),
+    capabilities=Capabilities(
+        delivery="pull", buttons=True, images=True, documents=True, anonymous=True
+    ),
     routes=routes,
 )

@@ -32,9 +32,13 @@ def load_settings() -> Settings:
 def build_helpdesk(settings: Settings | None = None) -> Helpdesk:
     """The running product (database migrated, samples loaded) for one command."""
     # Imported here so that `helpdesk --help` does not load the whole product.
+    from bot.channels import registry
     from bot.runtime import build
 
-    return build(settings if settings is not None else load_settings())
+    return build(
+        settings if settings is not None else load_settings(),
+        anonymous_channels=registry.anonymous_channels(),
+    )
 
 
 def fail(message: str) -> NoReturn:

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from bot.core import web_sessions
 from bot.core.errors import HelpdeskError
 from bot.core.roles import ALL_ROLES
-from storage.db import saved_id
-from storage.models import Identity, LinkCode, Person, Ticket, utcnow
+from storage.db import insert_for, saved_id
+from storage.models import Identity, LinkCode, Person, Ticket, UnlinkedAccount, utcnow
 
 
 class PeopleError(Exception):
@@ -178,6 +178,12 @@ def redeem_link_code(
         raise HelpdeskError("link.invalid_code")
     person = session.get(Person, used)
     assert person is not None
+    session.execute(  # linked by code again: the profile e-mail may link it once more
+        sa.delete(UnlinkedAccount).where(
+            col(UnlinkedAccount.channel) == channel,
+            col(UnlinkedAccount.external_id) == external_id,
+        )
+    )
     ident = session.exec(
         select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
     ).first()
@@ -214,7 +220,8 @@ def is_linked(person: Person | None) -> bool:
 def unlink_account(session: Session, channel: str, external_id: str) -> Person | None:
     """The chat account stops speaking for its person (its next message comes from an
     unknown user); returns that person, or None when the account was not linked to one.
-    The person's tickets stay theirs."""
+    The person's tickets stay theirs. The account links again only by one-time code
+    (`remember_unlinked`)."""
     ident = session.exec(
         select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
     ).first()
@@ -224,6 +231,7 @@ def unlink_account(session: Session, channel: str, external_id: str) -> Person |
     if not is_linked(person):
         return None
     session.delete(ident)
+    remember_unlinked(session, ident)
     session.flush()
     return person
 
@@ -231,8 +239,9 @@ def unlink_account(session: Session, channel: str, external_id: str) -> Person |
 def unlink_person(
     session: Session, person: Person, channel: str | None = None, *, now: datetime | None = None
 ) -> list[Identity]:
-    """Drop the person's chat accounts (of one channel, or all); their web sessions end.
-    Returns what was dropped, for the caller's record."""
+    """Drop the person's chat accounts (of one channel, or all); their web sessions end,
+    and none links again but by one-time code (`remember_unlinked`). Returns what was
+    dropped, for the caller's record."""
     stmt = select(Identity).where(Identity.person_id == person.id)
     if channel:
         stmt = stmt.where(Identity.channel == channel)
@@ -241,5 +250,32 @@ def unlink_person(
     web_sessions.end_for_keys(session, web_keys, now or utcnow())
     for ident in dropped:
         session.delete(ident)
+        remember_unlinked(session, ident, now)
     session.flush()
     return dropped
+
+
+def remember_unlinked(session: Session, ident: Identity, now: datetime | None = None) -> None:
+    """Record that this account was unlinked on purpose. Channels that link accounts by
+    their platform profile's e-mail before every turn (Slack) would otherwise link it
+    straight back, with the person's rights; `email_link_blocked` says they may not,
+    until a one-time code links it again (`redeem_link_code` clears the record)."""
+    session.execute(
+        insert_for(session)(UnlinkedAccount)
+        .values(
+            channel=ident.channel,
+            external_id=ident.external_id,
+            person_id=ident.person_id,
+            unlinked_at=now or utcnow(),
+        )
+        .on_conflict_do_update(
+            index_elements=["channel", "external_id"],
+            set_={"person_id": ident.person_id, "unlinked_at": now or utcnow()},
+        )
+    )
+
+
+def email_link_blocked(session: Session, channel: str, external_id: str) -> bool:
+    """Whether the account was unlinked and has not been linked by code since: its
+    profile e-mail must not link it."""
+    return session.get(UnlinkedAccount, (channel, external_id)) is not None

@@ -76,8 +76,16 @@ def scope_for(session: Session, text: str) -> tuple[str | None, list[str] | None
 _Select = TypeVar("_Select", bound="sa.Select[*tuple[Any, ...]]")
 
 
-def build(session: Session, now: datetime, tz: str, argument: str = "") -> Summary:
-    scope, ids = scope_for(session, argument)
+#: a scope as `scope_for` resolved it: its canonical name and service ids (None: all)
+Scope = tuple[str | None, list[str] | None]
+
+
+def build(
+    session: Session, now: datetime, tz: str, argument: str = "", *, resolved: Scope | None = None
+) -> Summary:
+    """The summary of the scope `argument` names, or of the scope already `resolved`
+    (the public chart draws what its cache key stands for, whatever the spelling was)."""
+    scope, ids = resolved if resolved is not None else scope_for(session, argument)
     out = Summary(scope, ids, names={s.id: s.name for s in session.exec(select(Service))})
 
     def narrow(stmt: _Select, column: Any) -> _Select:

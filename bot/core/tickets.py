@@ -223,6 +223,11 @@ def _change_state(
     session.add(ticket)
     event = record(session, ticket, actor, "state", old=old, new=new, note=note, now=now)
     notices.tell_reporter(session, ticket, event)
+    if new not in OPEN_STATES and ticket.triage_priority is not None:
+        # left the open states untriaged: nothing waits for triage any more. The priority
+        # it asked for stays in the record ("triage" P<asked> → none), not on the ticket.
+        asked, ticket.triage_priority = ticket.triage_priority, None
+        record(session, ticket, actor, "triage", old=f"P{asked}", new=None, now=now)
 
 
 def assign(

@@ -1,8 +1,10 @@
 """Triage of reports whose priority nobody can vouch for.
 
 An anonymous web visitor can claim any impact and urgency; taken at their word, every
-such report would page every operator group and escalate. So a P1/P2 from a reporter who
-is not linked to a known person opens at `tickets.TRIAGE_PRIORITY`, flagged with the
+such report would page every operator group and escalate. So a P1/P2 made on a channel
+anyone can use without an account (the channels whose spec says `anonymous`; the registry
+names them, runtime.build hands them to the conversation engine, which passes them to
+`usecases.open_report`) by a reporter who is not linked to a known person opens at `tickets.TRIAGE_PRIORITY`, flagged with the
 priority it asked for (`Ticket.triage_priority`), and pages nobody. An operator sees the
 flag in the queue and confirms that priority or sets another; only then does a P1/P2
 raise its alert, through the same `alerts.raise_ticket_alert` that a verified report
@@ -11,27 +13,29 @@ raises when it is opened, so there is one paging path.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, people, tickets, web_sessions
+from bot.core import alerts, people, tickets
 from bot.core.errors import InvalidTransition, NotAllowed
 from bot.core.roles import is_operator
 from bot.core.ticket_states import OPEN_STATES
 from bot.core.tickets import Actor
 from storage.models import Person, Ticket, utcnow
 
-#: channels whose users can be anyone: the web chat's visitors need no account at all.
-ANONYMOUS_CHANNELS: Final = frozenset({web_sessions.CHANNEL})
 #: impact × urgency that an operator's chosen priority stands for (the matrix's first).
 _LEVELS: Final = {1: (1, 1), 2: (1, 2), 3: (1, 3), 4: (2, 3)}
 
 
-def needed(reporter: Person | None, channel: str | None) -> bool:
-    """Whether a report's priority waits for an operator."""
-    return channel in ANONYMOUS_CHANNELS and not people.is_linked(reporter)
+def needed(
+    reporter: Person | None, channel: str | None, anonymous_channels: Collection[str]
+) -> bool:
+    """Whether a report's priority waits for an operator: it was made on a channel whose
+    users can be anyone (`anonymous_channels`) by somebody not linked to a known person."""
+    return channel in anonymous_channels and not people.is_linked(reporter)
 
 
 def confirm(

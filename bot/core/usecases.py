@@ -15,7 +15,7 @@ Prompting, buttons and layout stay in the interfaces.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -125,6 +125,7 @@ def open_report(
     now: datetime | None = None,
     limits: Limits | None = None,
     address: str | None = None,
+    anonymous_channels: Collection[str] = frozenset(),
 ) -> Ticket:
     """Open the ticket a person reported, after checking the form as a whole (the guided
     chat checks each answer as it comes; this is the last word for every interface).
@@ -133,7 +134,9 @@ def open_report(
 
     Reports are limited per reporter and per client `address` (`limits`, default
     `Limits()`; operators, who file on others' behalf, are not limited per person), and a
-    P1/P2 of an unverified web visitor waits for an operator's triage instead of paging."""
+    P1/P2 of a reporter not linked to a known person, made on one of the
+    `anonymous_channels` (anyone may chat there without an account: the web chat), waits
+    for an operator's triage instead of paging."""
     if form.type not in TYPES or form.impact not in LEVELS or form.urgency not in LEVELS:
         raise HelpdeskError("report.incomplete")
     description = form.description.strip()
@@ -162,7 +165,7 @@ def open_report(
         reporter=reporter,
         channel=channel,
         chat_id=chat_id,
-        triage=triage.needed(reporter, channel),
+        triage=triage.needed(reporter, channel, anonymous_channels),
         now=now,
     )
 

@@ -28,7 +28,7 @@ from bot.dialogue.router import Flow, Router
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.inbound import first_delivery
+from storage.inbound import first_delivery, seen_before
 from storage.models import Conversation, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,14 @@ class Conversations:
         max_text: int = 4000,
         link_code_ttl: timedelta = timedelta(minutes=15),
         limits: Limits | None = None,
+        anonymous_channels: Iterable[str] = (),
         flows: Iterable[Flow] | None = None,
     ) -> None:
-        """`flows` replaces the registry (`DEFAULT_FLOWS`): tests add their own this way."""
+        """`anonymous_channels`: the channels anyone may chat on without an account, whose
+        unlinked reporters' P1/P2 wait for triage (runtime.build passes the registry's).
+        `flows` replaces the registry (`DEFAULT_FLOWS`): tests add their own this way."""
         self.limits = limits or Limits()
+        self.anonymous_channels = frozenset(anonymous_channels)
         self.engine = engine
         self.kb = kb
         self.timezone = timezone
@@ -97,6 +101,7 @@ class Conversations:
                     timezone=self.timezone,
                     link_code_ttl=self.link_code_ttl,
                     limits=self.limits,
+                    anonymous_channels=self.anonymous_channels,
                 )
                 self.router.dispatch(turn, text, msg.action)
                 last = turn.replies[-1] if turn.replies else None
@@ -115,9 +120,14 @@ class Conversations:
 
     def _over_limit(self, msg: Incoming, text: str, now: datetime) -> list[Reply] | None:
         """The turn limits, counted in a transaction of their own: a turn that fails and
-        rolls back still counted, or failing turns would cost nothing."""
+        rolls back still counted, or failing turns would cost nothing. A platform's
+        redelivery of a turn already served (its dedupe key is recorded, with that turn)
+        costs nothing: the turn drops it. The key is only read here; recording it stays
+        the turn's own, so a turn that failed is served (and counted) again."""
         try:
             with session_scope(self.engine) as session:
+                if msg.dedupe_key and seen_before(session, msg.channel, msg.dedupe_key):
+                    return None
                 check_turn(
                     session, self.limits, f"{msg.channel}:{self._key(msg)}", msg.address, now
                 )

@@ -23,7 +23,8 @@ IDLE = "idle"
 @dataclass
 class Turn:
     """What a flow handler gets: besides the chat, the engine's settings (knowledge base,
-    timezone, link code lifetime, abuse limits) travel here, so a flow needs nothing from the engine."""
+    timezone, link code lifetime, abuse limits, the channels anyone may use without an
+    account) travel here, so a flow needs nothing from the engine."""
 
     session: Session
     msg: Incoming
@@ -34,6 +35,7 @@ class Turn:
     timezone: str = "Asia/Jakarta"
     link_code_ttl: timedelta = timedelta(minutes=15)
     limits: Limits = field(default_factory=Limits)
+    anonymous_channels: frozenset[str] = frozenset()
     replies: list[Reply] = field(default_factory=list)
 
     @property

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -92,22 +92,24 @@ def create_app(
         URL cannot load the process; a scope that names no service is 404, not a draw."""
         scope = request.query_params.get("scope", "")[:100]
 
-        def resolve() -> ScopeKey | Literal["unknown"]:
+        def resolve() -> summary.Scope:
             with Session(helpdesk.engine) as session:
-                _, ids = summary.scope_for(session, scope)
-            if ids is None:
-                return None
-            return tuple(sorted(ids)) if ids else "unknown"
+                return summary.scope_for(session, scope)
+
+        name, ids = await asyncio.to_thread(resolve)
+        if ids == []:
+            return Response(status_code=404)
+        key: ScopeKey = None if ids is None else tuple(sorted(ids))
 
         def draw() -> bytes | None:
+            # from the resolved scope, never the raw spelling: the chart is the key's
+            resolved = (name, None if key is None else list(key))
             with Session(helpdesk.engine) as session:
-                return summary_availability(
-                    summary.build(session, utcnow(), helpdesk.settings.timezone, scope)
+                built = summary.build(
+                    session, utcnow(), helpdesk.settings.timezone, resolved=resolved
                 )
+            return summary_availability(built)
 
-        key = await asyncio.to_thread(resolve)
-        if key == "unknown":
-            return Response(status_code=404)
         png = await charts.get(key, draw)
         if png is None:
             return Response(status_code=404)

@@ -16,6 +16,7 @@ from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Identity, Person, Ticket
 from tests.channels.fake_slack import SlackHarness, buttons, slack_harness
+from tests.helpers import Chat
 
 
 @pytest.fixture
@@ -238,3 +239,60 @@ def test_messages_tab_and_bot_messages_are_no_turns(slack: SlackHarness) -> None
     slack.wait("event")
     time.sleep(0.2)
     assert not slack.fake.calls_to("views.publish") and not slack.fake.calls_to("chat.postMessage")
+
+
+def slack_person(slack: SlackHarness, user: str) -> Person | None:
+    with Session(slack.channel.engine) as s:
+        return people.identify(s, "slack", user)
+
+
+def test_logout_on_slack_is_not_undone_by_the_profile_email(slack: SlackHarness) -> None:
+    slack.fake.add_user("U120", email="lina.marlina@kementerian.go.id", name="Lina M")
+    slack.dm("U120", "halo")
+    slack.wait("event")
+    linked = slack_person(slack, "U120")
+    assert linked is not None and linked.email == "lina.marlina@kementerian.go.id"
+    slack.dm("U120", "keluar")
+    slack.wait("event", 2)
+    slack.dm("U120", "halo lagi")
+    slack.wait("event", 3)
+    assert len(slack.fake.calls_to("users.info")) == 2
+    again = slack_person(slack, "U120")
+    assert again is None or again.email is None  # a pengguna without the person's rights
+
+    with session_scope(slack.channel.engine) as s:
+        code = people.issue_link_code(s, linked, ttl=timedelta(minutes=15))
+    slack.dm("U120", f"tautkan {code}")
+    slack.wait("event", 4)
+    relinked = slack_person(slack, "U120")
+    assert relinked is not None and relinked.id == linked.id
+    with session_scope(slack.channel.engine) as s:  # the code cleared the block
+        assert people.unlink_account(s, "slack", "U120") is not None
+        assert people.email_link_blocked(s, "slack", "U120")
+        people.redeem_link_code(
+            s, people.issue_link_code(s, linked, ttl=timedelta(minutes=5)), "slack", "U120"
+        )
+        assert not people.email_link_blocked(s, "slack", "U120")
+
+
+@pytest.mark.parametrize("how", ["chat", "cli"])
+def test_an_admins_unlink_of_a_slack_account_holds(
+    slack: SlackHarness, helpdesk: Helpdesk, how: str
+) -> None:
+    slack.fake.add_user("U121", email="lina.marlina@kementerian.go.id", name="Lina M")
+    slack.dm("U121", "halo")
+    slack.wait("event")
+    assert slack_person(slack, "U121") is not None
+    if how == "chat":
+        admin = Chat.as_person(helpdesk, "console", "wahyu.ramadhan@kementerian.go.id")
+        admin.say("/lepaskan lina.marlina@kementerian.go.id slack")
+        assert "Tautan 1 akun chat" in admin.text
+    else:  # what `helpdesk people unlink EMAIL --channel slack` runs
+        with session_scope(slack.channel.engine) as s:
+            lina = people.find_person(s, "lina.marlina@kementerian.go.id")
+            assert lina is not None
+            assert len(people.unlink_person(s, lina, "slack")) == 1
+    slack.dm("U121", "halo lagi")
+    slack.wait("event", 2)
+    after = slack_person(slack, "U121")
+    assert after is None or after.email is None

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
+from bot.channels import registry
+from bot.channels.base import Capabilities, ChannelSpec
+from bot.config import Settings
 from bot.core import limits, people, usecases
 from bot.core.limits import LimitExceeded, Limits
 from bot.dialogue.engine import Conversations
@@ -62,6 +65,22 @@ def test_turns_per_address_are_limited_across_invented_sessions(helpdesk: Helpde
         assert "terlalu cepat" not in say(hd, f"s{n}", "/bantuan", NOW, ADDRESS)[0].text
     assert "terlalu cepat" in say(hd, "s-new", "/bantuan", NOW, ADDRESS)[0].text
     assert "terlalu cepat" not in say(hd, "s-new", "/bantuan", NOW, "198.51.100.1")[0].text
+
+
+def test_redeliveries_do_not_use_up_the_turn_limit(helpdesk: Helpdesk) -> None:
+    hd = limited(helpdesk, turns_per_minute_per_chat=2)
+
+    def deliver(key: str):  # type: ignore[no-untyped-def]
+        msg = Incoming(
+            channel="telegram", chat_id="42", user_id="42", text="/bantuan", dedupe_key=key
+        )
+        return hd.conversations.handle(msg, now=NOW)
+
+    assert "terlalu cepat" not in deliver("update-1")[0].text
+    for _ in range(5):  # the platform retries: dropped, and not counted
+        assert deliver("update-1") == []
+    assert "terlalu cepat" not in deliver("update-2")[0].text
+    assert "terlalu cepat" in deliver("update-3")[0].text  # first deliveries still count
 
 
 def test_the_window_is_a_function_of_now() -> None:
@@ -201,3 +220,63 @@ def test_link_attempts_are_throttled_and_failures_logged(
     assert "terlalu banyak percobaan" in chat.text
     chat.say(f"/tautkan {code}", now=NOW + timedelta(hours=1))
     assert "sekarang tertaut" in chat.text
+
+
+def test_the_registry_names_the_channels_anyone_may_use() -> None:
+    assert registry.anonymous_channels() == frozenset({"web"})
+    kiosk = ChannelSpec(
+        name="kiosk", enabled=lambda _: True, capabilities=Capabilities("pull", anonymous=True)
+    )
+    assert registry.anonymous_channels([*registry.CHANNELS, kiosk]) == {"web", "kiosk"}
+
+
+def test_triage_follows_the_channels_the_engine_is_given(helpdesk: Helpdesk) -> None:
+    """The core names no channel: which ones hold an unlinked P1 comes from the specs."""
+    kiosk = Conversations(helpdesk.engine, helpdesk.kb, anonymous_channels={"kiosk"})
+    held = Chat(dataclasses.replace(helpdesk, conversations=kiosk), "kiosk", "walk-in")
+    report(held, "1", "1")
+    assert (held.last_ticket().priority, held.last_ticket().triage_priority) == (3, 1)
+    web = Chat(dataclasses.replace(helpdesk, conversations=kiosk), "web", "visitor-9")
+    report(web, "1", "1")
+    assert (web.last_ticket().priority, web.last_ticket().triage_priority) == (1, None)
+
+
+def test_the_cli_builds_the_product_with_the_registry_s_anonymous_channels(
+    settings: Settings,
+) -> None:
+    from bot.cli._boot import build_helpdesk
+
+    hd = build_helpdesk(settings)
+    try:
+        assert hd.conversations.anonymous_channels == registry.anonymous_channels()
+    finally:
+        hd.engine.dispose()
+
+
+@pytest.mark.parametrize("how", ["cancel", "withdraw"])
+def test_a_ticket_that_leaves_the_open_states_untriaged_drops_the_mark(
+    helpdesk: Helpdesk, chat: Chat, how: str
+) -> None:
+    report(chat, "1", "1")
+    number = chat.last_ticket().number
+    technician = Chat.as_person(helpdesk, "console", Chat.technician_of(helpdesk, "vpn"))
+    who = technician if how == "cancel" else chat  # the reporter may withdraw it too
+    who.say(f"/batalkan {number} laporan ganda", now=NOW)
+    assert "dibatalkan" in who.text
+    with Session(helpdesk.engine) as s:
+        ticket = s.exec(select(Ticket).where(Ticket.number == number)).one()
+        assert (ticket.state, ticket.triage_priority) == ("dibatalkan", None)
+        events = [
+            (e.kind, e.old, e.new)
+            for e in s.exec(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket.id)
+                .order_by(col(TicketEvent.id))
+            )
+        ]
+    assert [e[0] for e in events[-2:]] == ["state", "triage"]
+    assert events[-2][2] == "dibatalkan" and events[-1][1:] == ("P1", None)
+    technician.say(f"/status {number}", now=NOW)
+    assert number in technician.text and "triase" not in technician.text
+    technician.say(f"/triase {number} 1", now=NOW)
+    assert "tidak sedang menunggu triase" in technician.text

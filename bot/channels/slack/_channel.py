@@ -380,6 +380,7 @@ class SlackChannel:
             where.chat_id,
             form,
             self.helpdesk.conversations.limits,
+            self.helpdesk.conversations.anonymous_channels,
         )
         lang = await asyncio.to_thread(self.people.lang, user)
         status = (

@@ -62,16 +62,24 @@ def open_report(
     chat_id: str,
     form: dict[str, str],
     limits: Limits | None = None,
+    anonymous_channels: frozenset[str] = frozenset(),
 ) -> Outcome:
     """The report modal's submission: `usecases.open_report` checks it (with the limits
-    the settings give every channel) and opens the ticket."""
+    and the anonymous channels every channel's reports get) and opens the ticket."""
     with session_scope(engine) as s:
         reporter = people.ensure_person(s, CHANNEL, user, name)
         lang = _lang(reporter)
         try:
             report = usecases.ReportForm.from_fields(s, form)
             ticket = usecases.open_report(
-                s, reporter, CHANNEL, chat_id, report, lang=lang, limits=limits
+                s,
+                reporter,
+                CHANNEL,
+                chat_id,
+                report,
+                lang=lang,
+                limits=limits,
+                anonymous_channels=anonymous_channels,
             )
         except HelpdeskError as exc:
             return Outcome(usecases.refusal_text(exc, lang), error=True)

@@ -183,6 +183,7 @@ def submit(turn: Turn) -> list[Reply]:
         now=turn.now,
         limits=turn.limits,
         address=turn.msg.address,
+        anonymous_channels=turn.anonymous_channels,
     )
     turn.reset()
     text = turn.t("report.created", number=ticket.number, priority=ticket.priority)
