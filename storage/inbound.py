@@ -34,17 +34,6 @@ def first_delivery(db: Engine | Session, channel: str, key: str) -> bool:
     return inserted is not None
 
 
-def seen_before(session: Session, channel: str, key: str) -> bool:
-    """Whether the delivery was recorded already (read only: `first_delivery` records it,
-    in the transaction of the turn it causes)."""
-    found = session.execute(
-        sa.select(col(InboundEvent.id)).where(
-            col(InboundEvent.channel) == channel, col(InboundEvent.key) == key[:KEY_LENGTH]
-        )
-    ).first()
-    return found is not None
-
-
 def forget_deliveries(session: Session, channel: str, before: datetime) -> None:
     """Drop dedupe keys older than any redelivery the platform still makes."""
     session.execute(

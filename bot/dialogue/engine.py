@@ -28,7 +28,7 @@ from bot.dialogue.router import Flow, Router
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.inbound import first_delivery, seen_before
+from storage.inbound import first_delivery
 from storage.models import Conversation, utcnow
 
 log = logging.getLogger(__name__)
@@ -81,15 +81,15 @@ class Conversations:
         if len(text) > self.max_text:
             return [Reply(t("input.too_long", self._lang(msg), n=self.max_text))]
         try:
-            refused = self._over_limit(msg, text, now)
-            if refused is not None:
-                return refused
             self.kb.matcher()  # pick up changed articles before the transaction starts
             with session_scope(self.engine) as session:
                 conv = self._conversation(session, msg)
                 if msg.dedupe_key and not first_delivery(session, msg.channel, msg.dedupe_key):
                     log.info("%s delivery %s seen before: ignored", msg.channel, msg.dedupe_key)
                     return []
+                # counted in the turn's own transaction (no second write lock per turn);
+                # a turn that fails rolls its count back, so the handlers below count it again
+                check_turn(session, self.limits, self._limit_key(msg), msg.address, now)
                 person = people.identify(session, msg.channel, msg.user_id)
                 turn = Turn(
                     session,
@@ -112,31 +112,32 @@ class Conversations:
                 conv.updated_at = now
                 session.add(conv)
                 return turn.replies
-        except HelpdeskError as exc:
-            return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
-        except Exception:
-            log.exception("conversation turn failed (channel=%s)", msg.channel)
-            return [Reply(t("error.generic", self._lang(msg)))]
-
-    def _over_limit(self, msg: Incoming, text: str, now: datetime) -> list[Reply] | None:
-        """The turn limits, counted in a transaction of their own: a turn that fails and
-        rolls back still counted, or failing turns would cost nothing. A platform's
-        redelivery of a turn already served (its dedupe key is recorded, with that turn)
-        costs nothing: the turn drops it. The key is only read here; recording it stays
-        the turn's own, so a turn that failed is served (and counted) again."""
-        try:
-            with session_scope(self.engine) as session:
-                if msg.dedupe_key and seen_before(session, msg.channel, msg.dedupe_key):
-                    return None
-                check_turn(
-                    session, self.limits, f"{msg.channel}:{self._key(msg)}", msg.address, now
-                )
         except LimitExceeded as exc:
             log.info("%s chat over the turn limit (address %s)", msg.channel, msg.address or "-")
             if msg.group and not (msg.action or text.startswith("/")):
                 return []  # group chatter was not addressed to the bot: stay quiet
             return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
-        return None
+        except HelpdeskError as exc:
+            self._count_failed_turn(msg, now)
+            return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
+        except Exception:
+            log.exception("conversation turn failed (channel=%s)", msg.channel)
+            self._count_failed_turn(msg, now)
+            return [Reply(t("error.generic", self._lang(msg)))]
+
+    def _limit_key(self, msg: Incoming) -> str:
+        return f"{msg.channel}:{self._key(msg)}"
+
+    def _count_failed_turn(self, msg: Incoming, now: datetime) -> None:
+        """A refused or failed turn rolled its count back with it; it still counts, or
+        failing turns (a forged button, an unknown number) would cost nothing."""
+        try:
+            with session_scope(self.engine) as session:
+                check_turn(session, self.limits, self._limit_key(msg), msg.address, now)
+        except LimitExceeded:
+            pass  # over the limit already: the next turn is refused
+        except Exception:
+            log.exception("counting a failed turn (channel=%s)", msg.channel)
 
     def pull_notices(self, channel: str, chat_id: str) -> list[Reply]:
         """Pull channels (web chat, console) collect what the system has to tell them."""
