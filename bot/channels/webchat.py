@@ -101,6 +101,20 @@ class Guard:
                 return None
             return web_sessions.issue(session, self.policy, now, address)
 
+    def live_session_and_link(
+        self, token: str | None, now: datetime
+    ) -> tuple[str | None, int | None]:
+        """`live_session` and the person it speaks for, in one transaction: on SQLite every
+        transaction queues for the write lock, so a chat message opens as few as it can."""
+        if not token:
+            return None, None
+        with session_scope(self.engine) as session:
+            key = web_sessions.touch(session, token, self.policy, now)
+            if key is None:
+                return None, None
+            person = web_sessions.person_of(session, key)
+            return key, person.id if person else None
+
     def link_of(self, key: str, now: datetime) -> tuple[bool, int | None]:
         """Whether the session `key` is live, and the person it speaks for."""
         with session_scope(self.engine) as session:
@@ -197,7 +211,7 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
     if media_type != "application/json":
         return JSONResponse({"error": "send application/json"}, status_code=415)
     now = utcnow()
-    sid = await asyncio.to_thread(guard.live_session, guard.token(request), now)
+    sid, before = await asyncio.to_thread(guard.live_session_and_link, guard.token(request), now)
     if sid is None:
         return no_session()
     try:  # the body's size is bounded by bot.web.limits (the default 64 KiB)
@@ -218,7 +232,6 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
         action=(action or None) and action[:64],
         address=address,
     )
-    _, before = await asyncio.to_thread(guard.link_of, sid, now)
     replies = await asyncio.to_thread(conversations.handle, msg, now)
     response = JSONResponse({"replies": render(replies)})
     live, after = await asyncio.to_thread(guard.link_of, sid, now)
