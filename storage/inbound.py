@@ -5,9 +5,6 @@ nothing, and a turn that failed (rolled back, key with it) is served again."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -32,12 +29,3 @@ def first_delivery(db: Engine | Session, channel: str, key: str) -> bool:
         .returning(col(InboundEvent.id))  # rowcount is -1 here through the ORM on psycopg
     ).first()
     return inserted is not None
-
-
-def forget_deliveries(session: Session, channel: str, before: datetime) -> None:
-    """Drop dedupe keys older than any redelivery the platform still makes."""
-    session.execute(
-        sa.delete(InboundEvent)
-        .where(col(InboundEvent.channel) == channel)
-        .where(col(InboundEvent.received_at) < before)
-    )

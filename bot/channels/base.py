@@ -33,7 +33,7 @@ from bot.dialogue.messages import Choice
 from bot.i18n import norm_lang
 from bot.runtime import Helpdesk
 from storage.db import insert_for, session_scope
-from storage.inbound import KEY_LENGTH, first_delivery, forget_deliveries
+from storage.inbound import KEY_LENGTH, first_delivery
 from storage.models import Identity, Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,6 @@ __all__ = [
     "StartHook",
     "choices_of",
     "first_delivery",
-    "forget_deliveries",
     "is_linked",
     "lang_of",
     "link_by_email",

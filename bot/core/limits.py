@@ -138,11 +138,3 @@ def check_new_session(session: Session, limits: Limits, address: str, now: datet
     """A new web session for `address`: without this, each page load is a fresh chat with
     fresh per-chat limits and a new row."""
     return hit(session, f"session:addr:{address}", limits.sessions_per_hour_per_address, HOUR, now)
-
-
-def prune(session: Session, now: datetime, keep: timedelta = timedelta(days=1)) -> int:
-    """Drop windows long past (no limit looks back more than an hour)."""
-    result = session.execute(
-        sa.delete(RateCounter).where(col(RateCounter.window_start) < now - keep)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

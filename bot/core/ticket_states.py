@@ -43,10 +43,6 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 }
 
 
-def is_open(state: str) -> bool:
-    return state in OPEN_STATES
-
-
 # --- types --------------------------------------------------------------------------------
 
 GANGGUAN: Final = "gangguan"

@@ -217,7 +217,7 @@ class FakeSlack:
         if method == "auth.test":
             return {
                 "ok": True,
-                "url": "https://contoh.slack.com/",
+                "url": "http://127.0.0.1/",
                 "team": "Kementerian Contoh",
                 "user": "helpdesk",
                 "team_id": TEAM,

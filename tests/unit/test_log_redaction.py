@@ -107,15 +107,13 @@ def test_percent_formatting_cannot_smuggle_a_secret(
 def test_exception_text_is_redacted(captured: tuple[logging.Logger, Capture]) -> None:
     logger, handler = captured
     try:
-        raise RuntimeError(
-            f"Client error '404' for url 'https://api.telegram.org/bot{TOKEN}/getMe'"
-        )
+        raise RuntimeError(f"Client error '404' for url 'http://127.0.0.1:8081/bot{TOKEN}/getMe'")
     except RuntimeError:
         logger.exception("Bot API call failed")
     logger.info("with stack", stack_info=True)
     assert_clean(handler)
     assert (
-        "RuntimeError: Client error '404' for url 'https://api.telegram.org/bot[redacted]/getMe'"
+        "RuntimeError: Client error '404' for url 'http://127.0.0.1:8081/bot[redacted]/getMe'"
         in handler.lines[0]
     )
     assert "Traceback (most recent call last)" in handler.lines[0]
@@ -144,7 +142,7 @@ def test_root_handlers_added_after_install_are_covered(settings: Settings) -> No
     level = library.level
     library.setLevel(logging.INFO)
     try:
-        library.info("HTTP Request: POST %s", f"https://api.telegram.org/bot{TOKEN}/getMe")
+        library.info("HTTP Request: POST %s", f"http://127.0.0.1:8081/bot{TOKEN}/getMe")
     finally:
         root.removeHandler(handler)
         library.setLevel(level)

@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import re
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -23,7 +22,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import UpdateType
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
-from bot.channels.base import forget_deliveries
 from bot.channels.telegram._inbound import CHANNEL, Inbound
 from bot.channels.telegram._outgoing import Sender
 from bot.channels.telegram._transport import TelegramTransport
@@ -31,15 +29,12 @@ from bot.config import Settings
 from bot.core import alerts
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
-#: Telegram redelivers a webhook update for about a day; dedupe keys live a little longer.
-DEDUPE_KEEP = timedelta(days=2)
 #: updates handled at once; each turn runs in a worker thread.
 CONCURRENT_UPDATES = 16
 #: HTTP connections to the Bot API (replies, notices, edits).
@@ -95,14 +90,13 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
 
 
 def prepare(settings: Settings, engine: Engine) -> None:
-    """Operator groups from settings are registered (by configuration, not a person);
-    dedupe keys older than any redelivery are dropped."""
+    """Operator groups from settings are registered (by configuration, not a person).
+    Old dedupe keys go with the daily retention job (bot.core.retention)."""
     with session_scope(engine) as s:
         for chat_id in settings.telegram_operator_chats:
             alerts.register_operator_channel(
                 s, CHANNEL, str(chat_id), None, name=f"telegram {chat_id}"
             )
-        forget_deliveries(s, CHANNEL, utcnow() - DEDUPE_KEEP)
 
 
 class TelegramChannel:
