@@ -243,6 +243,20 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(
         8, validation_alias=AliasChoices("HELPDESK_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts")
     )
+    # The inbox (bot.intake): Telegram updates, Slack events and Alertmanager posts are
+    # written at arrival, acknowledged, and processed by workers.
+    #: events processed at once in this process (each chat's events still one at a time).
+    inbox_workers: int = Field(
+        16, ge=1, validation_alias=AliasChoices("HELPDESK_INBOX_WORKERS", "inbox_workers")
+    )
+    #: a replica that dies mid-event leaves it leased this long, then it is processed again.
+    inbox_lease_seconds: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("HELPDESK_INBOX_LEASE", "inbox_lease_seconds")
+    )
+    #: attempts before an event that keeps failing is set aside for an admin (`helpdesk inbox`).
+    inbox_max_attempts: int = Field(
+        5, ge=1, validation_alias=AliasChoices("HELPDESK_INBOX_MAX_ATTEMPTS", "inbox_max_attempts")
+    )
     #: notices per second over a whole platform, and seconds between two notices to one chat
     #: ("<channel>_group" for a platform's group chats), by channel name. Unset: each
     #: channel's own pacing (its spec: Telegram 30/s, 1 s a chat, 3 s a group; Slack 20/s,
@@ -309,6 +323,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices(
             "RETENTION_INBOUND_EVENT_DAYS", "retention_inbound_event_days"
         ),
+    )
+    #: processed inbox events (set-aside ones stay until an admin acts); at least 2 days.
+    retention_inbox_days: int = Field(
+        7, ge=2, validation_alias=AliasChoices("RETENTION_INBOX_DAYS", "retention_inbox_days")
     )
     #: web chat (and console) notices nobody collected are marked failed after this many days.
     retention_pull_notice_days: int = Field(

@@ -1,11 +1,13 @@
 """Engine and sessions. SQLite gets WAL, foreign keys, a busy timeout and full syncs on
-every connection."""
+every connection, and one write transaction at a time per process, taken in turn."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,11 +25,83 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
-        # a read followed by a write in one transaction does not deadlock under WAL.
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        gate = WriteGate(timeout=SQLITE_BUSY_SECONDS)
+
+        def begin(conn: sa.Connection) -> None:
+            # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
+            # a read followed by a write in one transaction does not deadlock under WAL.
+            gate.acquire(conn.connection.dbapi_connection, urgent=_URGENT.active)
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        def release(dbapi_conn: Any, *_: object) -> None:
+            gate.release(dbapi_conn)
+
+        sa.event.listen(engine, "begin", begin)
+        for name in ("checkin", "invalidate", "soft_invalidate", "close", "close_detached"):
+            sa.event.listen(engine.pool, name, release)
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+SQLITE_BUSY_SECONDS = 30
+
+
+class _Urgent(threading.local):
+    active = False
+
+
+_URGENT = _Urgent()
+
+
+@contextmanager
+def urgent_writes() -> Iterator[None]:
+    """Transactions begun in this block go before the others waiting on SQLite's lock:
+    the inbox's acknowledgements, which a platform waits for, do not queue behind turns."""
+    before, _URGENT.active = _URGENT.active, True
+    try:
+        yield
+    finally:
+        _URGENT.active = before
+
+
+@dataclass
+class WriteGate:
+    """SQLite lets one transaction write at a time (every transaction here begins
+    IMMEDIATE) and makes the others poll with growing sleeps, which under load serves
+    them in no order and lets a burst wait seconds. Inside one process the gate hands
+    the lock on in turn instead, urgent ones first; other processes still meet SQLite's
+    busy timeout. Held per connection, from BEGIN until the connection goes back to the
+    pool, and re-entered by the same connection (commit-as-you-go)."""
+
+    timeout: float
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _holder: object | None = None
+    _urgent_waiting: int = 0
+
+    def acquire(self, owner: object, *, urgent: bool = False) -> None:
+        with self._cond:
+            if self._holder is owner:
+                return
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                free = self._cond.wait_for(
+                    lambda: self._holder is None and (urgent or self._urgent_waiting == 0),
+                    self.timeout,
+                )
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1
+            if not free:
+                self._cond.notify_all()  # an urgent waiter that gave up may unblock others
+                raise sqlite3.OperationalError("database is locked")
+            self._holder = owner
+
+    def release(self, owner: object) -> None:
+        with self._cond:
+            if self._holder is owner:
+                self._holder = None
+                self._cond.notify_all()
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:

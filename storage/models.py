@@ -196,6 +196,34 @@ class InboundEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class InboxEvent(SQLModel, table=True):
+    """An inbound platform event (Telegram update, Slack event or interaction,
+    Alertmanager post), written when it arrives and acknowledged at once; workers
+    process it afterwards (bot.intake). `lane` orders events: the next one of a lane
+    (a chat) waits until the earlier ones are done or set aside."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("source", "key", name="uq_inbox_source_key"),
+        sa.Index("ix_inbox_lane_state_id", "lane", "state", "id"),
+        sa.Index("ix_inbox_state_due", "state", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=20)
+    key: str = Field(max_length=200)
+    lane: str = Field(max_length=200)
+    #: what the handler of the source needs (the update's JSON, Slack's body and kind)
+    payload: str = Field(sa_type=sa.Text)
+    #: pending → processing → done; dead when it failed too often (kept for an admin)
+    state: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None
+    worker: str | None = Field(default=None, max_length=80)
+    done_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
 class KbCandidate(SQLModel, table=True):
     """A phrasing users matched to an article, waiting for a service manager's approval."""
 

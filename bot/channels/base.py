@@ -31,6 +31,7 @@ from bot.core import people
 from bot.delivery import Deliverer, Pacing
 from bot.dialogue.messages import Choice
 from bot.i18n import norm_lang
+from bot.intake import Intake
 from bot.runtime import Helpdesk
 from storage.db import insert_for, session_scope
 from storage.inbound import KEY_LENGTH, first_delivery
@@ -42,9 +43,10 @@ C = TypeVar("C")
 #: the length of a text in a platform's own units (characters, UTF-16 code units, …)
 Measure = Callable[[str], int]
 #: runs in the web app's lifespan: starts the channel (registering its outbox transport
-#: with the Deliverer when it is a push channel), pushes its stop onto the stack, and
-#: returns the running channel, which the channel's routes then reach through its Slot.
-StartHook = Callable[[Helpdesk, Deliverer, AsyncExitStack], Awaitable[C]]
+#: with the Deliverer when it is a push channel, and the handlers of its inbox events
+#: with the Intake when its routes put events there), pushes its stop onto the stack,
+#: and returns the running channel, which the channel's routes reach through its Slot.
+StartHook = Callable[[Helpdesk, Deliverer, Intake, AsyncExitStack], Awaitable[C]]
 #: the routes a channel answers in this app, given the helpdesk and the Slot its running
 #: channel will be in; declared when the app is built, so nothing is added later.
 RouteFactory = Callable[[Helpdesk, "Slot[C]"], Sequence[BaseRoute]]

@@ -37,7 +37,14 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from storage.db import session_scope
-from storage.models import Conversation, InboundEvent, Notice, RateCounter, WebSession
+from storage.models import (
+    Conversation,
+    InboundEvent,
+    InboxEvent,
+    Notice,
+    RateCounter,
+    WebSession,
+)
 
 EXPIRED = "expired: never collected (the chat did not poll for it)"
 
@@ -46,6 +53,8 @@ EXPIRED = "expired: never collected (the chat did not poll for it)"
 class Policy:
     conversation_days: int = 90
     inbound_event_days: int = 7
+    #: processed inbox events; dead ones wait for an admin and are never pruned here
+    inbox_days: int = 7
     pull_notice_days: int = 14
     notice_days: int = 90
     #: channels that collect their notices themselves (the registry's pull channels):
@@ -61,6 +70,7 @@ class Policy:
             pull_channels=pull_channels,
             conversation_days=settings.retention_conversation_days,
             inbound_event_days=settings.retention_inbound_event_days,
+            inbox_days=settings.retention_inbox_days,
             pull_notice_days=settings.retention_pull_notice_days,
             notice_days=settings.retention_notice_days,
         )
@@ -112,6 +122,12 @@ def _steps(now: datetime, policy: Policy) -> list[tuple[str, Step]]:
     if policy.inbound_event_days:
         old = col(InboundEvent.received_at) < before(policy.inbound_event_days)
         steps.append(("inbound_events", partial(_delete, InboundEvent, old)))
+    if policy.inbox_days:
+        processed = sa.and_(
+            col(InboxEvent.state) == "done",
+            col(InboxEvent.received_at) < before(policy.inbox_days),
+        )
+        steps.append(("inbox_events", partial(_delete, InboxEvent, processed)))
     if policy.pull_notice_days and policy.pull_channels:
         unread = sa.and_(
             col(Notice.status) == "pending",

@@ -28,10 +28,11 @@ from bot.channels import registry
 from bot.channels.base import ChannelSpec, Slot
 from bot.core import summary
 from bot.delivery import Deliverer
+from bot.intake import Intake, IntakePolicy
 from bot.jobs import Jobs
 from bot.reports.charts import summary_availability
 from bot.runtime import Helpdesk
-from bot.web import status
+from bot.web import alertmanager_hook, status
 from bot.web.chart_cache import ChartCache, ScopeKey
 from bot.web.headers import SecurityHeaders
 from bot.web.limits import BodyLimit
@@ -124,11 +125,16 @@ def create_app(
             helpdesk.engine, helpdesk.settings, registry.pacing(specs)
         )
         app.state.deliverer = deliverer
+        intake = Intake(helpdesk.engine, IntakePolicy.from_settings(helpdesk.settings))
+        app.state.intake = intake
         async with AsyncExitStack() as stack:
+            await intake.start()
+            stack.push_async_callback(intake.stop)  # after the channels stopped putting
+            alertmanager_hook.register(helpdesk, intake)
             for spec, slot in zip(specs, slots, strict=True):
                 if spec.start is None:
                     continue
-                channel = await spec.start(helpdesk, deliverer, stack)
+                channel = await spec.start(helpdesk, deliverer, intake, stack)
                 slot.put(channel)
                 stack.callback(slot.clear)  # unwound first: routes refuse before it stops
                 app.state.channels[spec.name] = channel
@@ -144,9 +150,10 @@ def create_app(
         Route("/charts/availability-7d.png", availability_chart),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
-    routes += status.routes(helpdesk)  # /status, /api/status, /alerts/alertmanager
+    routes += status.routes(helpdesk)  # /status, /api/status
+    routes += alertmanager_hook.routes(helpdesk)
     routes += channel_routes(helpdesk, specs, slots, reserved=routes)
-    limits = {**status.BODY_LIMITS}
+    limits = {**alertmanager_hook.BODY_LIMITS}
     for spec in specs:
         limits.update(spec.body_limits)
     middleware = [

@@ -1,4 +1,4 @@
-"""The public status page (/status, /api/status) and the Alertmanager webhook.
+"""The public status page (/status, /api/status).
 
 No login: the page shows only what a citizen may see — each service's state, 90 days of
 availability bars, ongoing outages (service and since when, no ticket details) and
@@ -8,7 +8,6 @@ upcoming maintenance. Indonesian by default, English with ?lang=en.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -23,19 +22,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot.core import alertmanager, availability, catalog, maintenance, outages
+from bot.core import availability, catalog, maintenance, outages
 from bot.i18n import fmt_dt, norm_lang, t
 from bot.runtime import Helpdesk
-from storage.db import session_scope
 from storage.models import Outage, ServiceState, utcnow
 
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 DAYS = 90
-ALERTMANAGER_PATH = "/alerts/alertmanager"
-#: routes of this module that take more than the web app's default body (bot.web.limits):
-#: an Alertmanager group of many alerts with long annotations runs to a few hundred KiB
-BODY_LIMITS = {ALERTMANAGER_PATH: 1 << 20}
 
 
 def _day(d: availability.Day) -> dict[str, Any]:
@@ -206,16 +200,6 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
     }
 
 
-def _authorized(request: Request, token: str | None) -> bool:
-    if not token:
-        return False
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    )
-
-
 def routes(helpdesk: Helpdesk) -> list[Route]:
     settings = helpdesk.settings
     engine = helpdesk.engine
@@ -237,36 +221,7 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
             headers={"Cache-Control": "public, max-age=15", "Access-Control-Allow-Origin": "*"},
         )
 
-    async def alertmanager_hook(request: Request) -> Response:
-        token = (
-            settings.alertmanager_token.get_secret_value() if settings.alertmanager_token else None
-        )
-        if not _authorized(request, token):
-            return JSONResponse(
-                {"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-            )
-        try:
-            payload = alertmanager.parse(await request.body())
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        policy = outages.Policy(settings.probe_down_after, settings.probe_up_after, tz)
-
-        def apply() -> dict[str, list[str]]:
-            with session_scope(engine) as s:
-                return alertmanager.ingest(
-                    s, payload, utcnow(), label=settings.alertmanager_label, policy=policy
-                )
-
-        try:
-            result = await asyncio.to_thread(apply)
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        if result["ignored"]:
-            log.info("alertmanager: alerts for unknown services %s", result["ignored"])
-        return JSONResponse({"status": "ok", **result})
-
     return [
         Route("/status", page),
         Route("/api/status", api),
-        Route(ALERTMANAGER_PATH, alertmanager_hook, methods=["POST"]),
     ]

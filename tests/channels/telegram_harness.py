@@ -120,7 +120,8 @@ class BotUnderTest:
         return list(self.channel.inbound.errors)
 
     def post(self, update: dict[str, Any] | bytes, secret: str | None = SECRET) -> int:
-        """POST to our webhook route; it answers once the update is processed."""
+        """POST to our webhook route; it answers once the update is stored in the inbox,
+        and this returns once the inbox's workers have processed it."""
         import httpx
 
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
@@ -129,7 +130,12 @@ class BotUnderTest:
         response = httpx.post(
             f"{self.server.url}/telegram/webhook", content=body, headers=headers, timeout=30
         )
+        self.settle()
         return response.status_code
+
+    def settle(self) -> None:
+        """Until the inbox has no unfinished event (what the workers do after the ack)."""
+        self.server.run(self.app.state.intake.idle())
 
     def send(self, update: dict[str, Any]) -> None:
         """Deliver an update the way the mode does: webhook POST, or getUpdates."""

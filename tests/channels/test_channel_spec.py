@@ -36,6 +36,7 @@ from bot.channels.base import (
 from bot.config import Settings
 from bot.delivery import Deliverer, Pacing
 from bot.dialogue.messages import Incoming
+from bot.intake import Intake
 from bot.runtime import Helpdesk
 from bot.web.app import create_app
 from storage.db import session_scope
@@ -94,7 +95,7 @@ def echo_routes(_helpdesk: Helpdesk, slot: Slot[EchoChannel]) -> Sequence[BaseRo
 
 
 async def echo_start(
-    helpdesk: Helpdesk, deliverer: Deliverer, stack: AsyncExitStack
+    helpdesk: Helpdesk, deliverer: Deliverer, _intake: Intake, stack: AsyncExitStack
 ) -> EchoChannel:
     channel = EchoChannel(helpdesk)
     deliverer.register(ECHO, channel.transport)

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from bot.channels import slack, telegram, webchat
 from bot.runtime import Helpdesk
-from bot.web import status as status_page
+from bot.web import alertmanager_hook
 from bot.web.app import create_app
 from bot.web.limits import DEFAULT_LIMIT
 from tests.channels.fake_slack import SECRET as SLACK_SECRET
@@ -138,7 +138,7 @@ def chunked(total: int) -> Iterator[bytes]:
         ("/api/chat", DEFAULT_LIMIT),
         ("/slack/events", slack.SPEC.body_limits["/slack/events"]),
         ("/telegram/webhook", telegram.SPEC.body_limits["/telegram/webhook"]),
-        ("/alerts/alertmanager", status_page.BODY_LIMITS["/alerts/alertmanager"]),
+        ("/alerts/alertmanager", alertmanager_hook.BODY_LIMITS["/alerts/alertmanager"]),
     ],
 )
 def test_a_streamed_body_is_cut_at_the_limit(base: str, path: str, limit: int) -> None:

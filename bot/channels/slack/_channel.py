@@ -1,5 +1,7 @@
-"""The Slack app: one slack-bolt `AsyncApp` whose listeners acknowledge at once and do
-the work afterwards, in tasks this object tracks (and waits for at shutdown).
+"""The Slack app: one slack-bolt `AsyncApp` whose listeners store the work in the inbox
+and then acknowledge (bolt answers Slack once the listener returned), so work Slack was
+told we have is never lost; the inbox's workers do it (`run_stored`, in _listeners.py).
+Only opening a modal runs at once, in a task: its trigger_id lasts three seconds.
 
 Where a turn's answer goes, and which conversation it belongs to:
 - a DM with the bot: the DM itself (chat_id = the DM channel id);
@@ -12,6 +14,9 @@ Where a turn's answer goes, and which conversation it belongs to:
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
@@ -45,11 +50,27 @@ from bot.core.ticket_states import NUMBER
 from bot.dialogue.engine import COMMANDS
 from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.i18n import t
+from bot.intake import Intake
 from bot.runtime import Helpdesk
+from storage.inbox import Arrival
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "slack"
+CHANNEL = SOURCE = "slack"
+#: which `stats` counter a stored kind of work finishes
+STAT_OF = {
+    "dm": "event",
+    "mention": "event",
+    "home": "event",
+    "command": "command",
+    "action": "action",
+    "report": "view",
+    "resolve": "view",
+}
+#: the platform id of the stored work being done, for the turns it causes
+_DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "slack_delivery", default=None
+)
 MAX_BODY = 1 << 20
 REPORT_ACTIONS = ("menu:report", "rep:start")
 Respond = Callable[..., Awaitable[Any]]
@@ -121,7 +142,8 @@ class SlackChannel:
         self.app = AsyncApp(
             client=self.client,
             signing_secret=secret,
-            process_before_response=False,
+            # the listener's answer is sent when it returned: after the inbox has the work
+            process_before_response=True,
             name="helpdesk",
         )
         self.handler = AsyncSlackRequestHandler(self.app)
@@ -135,6 +157,7 @@ class SlackChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         #: work in flight at once (DB turns and Web API calls); the rest waits, already acked.
         self._slots = asyncio.Semaphore(workers)
+        self.intake: Intake | None = None
 
     # -- running ----------------------------------------------------------------------
 
@@ -172,8 +195,25 @@ class SlackChannel:
             return JSONResponse({"error": "malformed body"}, status_code=400)
         return await self.handler.handle(request)
 
+    async def store(self, kind: str, body: dict[str, Any], **extra: Any) -> None:
+        """Put a unit of work in the inbox (the listener acknowledges after this). The
+        key is Slack's own id of the delivery (event_id; trigger_id of a command or an
+        interaction), so Slack's retry of it, on any replica, is stored once."""
+        if self.intake is None:
+            raise RuntimeError("the slack channel has no inbox attached")
+        key = str(body.get("event_id") or body.get("trigger_id") or "")
+        if not key:
+            key = "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        user = _user_of(body)
+        payload = json.dumps({"kind": kind, "key": key, "body": body, **extra})
+        new = await self.intake.put(Arrival(SOURCE, key, f"{SOURCE}:{user}", payload))
+        if not new:
+            self.stats["duplicate"] += 1
+            self.stats[STAT_OF[kind]] += 1
+
     def spawn(self, kind: str, work_: Coroutine[Any, Any, None]) -> None:
-        """Run the work after the ack; failures are logged, never raised into bolt."""
+        """Run the work after the ack (only what cannot wait for the inbox: opening a
+        modal); failures are logged, never raised into bolt."""
         task = asyncio.create_task(self._guard(kind, work_))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -202,6 +242,9 @@ class SlackChannel:
         action: str | None = None,
         name: str | None = None,
     ) -> list[Reply]:
+        delivery = _DELIVERY.get()
+        if delivery is not None and action is not None:
+            delivery = f"{delivery}:{action}"  # a command's cancel-then-ask is two turns
         msg = Incoming(
             channel=CHANNEL,
             chat_id=where.chat_id,
@@ -210,6 +253,7 @@ class SlackChannel:
             action=action,
             display_name=name,
             group=where.group,
+            dedupe_key=delivery,
         )
         return await asyncio.to_thread(self.conversations.handle, msg)
 
@@ -286,8 +330,7 @@ class SlackChannel:
     # -- listeners' work --------------------------------------------------------------
 
     async def on_dm(self, body: dict[str, Any]) -> None:
-        if not await self.first_delivery(body):
-            return
+        """A turn: its event_id is recorded in the turn's own transaction."""
         event = body["event"]
         user, channel = event["user"], event["channel"]
         self.people.remember_dm(user, channel)
@@ -300,9 +343,8 @@ class SlackChannel:
 
     async def on_mention(self, body: dict[str, Any]) -> None:
         """Mentions are answered in the user's DM: a channel is no place for a guided
-        report, and ticket updates go to the DM anyway."""
-        if not await self.first_delivery(body):
-            return
+        report, and ticket updates go to the DM anyway. A turn: its event_id is recorded
+        in the turn's own transaction."""
         event = body["event"]
         user = event["user"]
         name = await self.people.link(user)
@@ -399,6 +441,14 @@ class SlackChannel:
         origin = meta.get("origin") or ""
         where = Where(origin, True, "channel", origin) if origin else await self.dm_where(user)
         await self.tell(where, user, outcome)
+
+
+def _user_of(body: dict[str, Any]) -> str:
+    """Whose work it is: one person's events are done in the order Slack sent them."""
+    event, user = body.get("event"), body.get("user")
+    event = event if isinstance(event, dict) else {}
+    user = user if isinstance(user, dict) else {}
+    return str(event.get("user") or user.get("id") or body.get("user_id") or "anyone")
 
 
 __all__ = [

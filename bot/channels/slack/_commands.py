@@ -29,11 +29,22 @@ SUBCOMMANDS = {
 CORE_TEXT = {"status": "/status {rest}", "tickets": "/tiket", "link": "/tautkan {rest}"}
 
 
+def subcommand(command: dict[str, Any]) -> str | None:
+    word = (command.get("text") or "").strip().partition(" ")[0]
+    return SUBCOMMANDS.get(word.lower()) if word else "help"
+
+
+def opens_modal(command: dict[str, Any]) -> bool:
+    """`/helpdesk lapor` opens the report modal, which its trigger_id allows for three
+    seconds only: it runs at once, not through the inbox."""
+    return subcommand(command) == "report"
+
+
 async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respond) -> None:
     user = command["user_id"]
     word, _, rest = (command.get("text") or "").strip().partition(" ")
     rest = rest.strip()
-    sub = SUBCOMMANDS.get(word.lower()) if word else "help"
+    sub = subcommand(command)
     name = await ch.people.link(user)
     lang = await asyncio.to_thread(ch.people.lang, user)
 

@@ -1,5 +1,6 @@
-"""bolt listeners: each acknowledges within Slack's 3 seconds and hands the work to a
-task of the channel (HTTP mode runs with process_before_response=False).
+"""bolt listeners: each stores its work in the inbox and acknowledges within Slack's 3
+seconds (bolt answers once the listener returned); `run_stored` does the stored work
+when an inbox worker claims it. Opening a modal cannot wait: it runs at once.
 
 Registered on a built SlackChannel by `bot.channels.slack.open_channel`: the channel
 itself knows no listener, so the imports run one way, _channel ← _commands ← _listeners."""
@@ -7,6 +8,7 @@ itself knows no listener, so the imports run one way, _channel ← _commands ←
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -14,11 +16,18 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW, view_form
-from bot.channels.slack._channel import SlackChannel
-from bot.channels.slack._commands import run_command
+from bot.channels.slack._channel import (
+    _DELIVERY,
+    REPORT_ACTIONS,
+    SOURCE,
+    STAT_OF,
+    SlackChannel,
+)
+from bot.channels.slack._commands import opens_modal, run_command
 from bot.core.ticket_states import requires_root_cause
 from bot.core.usecases import MIN_DESCRIPTION, MIN_NOTE, description_ok, note_ok
 from bot.i18n import t
+from bot.intake import Intake
 
 
 def register(ch: SlackChannel) -> None:
@@ -33,26 +42,34 @@ def register(ch: SlackChannel) -> None:
             and not event.get("bot_id")
             and event.get("user")
         ):
-            ch.spawn("event", ch.on_dm(body))
+            await ch.store("dm", body)
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("user") and not event.get("bot_id"):
-            ch.spawn("event", ch.on_mention(body))
+            await ch.store("mention", body)
 
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any]) -> None:
-        ch.spawn("event", ch.on_home(body))
+        await ch.store("home", body)
 
     @app.command("/helpdesk")
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        if opens_modal(command):
+            await ack()
+            ch.spawn("command", run_command(ch, command, respond))
+            return
+        await ch.store("command", command)
         await ack()
-        ch.spawn("command", run_command(ch, command, respond))
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        if opens_modal_action(body):
+            await ack()
+            ch.spawn("action", ch.on_action(body, respond))
+            return
+        await ch.store("action", body)
         await ack()
-        ch.spawn("action", ch.on_action(body, respond))
 
     @app.view(REPORT_VIEW)
     async def on_report(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -64,8 +81,8 @@ def register(ch: SlackChannel) -> None:
                 errors={"description": t("report.description_short", lang, n=MIN_DESCRIPTION)},
             )
             return
+        await ch.store("report", body, form=form)
         await ack()
-        ch.spawn("view", ch.submit_report(body, form))
 
     @app.view(RESOLVE_VIEW)
     async def on_resolve(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -78,8 +95,52 @@ def register(ch: SlackChannel) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
+        await ch.store("resolve", body, form=form, meta=meta)
         await ack()
-        ch.spawn("view", ch.submit_resolve(body, form, meta))
+
+
+def opens_modal_action(body: dict[str, Any]) -> bool:
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    return value in REPORT_ACTIONS or value.startswith("t:resolve:")
+
+
+def attach(ch: SlackChannel, intake: Intake) -> None:
+    """The inbox's side: stored work of the channel is done by `run_stored`."""
+    ch.intake = intake
+
+    async def handler(payload: str) -> None:
+        await run_stored(ch, json.loads(payload))
+
+    intake.register(SOURCE, handler)
+
+
+async def run_stored(ch: SlackChannel, data: dict[str, Any]) -> None:
+    """Do one stored unit of work; a failure is counted and raised, so the inbox tries
+    it again (its turns record the delivery id: a second run changes nothing)."""
+    kind, body = data["kind"], data["body"]
+    stat = STAT_OF[kind]
+    token = _DELIVERY.set(str(data["key"]))
+    try:
+        if kind == "dm":
+            await ch.on_dm(body)
+        elif kind == "mention":
+            await ch.on_mention(body)
+        elif kind == "home":
+            await ch.on_home(body)
+        elif kind == "command":
+            await run_command(ch, body, AsyncRespond(response_url=body.get("response_url")))
+        elif kind == "action":
+            await ch.on_action(body, AsyncRespond(response_url=body.get("response_url")))
+        elif kind == "report":
+            await ch.submit_report(body, data["form"])
+        elif kind == "resolve":
+            await ch.submit_resolve(body, data["form"], data["meta"])
+    except Exception:
+        ch.stats["error"] += 1
+        raise
+    finally:
+        _DELIVERY.reset(token)
+        ch.stats[stat] += 1
 
 
 async def _lang(ch: SlackChannel, body: dict[str, Any]) -> str:

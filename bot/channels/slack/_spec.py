@@ -15,11 +15,12 @@ from starlette.routing import BaseRoute
 from bot.channels.base import Capabilities, ChannelSpec, Slot
 from bot.channels.slack._blocks import MAX_SECTION
 from bot.channels.slack._channel import CHANNEL, MAX_BODY, SlackChannel
-from bot.channels.slack._listeners import register
+from bot.channels.slack._listeners import attach, register
 from bot.channels.slack._mrkdwn import escape
 from bot.config import Settings
 from bot.core import alerts
 from bot.delivery import Deliverer, Pacing
+from bot.intake import Intake
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 
@@ -60,11 +61,14 @@ def routes(helpdesk: Helpdesk, slot: Slot[SlackChannel]) -> Sequence[BaseRoute]:
     return [slot.route(EVENTS_PATH, SlackChannel.endpoint, methods=["POST"])]
 
 
-async def start(helpdesk: Helpdesk, deliverer: Deliverer, stack: AsyncExitStack) -> SlackChannel:
+async def start(
+    helpdesk: Helpdesk, deliverer: Deliverer, intake: Intake, stack: AsyncExitStack
+) -> SlackChannel:
     """Start hook (bot.channels.base.StartHook)."""
     session = aiohttp.ClientSession()
     stack.push_async_callback(session.close)
     channel = open_channel(helpdesk, session)
+    attach(channel, intake)
     await asyncio.to_thread(register_operator_channels, helpdesk)
     deliverer.register(CHANNEL, channel.transport)
     stack.push_async_callback(channel.drain)

@@ -2,9 +2,9 @@
 own `/telegram/webhook` route when TELEGRAM_WEBHOOK_URL is set (see _spec.py for how the
 web app starts it).
 
-The webhook route processes the update before answering, so Telegram's own
-back-pressure (max_connections) applies and a crash mid-update shows up as a failed
-delivery; the dedupe in the database makes its redelivery harmless.
+The webhook route stores the update in the inbox and answers at once (Telegram resends
+an update whose webhook is slow); the inbox's workers process it, one chat's updates in
+order, and a redelivery finds its update already stored.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import Response
-from telegram import LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions
 from telegram.constants import UpdateType
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
@@ -127,17 +127,11 @@ class TelegramChannel:
             return Response(status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return Response(status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)
-        try:
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            # a shape this PTB version cannot read: refusing would make Telegram resend it forever
-            log.warning("telegram update %s unreadable, skipped: %s", data["update_id"], exc)
-            return Response(status_code=200)
-        await self.application.process_update(update)
+        await self.inbound.put(data)  # stored: processed by the inbox's workers
         return Response(status_code=200)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 from typing import Any
 
@@ -26,7 +27,7 @@ from telegram import (
     User,
 )
 from telegram.constants import CallbackQueryLimit, ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import first_delivery, utf16_len
@@ -36,11 +37,13 @@ from bot.core.errors import HelpdeskError, NotAllowed
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
 from bot.i18n import t
+from bot.intake import Intake
 from storage.db import session_scope
+from storage.inbox import Arrival
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
+CHANNEL = SOURCE = "telegram"
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 #: the group registration command lives here: the core's commands know no platform groups.
 REGISTER_COMMANDS = frozenset({"daftarkan_grup", "registergroup"})
@@ -54,6 +57,37 @@ def command_of(text: str) -> tuple[str, str | None]:
     head = text[1:].split(maxsplit=1)[0] if len(text) > 1 else ""
     name, _, bot = head.partition("@")
     return name.lower(), bot or None
+
+
+#: the kinds of update that belong to a chat (the lane their order is kept in)
+_CHAT_KINDS = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+)
+
+
+def lane_of(data: dict[str, Any]) -> str:
+    """The chat an update belongs to, read off the raw update (no parsing at the ack):
+    one chat's updates are processed one after another, in the order they came."""
+    for kind in _CHAT_KINDS:
+        chat = (data.get(kind) or {}).get("chat") if isinstance(data.get(kind), dict) else None
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return f"{SOURCE}:{chat['id']}"
+    query = data.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return f"{SOURCE}:{chat['id']}"
+        user = query.get("from")
+        if isinstance(user, dict) and isinstance(user.get("id"), int):
+            return f"{SOURCE}:user:{user['id']}"
+    return f"{SOURCE}:update:{data.get('update_id')}"
 
 
 def kind_of(update: Update) -> str:
@@ -82,12 +116,20 @@ class Inbound:
         self.sender = sender
         self.bot = sender.bot
         self.locks = KeyedLock()
-        #: handler errors seen by the error handler; tests assert it stays empty.
+        #: handler errors (PTB's error handler, the inbox's runs); tests assert it stays empty.
         self.errors: list[BaseException] = []
+        self.intake: Intake | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
     def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
+
+    def attach(self, intake: Intake) -> None:
+        """Updates go through the inbox: PTB's handler (long polling) and our webhook
+        route only put them there; the intake's workers call `process`."""
+        self.intake = intake
+        intake.register(SOURCE, self.process_payload)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB swallows handler errors; log them with the update id, keep serving."""
@@ -97,6 +139,45 @@ class Inbound:
             self.errors.append(context.error)
 
     async def on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Long polling: the update is stored before PTB asks for the next ones (which
+        confirms these to Telegram), so a crash after that loses nothing."""
+        await self.put(update.to_dict())
+
+    async def put(self, data: dict[str, Any]) -> None:
+        if self.intake is None:
+            raise RuntimeError("the telegram channel has no inbox attached")
+        key = f"{self.bot.id}:{data['update_id']}"
+        if not await self.intake.put(Arrival(SOURCE, key, lane_of(data), json.dumps(data))):
+            log.info("telegram update %s delivered again: stored once", data["update_id"])
+            query = data.get("callback_query")
+            if isinstance(query, dict) and isinstance(query.get("id"), str):
+                # the client may still spin: answered again, nothing else (off the ack path)
+                task = asyncio.create_task(self._answer_again(query["id"]))
+                self._answering.add(task)
+                task.add_done_callback(self._answering.discard)
+
+    async def _answer_again(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.info("telegram callback %s not answered again: %s", query_id, exc.message)
+
+    async def process_payload(self, payload: str) -> None:
+        """One stored update (the intake's handler). A shape this PTB version cannot
+        read is logged and finished: trying it again would only fail again."""
+        data = json.loads(payload)
+        try:
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("telegram update %s unreadable, skipped: %s", data.get("update_id"), exc)
+            return
+        try:
+            await self.process(update)
+        except Exception as exc:
+            self.errors.append(exc)
+            raise
+
+    async def process(self, update: Update) -> None:
         chat = update.effective_chat
         # one update per chat at a time, taken in arrival order (asyncio locks are fair)
         async with self.locks.hold(chat.id if chat else ("update", update.update_id)):

@@ -25,6 +25,7 @@ from bot.channels.telegram._outgoing import MAX_TEXT
 from bot.channels.telegram._transport import is_group_target
 from bot.config import Settings
 from bot.delivery import Deliverer, Pacing
+from bot.intake import Intake
 from bot.runtime import Helpdesk
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ def routes(helpdesk: Helpdesk, slot: Slot[TelegramChannel]) -> Sequence[BaseRout
     return [slot.route(WEBHOOK_PATH, TelegramChannel.webhook, methods=["POST"])]
 
 
-async def start(helpdesk: Helpdesk, deliverer: Deliverer, stack: AsyncExitStack) -> TelegramChannel:
+async def start(
+    helpdesk: Helpdesk, deliverer: Deliverer, intake: Intake, stack: AsyncExitStack
+) -> TelegramChannel:
     """Start hook (bot.channels.base.StartHook): a wrong token or base URL fails here,
     loudly, and so does webhook mode without its secret."""
     settings = helpdesk.settings
@@ -50,6 +53,7 @@ async def start(helpdesk: Helpdesk, deliverer: Deliverer, stack: AsyncExitStack)
         raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
     application = build_application(settings)
     channel = TelegramChannel(helpdesk, application)
+    channel.inbound.attach(intake)
     await asyncio.to_thread(prepare, settings, helpdesk.engine)
     await application.initialize()  # getMe
     stack.push_async_callback(application.shutdown)
