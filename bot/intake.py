@@ -19,8 +19,11 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 #: processes one event's payload; raises to have it retried
 Handler = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
 #: arrivals written in one transaction at most
 BATCH = 500
 
@@ -72,6 +76,11 @@ class Intake:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Own threads for the inbox's writes: the loop's default executor is full of turns
+        # waiting for the database under load, and an acknowledgement must not queue
+        # behind them.
+        self._put_thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-put")
+        self._book_thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-book")
         #: handler failures (event id, error), newest last; tests assert on it
         self.failures: list[tuple[int, BaseException]] = []
 
@@ -101,7 +110,15 @@ class Intake:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.to_thread(self._flush_done)
+        await self._on(self._book_thread, self._flush_done)
+        self._put_thread.shutdown(wait=False)
+        self._book_thread.shutdown(wait=False)
+
+    @staticmethod
+    async def _on(
+        pool: ThreadPoolExecutor, fn: Callable[..., T], *args: object, **kwargs: object
+    ) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, partial(fn, *args, **kwargs))
 
     # -- arriving -----------------------------------------------------------------------
 
@@ -121,7 +138,9 @@ class Intake:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                new = await asyncio.to_thread(inbox.put_many, self.engine, [a for a, _ in batch])
+                new = await self._on(
+                    self._put_thread, inbox.put_many, self.engine, [a for a, _ in batch]
+                )
             except Exception as exc:
                 log.exception("inbox: %d arrivals could not be written", len(batch))
                 for _, future in batch:
@@ -137,12 +156,13 @@ class Intake:
 
     async def _work_loop(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # whatever arrives from here on wakes the next round
             free = self.policy.concurrency - len(self._in_flight)
             claimed: list[Claimed] = []
             if free > 0 and self._handlers:
-                self._wake.clear()
                 try:
-                    claimed = await asyncio.to_thread(
+                    claimed = await self._on(
+                        self._book_thread,
                         inbox.claim,
                         self.engine,
                         self.name,
@@ -181,7 +201,8 @@ class Intake:
             )
             retry_at = utcnow() + self.policy.retry_at_delay(event.attempts) if retry else None
             try:
-                await asyncio.to_thread(
+                await self._on(
+                    self._book_thread,
                     inbox.failed,
                     self.engine,
                     event.id,
@@ -204,7 +225,7 @@ class Intake:
             await self._done_ready.wait()
             self._done_ready.clear()
             try:
-                await asyncio.to_thread(self._flush_done)
+                await self._on(self._book_thread, self._flush_done)
             except Exception:
                 log.exception("inbox: marking events done failed; retried")
                 await asyncio.sleep(1)
@@ -227,8 +248,13 @@ class Intake:
             ids = list(self._in_flight)
             if ids:
                 try:
-                    await asyncio.to_thread(
-                        inbox.extend, self.engine, ids, self.name, utcnow() + self.policy.lease
+                    await self._on(
+                        self._book_thread,
+                        inbox.extend,
+                        self.engine,
+                        ids,
+                        self.name,
+                        utcnow() + self.policy.lease,
                     )
                 except Exception:
                     log.exception("inbox: lease renewal failed")

@@ -16,7 +16,7 @@ import copy
 import gc
 import math
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -34,6 +34,8 @@ from knowledge.semantic import SemanticIndex, default_embedder
 DEFAULT_ANSWER = 0.75
 DEFAULT_SUGGEST = 0.35
 MAX_CHOICES = 3
+#: recent queries whose ranking is kept (Matcher.prepare)
+RANKED_KEPT = 512
 _RERANK = 12
 _K1, _B = 1.2, 0.75
 # Candidate selection: BM25 field mix, character n-grams, and the centroid z-score.
@@ -299,6 +301,10 @@ class _Index:
         return new
 
 
+#: a query's terms, their vocabulary ids and IDF, its IDF mass, candidates, components
+_Ranked = tuple[list[str], list[int], list[float], float, np.ndarray, np.ndarray]
+
+
 class Matcher:
     """Thread-safe: searches read one immutable index; changes build and swap a new one."""
 
@@ -317,6 +323,10 @@ class Matcher:
         self.normalizer = Normalizer(slang_path)
         self._cache: dict[str, _Analysed] = {}
         self._lock = threading.Lock()
+        #: the language-independent ranking of recent queries, by (index, text, k)
+        self._ranked: OrderedDict[tuple[int, str, int], tuple[_Index, _Ranked | None]] = (
+            OrderedDict()
+        )
         with _no_gc():
             self._index = _Index(list(articles), self.normalizer, self._cache)
 
@@ -335,6 +345,7 @@ class Matcher:
             new = _Index(list(articles), self.normalizer, self._cache)
         with self._lock:
             self._index = new
+            self._ranked.clear()
 
     def add_alternate(self, article_id: str, phrasing: str) -> None:
         """Make an approved learned phrasing count immediately."""
@@ -347,6 +358,7 @@ class Matcher:
             if phrasing.strip() in art.alternates:
                 return
             self._index = idx.with_learned(i, phrasing.strip(), self.normalizer)
+            self._ranked.clear()
 
     # -- querying ---------------------------------------------------------
 
@@ -373,19 +385,10 @@ class Matcher:
         best phrasing, and the query's length in content words.
         """
         idx = idx or self._index
-        if not idx.articles:
+        ranked = self._rank(idx, text, k)
+        if ranked is None:
             return [], np.zeros((0, 5))
-        qwords, qtoks = self.normalizer.analyse(text)
-        terms = list(dict.fromkeys(self._query_terms(idx, qtoks)))
-        if not terms:
-            return [], np.zeros((0, 5))
-        ids = [idx.vocab.get(t, -1) for t in terms]
-        term_idf = [float(idx.idf[i]) if i >= 0 else idx.max_idf for i in ids]
-        qmass = max(sum(term_idf), 1e-6)
-        known = [i for i in ids if i >= 0]
-        top, comps = self._candidates(idx, text, qwords, known, qmass, k)
-        if len(top) == 0:
-            return [], np.zeros((0, 5))
+        terms, ids, term_idf, qmass, top, comps = ranked
         fused = comps @ np.asarray(_RANK_W)
         fz = comps[:, 4]
         shown = top.copy()
@@ -403,6 +406,45 @@ class Matcher:
         )
         qlen = np.full(len(top), math.log1p(len(terms)))
         return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen])
+
+    def prepare(self, text: str) -> None:
+        """Do a query's expensive, language-independent part now and keep it for a
+        while: the conversation engine calls this before its transaction, so on SQLite,
+        where one transaction writes at a time, the matching holds no lock."""
+        self._rank(self._index, text, MAX_CHOICES)
+
+    def _rank(self, idx: _Index, text: str, k: int) -> _Ranked | None:
+        key = (id(idx), text, k)
+        with self._lock:
+            hit = self._ranked.get(key)
+            if hit is not None and hit[0] is idx:  # the index it was ranked on
+                self._ranked.move_to_end(key)
+                return hit[1]
+        ranked = self._rank_afresh(idx, text, k)
+        with self._lock:
+            if idx is self._index:  # a swap meanwhile cleared the cache: keep it clear
+                self._ranked[key] = (idx, ranked)
+                while len(self._ranked) > RANKED_KEPT:
+                    self._ranked.popitem(last=False)
+        return ranked
+
+    def _rank_afresh(self, idx: _Index, text: str, k: int) -> _Ranked | None:
+        if not idx.articles:
+            return None
+        qwords, qtoks = self.normalizer.analyse(text)
+        terms = list(dict.fromkeys(self._query_terms(idx, qtoks)))
+        if not terms:
+            return None
+        ids = [idx.vocab.get(t, -1) for t in terms]
+        term_idf = [float(idx.idf[i]) if i >= 0 else idx.max_idf for i in ids]
+        qmass = max(sum(term_idf), 1e-6)
+        known = [i for i in ids if i >= 0]
+        top, comps = self._candidates(idx, text, qwords, known, qmass, k)
+        if len(top) == 0:
+            return None
+        top.setflags(write=False)
+        comps.setflags(write=False)
+        return terms, ids, term_idf, qmass, top, comps
 
     @staticmethod
     def _candidates(

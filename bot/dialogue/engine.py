@@ -82,6 +82,10 @@ class Conversations:
             return [Reply(t("input.too_long", self._lang(msg), n=self.max_text))]
         try:
             self.kb.matcher()  # pick up changed articles before the transaction starts
+            if text and not msg.action and not text.startswith("/") and not msg.group:
+                # free text is most often a question: matched before the transaction begins
+                # (the turn then finds it ranked), so no database lock waits on the matcher
+                self.kb.current.prepare(text)
             with session_scope(self.engine) as session:
                 conv = self._conversation(session, msg)
                 if msg.dedupe_key and not first_delivery(session, msg.channel, msg.dedupe_key):
