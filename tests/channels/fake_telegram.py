@@ -65,6 +65,8 @@ class FakeBotApi:
     max_poll_wait: float = 0.3
     calls: list[Call] = field(default_factory=list)
     url: str = ""
+    #: seconds every sendMessage takes before it is answered (a slow or distant API)
+    latency: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -217,6 +219,8 @@ class FakeBotApi:
             if rule.retry_after is not None:
                 body["parameters"] = {"retry_after": rule.retry_after}
             return web.json_response(body, status=rule.status)
+        if method == "sendMessage" and self.latency:
+            await asyncio.sleep(self.latency)
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
             with self._lock:
