@@ -53,12 +53,13 @@ async def start(
         raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
     application = build_application(settings)
     channel = TelegramChannel(helpdesk, application)
-    channel.inbound.attach(intake)
     await asyncio.to_thread(prepare, settings, helpdesk.engine)
     await application.initialize()  # getMe
     stack.push_async_callback(application.shutdown)
     await application.start()
     stack.push_async_callback(application.stop)
+    # after getMe (stored updates name the bot) and before polling puts updates there
+    channel.inbound.attach(intake)
     if webhook_mode:
         log.info(
             "telegram: webhook mode on %s (register it with `helpdesk telegram set-webhook`)",
