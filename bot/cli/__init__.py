@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import catalog, db, kb, monitoring, people, report, serve, telegram
+from bot.cli import catalog, db, inbox, kb, monitoring, people, report, serve, telegram
 
 __all__ = ["app"]
 
@@ -27,3 +27,4 @@ app.add_typer(people.people_app, name="people")
 app.add_typer(kb.kb_app, name="kb")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(monitoring.maintenance_app, name="maintenance")
+app.add_typer(inbox.inbox_app, name="inbox")

@@ -5,6 +5,7 @@ what goes to stdout) so that reorganising the CLI's modules cannot change it."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -21,7 +22,7 @@ def test_every_command_is_registered_in_help_order() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     names = re.findall(r"^│ ([a-z-]+) ", result.output, re.M)
-    assert names[-10:] == [
+    assert names[-11:] == [
         "run",
         "chat",
         "report",
@@ -32,6 +33,7 @@ def test_every_command_is_registered_in_help_order() -> None:
         "kb",
         "telegram",
         "maintenance",
+        "inbox",
     ]
 
 
@@ -43,6 +45,7 @@ def test_subcommands() -> None:
         "kb": ["check", "eval", "candidates"],
         "telegram": ["set-webhook"],
         "maintenance": ["schedule", "list", "cancel"],
+        "inbox": ["status", "dead", "retry"],
     }
     for group, commands in expected.items():
         result = runner.invoke(app, [group, "--help"], env={"COLUMNS": "200"})
@@ -135,3 +138,38 @@ def test_availability(settings: Settings) -> None:
 def test_chat_as_unknown_person(settings: Settings) -> None:
     result = runner.invoke(app, ["chat", "--as", "nobody@x.go.id"], env=env(settings))
     assert result.exit_code == 1 and "unknown person nobody@x.go.id" in result.output
+
+
+def test_inbox_status_dead_and_retry(settings: Settings) -> None:
+    from storage import inbox
+    from storage.db import make_engine
+
+    engine = make_engine(settings.resolved_database_url)
+    inbox.put_many(
+        engine,
+        [
+            inbox.Arrival("telegram", "1:5", "telegram:5", "{}"),
+            inbox.Arrival("slack", "Ev1", "s", "{}"),
+        ],
+    )
+    [event] = inbox.claim(engine, "w", limit=1, lease=timedelta(seconds=30), sources=("telegram",))
+    inbox.failed(engine, event.id, "ValueError: unreadable", retry_at=None)
+    status = runner.invoke(app, ["inbox", "status"], env=env(settings))
+    assert status.exit_code == 0, status.output
+    assert re.findall(r"^(\w+) +(\d+)$", status.output, re.M) == [
+        ("pending", "1"),
+        ("processing", "0"),
+        ("done", "0"),
+        ("dead", "1"),
+    ]
+    dead = runner.invoke(app, ["inbox", "dead"], env=env(settings))
+    assert dead.exit_code == 0 and f"{event.id}\ttelegram\t1:5\t" in dead.output
+    assert "1×\tValueError: unreadable" in dead.output
+    assert runner.invoke(app, ["inbox", "retry"], env=env(settings)).exit_code == 1
+    again = runner.invoke(app, ["inbox", "retry", str(event.id), "999"], env=env(settings))
+    assert again.exit_code == 0
+    assert "1 of the ids given are not set aside" in again.output
+    assert "1 event(s) back in line" in again.output
+    none = runner.invoke(app, ["inbox", "dead"], env=env(settings))
+    assert none.output.strip() == "no events set aside"
+    engine.dispose()
