@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from babel.numbers import format_decimal
 
 TEXTS_DIR = Path(__file__).resolve().parent / "texts"
 LANGUAGES = ("id", "en")
@@ -67,3 +68,19 @@ def fmt_dt(value: datetime | None, lang: str | None = None, tz: str = "Asia/Jaka
     sep = "." if norm_lang(lang) == "id" else ":"
     zone = _ZONE_NAMES.get(tz, local.strftime("%Z"))
     return f"{local.day} {month} {local.year} {local.hour:02d}{sep}{local.minute:02d} {zone}"
+
+
+def fmt_number(value: float | int | None, lang: str | None = None, digits: int = 2) -> str:
+    """One number format per language, everywhere (documents, charts, chat): 1.234,56 in
+    Indonesian, 1,234.56 in English. Integers stay integers; None is "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, format="#,##0", locale=norm_lang(lang))
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, format=pattern, locale=norm_lang(lang))
+
+
+def fmt_percent(value: float | None, lang: str | None = None, digits: int = 2) -> str:
+    """A percentage figure (already 0–100) as "99,85%" in Indonesian, "99.85%" in English."""
+    return "-" if value is None else f"{fmt_number(float(value), lang, digits)}%"
