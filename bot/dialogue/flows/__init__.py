@@ -14,6 +14,7 @@ from bot.dialogue.flows import (
     monitoring,
     report_documents,
     review,
+    subscriptions,
     ticket_commands,
     triage,
 )
@@ -29,4 +30,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     review.FLOW,
     triage.FLOW,
     account.FLOW,
+    subscriptions.FLOW,
 )
