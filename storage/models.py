@@ -461,6 +461,6 @@ class SubscriptionEvent(SQLModel, table=True):
     subscription_id: int = Field(foreign_key="subscription.id", index=True)
     at: datetime = Field(default_factory=utcnow)
     kind: str = Field(max_length=16)  # subscribed | unsubscribed
-    #: command | button | notice | status_page
+    #: command | button | status_page | session_ended (its web chat session is over)
     via: str = Field(max_length=20)
     person_id: int | None = Field(default=None, foreign_key="person.id")

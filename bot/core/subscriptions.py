@@ -23,18 +23,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import catalog, notices
+from bot.core import catalog, notices, web_sessions
 from bot.core.errors import NotFound
 from bot.i18n import fmt_dt, t
 from storage.db import insert_for
-from storage.models import Conversation, Person, Service, Subscription, SubscriptionEvent
+from storage.models import (
+    Conversation,
+    Person,
+    Service,
+    Subscription,
+    SubscriptionEvent,
+    WebSession,
+)
 
 TOPICS = frozenset({"outage", "maintenance", "release"})
 #: chat actions the notices and service answers carry: "sub:<service id>", "unsub:<id>"
 SUBSCRIBE_ACTION = "sub"
 STOP_ACTION = "unsub"
-#: where a start or stop came from, for the audit trail
-VIA = frozenset({"command", "button", "notice", "status_page"})
+#: where a start or stop came from, for the audit trail; "session_ended": the web chat
+#: session it lived in ended or expired, so nobody could ever read its notices
+VIA = frozenset({"command", "button", "status_page", "session_ended"})
 #: a clear winner among fuzzy matches scores at least this much more than the next
 CLEAR_LEAD = 50
 _KEY_LIMIT = 200
@@ -245,6 +253,16 @@ def _languages(session: Session, subs: list[Subscription]) -> dict[int, str]:
     }
 
 
+def _dead_web_chats(session: Session, subs: list[Subscription], now: datetime) -> set[int]:
+    """Subscriptions of web chat sessions that ended or expired: such a session never
+    comes back (its cookie opens nothing), so its notices would wait for nobody."""
+    web = {s.chat_id: s.id or 0 for s in subs if s.channel == web_sessions.CHANNEL}
+    if not web:
+        return set()
+    rows = session.exec(select(WebSession).where(col(WebSession.id_hash).in_(list(web))))
+    return {web[row.id_hash] for row in rows if row.ended_at is not None or row.expires_at <= now}
+
+
 def announce(
     session: Session,
     *,
@@ -272,6 +290,10 @@ def announce(
             .order_by(col(Subscription.id))
         )
     )
+    dead = _dead_web_chats(session, subs, now)
+    for sub in [s for s in subs if s.id in dead]:
+        unsubscribe(session, sub, by=None, via="session_ended", now=now)
+    subs = [s for s in subs if s.id not in dead]
     if not subs:
         return 0
     langs = _languages(session, subs)

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
-from bot.core import maintenance, outages, subscriptions
+from bot.core import maintenance, outages, subscriptions, web_sessions
 from bot.core.readings import Reading
 from bot.core.web_sessions import chat_key
 from bot.delivery import Deliverer
@@ -126,6 +126,35 @@ def test_announce_writes_one_notice_per_subscriber_in_their_language(
             text_key="subscription.outage.up",
             params={},
             now=at,
+        )
+
+
+def test_a_web_session_that_is_over_stops_its_subscriptions(helpdesk: Helpdesk) -> None:
+    policy = web_sessions.SessionPolicy(idle=dt.timedelta(hours=1))
+    with session_scope(helpdesk.engine) as s:
+        live = chat_key(web_sessions.issue(s, policy, T0))
+        gone = chat_key(web_sessions.issue(s, policy, T0))
+        for key in (live, gone):
+            subscriptions.subscribe(s, "vpn", subscriptions.Chat("web", key), via="command", now=T0)
+        web_sessions.end(s, gone, T0 + STEP)
+    at = T0 + 2 * STEP  # both issued for an hour; one ended at T0 + 1 min
+    with session_scope(helpdesk.engine) as s:
+        written = subscriptions.announce(
+            s,
+            service_id="vpn",
+            topic="outage",
+            dedupe_key="outage:test:down",
+            text_key="subscription.outage.down",
+            params={"service": "VPN", "since": at},
+            now=at,
+        )
+    assert written == 1 and [n.target for n in sub_notices(helpdesk)] == [live]
+    with Session(helpdesk.engine) as s:
+        ended = {x.chat_id: x.ended_at for x in s.exec(select(Subscription))}
+        assert ended == {live: None, gone: at}
+        assert [(e.kind, e.via) for e in s.exec(select(SubscriptionEvent))][-1] == (
+            "unsubscribed",
+            "session_ended",
         )
 
 
