@@ -450,6 +450,7 @@ class Subscription(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id")
     #: the chat's language when it subscribed, for subscribers without a person
     lang: str | None = Field(default=None, max_length=8)
+    #: when it (last) started; None in `ended_at` while it runs
     created_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
 

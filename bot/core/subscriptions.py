@@ -15,7 +15,7 @@ two replicas) writes nothing new.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,9 +46,6 @@ VIA = frozenset({"command", "button", "status_page", "session_ended"})
 #: a clear winner among fuzzy matches scores at least this much more than the next
 CLEAR_LEAD = 50
 _KEY_LIMIT = 200
-
-#: a parameter of `announce` that depends on the reader's language: called with it
-Localised = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -277,7 +274,12 @@ def announce(
     """Tell every active subscriber of the service, each in their language, with a button
     to stop; returns how many notices were written (a repeated call writes none).
     `params` are the text's placeholders: datetimes and callables are localised per
-    reader (see `_localise`)."""
+    reader (see `_localise`). `dedupe_key` names the event, e.g. for a release::
+
+        announce(session, service_id="vpn", topic="release", dedupe_key=f"release:{r.id}",
+                 text_key="release.announce", params={"title": r.title, "at": r.at}, now=now)
+
+    Call it in the transaction of the change it tells of, like every outbox notice."""
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}")
     service = session.get(Service, service_id)
