@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
+from bot.dialogue.messages import Incoming
 from bot.runtime import Helpdesk
 from storage.models import Subscription, SubscriptionEvent
 from tests.helpers import Chat
@@ -151,3 +152,26 @@ def test_ambiguous_name_offers_a_choice(helpdesk: Helpdesk, chat: Chat) -> None:
     assert subs(helpdesk) == []
     chat.press("sub:presensi", now=NOW)
     assert [s.service_id for s in subs(helpdesk)] == ["presensi"]
+
+
+def test_a_group_subscribes_as_a_chat(helpdesk: Helpdesk) -> None:
+    """In a group, the subscription is the group's: its notices go to the group, and any
+    member may stop it, from the list or the notice."""
+
+    def say(user: str, text: str | None = None, action: str | None = None) -> str:
+        msg = Incoming(
+            channel="telegram",
+            chat_id="-100500",
+            user_id=user,
+            text=text,
+            action=action,
+            group=True,
+        )
+        return "\n".join(r.text for r in helpdesk.conversations.handle(msg, now=NOW))
+
+    assert "berlangganan Akses Jarak Jauh (VPN)" in say("801", "/langganan vpn")
+    [sub] = subs(helpdesk)
+    assert (sub.channel, sub.chat_id) == ("telegram", "-100500")
+    assert "Akses Jarak Jauh (VPN)" in say("802", "/langganan")  # another member sees it
+    assert "dihentikan" in say("802", action=f"unsub:{sub.id}")
+    assert subs(helpdesk)[0].ended_at is not None

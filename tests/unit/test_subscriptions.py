@@ -310,20 +310,35 @@ def test_cancelled_maintenance_is_announced_to_subscribers(helpdesk: Helpdesk) -
 # -- stopping from the notice -----------------------------------------------------------
 
 
-def test_unsubscribe_from_the_notice_button(helpdesk: Helpdesk, chat: Chat) -> None:
+async def test_unsubscribe_from_the_notice_button(helpdesk: Helpdesk, chat: Chat) -> None:
+    tg = Chat(helpdesk, "telegram", "8201")
+    tg.say("/langganan vpn", now=T0)
     chat.say("/langganan vpn", now=T0)
     read(helpdesk, "up", T0)
     for n in range(1, 4):
         read(helpdesk, "down", T0 + n * STEP)
-    [notice] = chat.notices()
-    chat.replies = [notice]  # the notice on screen; its button pressed
+
+    [notice] = chat.notices()  # the web chat: the pulled notice on screen, its button pressed
+    chat.replies = [notice]
     chat.press("Berhenti", now=T0 + 4 * STEP)
     assert "dihentikan" in chat.text
+
+    recorder = Recorder()  # Telegram: the delivered message's button comes back as a press
+    deliverer = Deliverer(helpdesk.engine)
+    deliverer.register("telegram", recorder)
+    await deliverer.drain(T0 + 4 * STEP)
+    [sent] = [n for n in recorder.sent if n.kind == "subscription.outage"]
+    tg.act(sent.payload["choices"][0]["action"], now=T0 + 4 * STEP)
+    assert "dihentikan" in tg.text
+
     with Session(helpdesk.engine) as s:
-        assert [e.kind for e in s.exec(select(SubscriptionEvent))] == ["subscribed", "unsubscribed"]
+        kinds = [
+            e.kind for e in s.exec(select(SubscriptionEvent).order_by(col(SubscriptionEvent.id)))
+        ]
+    assert kinds == ["subscribed", "subscribed", "unsubscribed", "unsubscribed"]
     read(helpdesk, "up", T0 + 5 * STEP)
-    read(helpdesk, "up", T0 + 6 * STEP)  # recovered: a stopped subscription hears nothing
-    assert len(sub_notices(helpdesk)) == 1
+    read(helpdesk, "up", T0 + 6 * STEP)  # recovered: stopped subscriptions hear nothing
+    assert len(sub_notices(helpdesk)) == 2  # the two "down" notices only
     assert chat.notices() == []
 
 
