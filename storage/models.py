@@ -516,7 +516,9 @@ class ReviewEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     channel: str | None = Field(default=None, max_length=20)
-    kind: str = Field(max_length=24)  # opened | attendee | finding | decision | state | reminded | escalated | closed
+    kind: str = Field(
+        max_length=24
+    )  # opened | attendee | finding | decision | state | reminded | escalated | closed
     old: str | None = Field(default=None, max_length=200)
     new: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=1000)
