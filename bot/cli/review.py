@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -105,7 +104,7 @@ def list_reviews() -> None:
 def show(review_id: str) -> None:
     """A review's record: attendees, findings, decisions with their actions' states."""
     from bot.core import reviews
-    from bot.i18n import t
+    from bot.i18n import fmt_dt, t
     from storage.models import Person
 
     def work(s: Session, helpdesk: Helpdesk) -> list[str]:
@@ -117,7 +116,7 @@ def show(review_id: str) -> None:
                 id=rid,
                 period=reviews.label(review),
                 state=t(f"review.state.{review.state}"),
-                opened=review.opened_at.isoformat(timespec="minutes"),
+                opened=fmt_dt(review.opened_at, tz=helpdesk.settings.timezone),
             ),
             t(
                 "review.attendees",
@@ -210,12 +209,8 @@ def decide(
     from bot.i18n import t
     from storage.models import utcnow
 
-    try:
-        due_on = date.fromisoformat(due)
-    except ValueError:
-        fail(t("review.bad_due"))
-
     def work(s: Session, helpdesk: Helpdesk) -> str:
+        due_on = reviews.parse_due(due, utcnow(), helpdesk.settings.timezone)
         review = reviews.find(s, None, review_id, for_update=True)
         person = reviews.find_people(s, owner)[0]
         action = reviews.add_decision(

@@ -40,7 +40,16 @@ DIBUKA = "dibuka"
 DITUTUP = "ditutup"
 STATES = (DIBUKA, DITUTUP)
 #: what a ReviewEvent records
-EVENT_KINDS = ("opened", "attendee", "finding", "decision", "state", "reminded", "escalated")
+EVENT_KINDS = (
+    "opened",
+    "invited",
+    "attendee",
+    "finding",
+    "decision",
+    "state",
+    "reminded",
+    "escalated",
+)
 
 #: open and close reviews, cancel actions
 COORDINATOR_ROLES = frozenset({Role.KOORDINATOR_LAYANAN.value, Role.ADMIN.value})
@@ -236,9 +245,12 @@ def open_review(
     for figures in review_figures.per_service(session, lo, hi, now, tz).values():
         session.add(ReviewFigure(review_id=saved_id(review), **vars(figures)))
     record(session, review, by, "opened", now=now, channel=channel, new=DIBUKA)
+    invited = people_with(session, INVITED_ROLES)
+    for person in invited:  # the invitation itself is evidence (ch. 3.6 level 4 b)
+        record(session, review, by, "invited", now=now, channel=channel, new=person.name[:200])
     tell(
         session,
-        people_with(session, INVITED_ROLES),
+        invited,
         kind="review.invite",
         key="review.notice.invite",
         dedupe=f"review:{review.id}:invite",
@@ -273,7 +285,8 @@ def _still_open(review: Review) -> None:
         raise HelpdeskError("review.closed", id=review.id)
 
 
-def _text(text: str) -> str:
+def clean_text(text: str) -> str:
+    """A finding or a decision as recorded: one line, at least `MIN_TEXT` characters."""
     cleaned = " ".join(text.split())
     if len(cleaned) < MIN_TEXT:
         raise HelpdeskError("review.text_too_short", n=MIN_TEXT)
@@ -353,7 +366,7 @@ def add_finding(
         raise NotFound("review.unknown_service", service=service_id[:64])
     finding = ReviewFinding(
         review_id=saved_id(review),
-        text=_text(text),
+        text=clean_text(text),
         service_id=service_id,
         created_by=by.id if by else None,
         created_at=now,
@@ -389,6 +402,28 @@ def parse_target(session: Session, text: str) -> Target:
     return None, None, text
 
 
+def parse_due(text: str, now: datetime, tz: str) -> date:
+    """A due date as written: 2026-12-31, 31/12/2026 or 31-12-2026; from today (local)
+    to `MAX_DUE` ahead."""
+    word = text.strip()
+    try:
+        if len(word) == 10 and word[2] in "/-." and word[5] == word[2]:
+            day, month, year = word.split(word[2])
+            due = date(int(year), int(month), int(day))
+        else:
+            due = date.fromisoformat(word)
+    except ValueError:
+        raise HelpdeskError("review.bad_due") from None
+    check_due(due, now, tz)
+    return due
+
+
+def check_due(due: date, now: datetime, tz: str) -> None:
+    day = today(now, tz)
+    if due < day or due > day + MAX_DUE:
+        raise HelpdeskError("review.bad_due")
+
+
 def add_decision(
     session: Session,
     by: Person | None,
@@ -405,9 +440,7 @@ def add_decision(
     """A decision becomes a follow-up action for `owner`, due on `due_on`; the owner is told."""
     _need(by, PARTICIPANT_ROLES, "review.not_allowed")
     _still_open(review)
-    day = today(now, tz)
-    if due_on < day or due_on > day + MAX_DUE:
-        raise HelpdeskError("review.bad_due")
+    check_due(due_on, now, tz)
     service_id, ticket_id, reference = target
     if service_id is not None and session.get(Service, service_id) is None:
         raise NotFound("review.unknown_service", service=service_id[:64])
@@ -415,7 +448,7 @@ def add_decision(
         raise NotFound("review.unknown_ticket", number=str(ticket_id))
     action = ReviewAction(
         review_id=saved_id(review),
-        decision=_text(text),
+        decision=clean_text(text),
         owner_id=saved_id(owner),
         due_on=due_on,
         service_id=service_id,

@@ -218,7 +218,20 @@ def test_opening_freezes_the_figures_and_later_edits_do_not_change_them(
         invited = {n.target for n in s.exec(select(Notice).where(Notice.kind == "review.invite"))}
         events = s.exec(select(ReviewEvent).where(ReviewEvent.review_id == rid)).all()
     assert invited == {"chat-manager"}  # the service manager; the employee is not invited
-    assert [(e.kind, e.new, e.channel) for e in events] == [("opened", "dibuka", "console")]
+    assert [(e.kind, e.new, e.channel) for e in events][:2] == [
+        ("opened", "dibuka", "console"),
+        ("invited", "Nur Hidayati", "console"),
+    ]
+    # recorded as evidence: the coordinator and the six service managers of the samples
+    assert sorted(e.new or "" for e in events if e.kind == "invited") == [
+        "Bambang Susilo",
+        "Dewi Lestari",
+        "Maya Sari",
+        "Nur Hidayati",
+        "Ratna Kusuma",
+        "Rudi Hartono",
+        "Siti Rahma",
+    ]
     assert events[0].actor_id is not None
 
 
@@ -321,6 +334,7 @@ def test_the_cycle_closes_only_when_complete_and_every_change_is_recorded(
         ).all()
         owner_id = person(s, OWNER).id
         assigned = s.exec(select(Notice).where(Notice.kind == "review.action")).all()
+    events = [e for e in events if e.kind != "invited"]
     assert [(e.kind, e.old, e.new) for e in events] == [
         ("opened", None, "dibuka"),
         ("attendee", None, "Nur Hidayati"),
@@ -571,7 +585,9 @@ def test_review_report_lists_the_record(helpdesk: Helpdesk) -> None:
     figures = {r[1]: r[2:] for r in _rows(report, "figures")}
     assert set(figures) == {VPN, EMAIL}  # the services with tickets or monitoring
     assert figures[VPN] == [2, 2, 50.0, 50.0, round(100 * (1 - 5400 / (30 * 86400)), 3), 1.25, 7.0]
-    assert [r[4] for r in _rows(report, "events")] == [
+    events = [r[4] for r in _rows(report, "events")]
+    assert events.count("diundang") == 7  # the coordinator and six service managers
+    assert [e for e in events if e != "diundang"] == [
         "reviu dibuka",
         "keputusan",
         "hadir",
@@ -580,3 +596,32 @@ def test_review_report_lists_the_record(helpdesk: Helpdesk) -> None:
     ]
     assert [r[4] for r in _rows(english, "events")][0] == "review opened"
     assert all(not t.rows for t in empty.tables) and empty.notes
+
+
+async def test_the_scheduler_runs_the_review_tick(helpdesk: Helpdesk) -> None:
+    from bot.delivery import Deliverer
+    from bot.jobs import Jobs
+
+    jobs = Jobs(helpdesk, Deliverer(helpdesk.engine))
+    jobs.start()
+    try:
+        job = jobs.scheduler.get_job("review-follow-up")
+        assert job is not None and str(job.trigger) == "interval[0:15:00]"  # 900 s by default
+        await job.func()  # nothing due: runs and records nothing
+    finally:
+        jobs.shutdown()
+
+
+def test_the_evidence_pack_holds_the_review_record(helpdesk: Helpdesk) -> None:
+    import io
+    import zipfile
+
+    from bot.reports.evidence import FORM_KINDS, build_pack
+
+    open_november(helpdesk)
+    with Session(helpdesk.engine) as s:
+        data = build_pack(s, start=NOV_START, end=NOV_END, tz=TZ, now=JAN)
+    n = FORM_KINDS.index("review") + 1
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        page = zf.read(f"{n:02d}-review.html").decode()
+    assert "Dokumen Reviu Manajemen Layanan SPBE" in page and "2026-11-01 – 2026-11-30" in page

@@ -290,9 +290,7 @@ def on_finding(turn: Turn, text: str) -> list[Reply]:
 
 def on_decision(turn: Turn, text: str) -> list[Reply]:
     review = _current(turn)
-    if len(" ".join(text.split())) < reviews.MIN_TEXT:
-        raise HelpdeskError("review.text_too_short", n=reviews.MIN_TEXT)
-    turn.go(OWNER, keep=True, review_id=review.id, decision=text[:1000])
+    turn.go(OWNER, keep=True, review_id=review.id, decision=reviews.clean_text(text))
     return turn.say(turn.t("review.ask_owner"), [_stop_choice(turn)])
 
 
@@ -308,23 +306,9 @@ def on_owner(turn: Turn, text: str) -> list[Reply]:
     )
 
 
-def _due(text: str) -> date:
-    word = text.strip()
-    try:
-        if len(word) == 10 and word[2] in "/-." and word[5] == word[2]:
-            day, month, year = word.split(word[2])
-            return date(int(year), int(month), int(day))
-        return date.fromisoformat(word)
-    except (ValueError, IndexError):
-        raise HelpdeskError("review.bad_due") from None
-
-
 def on_due(turn: Turn, text: str) -> list[Reply]:
     _current(turn)
-    due = _due(text)
-    day = reviews.today(turn.now, turn.timezone)
-    if due < day or due > day + reviews.MAX_DUE:
-        raise HelpdeskError("review.bad_due")
+    due = reviews.parse_due(text, turn.now, turn.timezone)
     turn.go(TARGET, keep=True, due=due.isoformat())
     return turn.say(
         turn.t("review.ask_target"),
