@@ -25,6 +25,7 @@ def test_every_command_is_registered_in_help_order() -> None:
     assert names[-12:] == [
         "run",
         "chat",
+        "worker",
         "report",
         "availability",
         "db",
