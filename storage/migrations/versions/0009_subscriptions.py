@@ -1,6 +1,6 @@
 """service subscriptions: chats that hear of a service's outages, maintenance and releases
 
-Revision ID: 0012
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03 09:30:00
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
