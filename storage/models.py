@@ -454,8 +454,9 @@ class Problem(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     known_at: datetime | None = None
     fixed_at: datetime | None = None
-    #: the end of the waiting period after the fix; the verification tick looks then.
-    verify_due_at: datetime | None = Field(default=None, index=True)
+    #: when the verification tick found related incidents after the fix (and told the
+    #: service manager); it looks no more until the problem is reopened and fixed again.
+    recurred_at: datetime | None = None
     verified_at: datetime | None = None
     closed_at: datetime | None = None
     #: the FAQ candidate its workaround was published as (bot.core.learning review)

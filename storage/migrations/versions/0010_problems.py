@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("known_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("fixed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("verify_due_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("recurred_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("verified_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("kb_candidate_id", sa.Integer(), nullable=True),
@@ -59,9 +59,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("problem", schema=None) as batch_op:
         batch_op.create_index("ix_problem_state_service", ["state", "service_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_problem_verify_due_at"), ["verify_due_at"], unique=False
-        )
 
     op.create_table(
         "problemevent",
@@ -154,7 +151,6 @@ def downgrade() -> None:
 
     op.drop_table("problemevent")
     with op.batch_alter_table("problem", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_problem_verify_due_at"))
         batch_op.drop_index("ix_problem_state_service")
 
     op.drop_table("problem")
