@@ -318,7 +318,9 @@ class Settings(BaseSettings):
     #: problem management (bot.core.problems): days after a fix without a recurring incident
     #: before a problem counts as verified, and how often the problem tick runs
     problem_verify_days: int = Field(
-        14, ge=1, validation_alias=AliasChoices("HELPDESK_PROBLEM_VERIFY_DAYS", "problem_verify_days")
+        14,
+        ge=1,
+        validation_alias=AliasChoices("HELPDESK_PROBLEM_VERIFY_DAYS", "problem_verify_days"),
     )
     problem_tick_seconds: float = Field(
         300.0, validation_alias=AliasChoices("HELPDESK_PROBLEM_TICK", "problem_tick_seconds")

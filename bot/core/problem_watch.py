@@ -28,8 +28,8 @@ from storage.models import Identity, Person, Problem, ProblemSuggestion, Service
 if TYPE_CHECKING:
     from bot.config import Settings
 
-#: (the manager's language) -> (text, choices as {"label", "action"})
-Render = Callable[[str], tuple[str, list[dict[str, str]]]]
+#: (the manager's language, the service's name) -> (text, choices as {"label", "action"})
+Render = Callable[[str, str], tuple[str, list[dict[str, str]]]]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def tell_service_manager(
     manager = session.get(Person, service.service_manager_id)
     if manager is None:
         return 0
-    text, choices = render(manager.lang or "id")
+    text, choices = render(manager.lang or "id", service.name)
     sent = 0
     for ident in session.exec(select(Identity).where(Identity.person_id == manager.id)):
         sent += notices.enqueue(
@@ -144,11 +144,12 @@ def verify_due(session: Session, now: datetime, policy: Policy) -> dict[str, int
 
 
 def _recurred_text(
-    problem: Problem, numbers: str, tz: str, lang: str
+    problem: Problem, numbers: str, tz: str, lang: str, service: str
 ) -> tuple[str, list[dict[str, str]]]:
     text = t(
         "problem.notice.recurred",
         lang,
+        service=service,
         number=problem.number,
         title=problem.title,
         incidents=numbers,
@@ -194,11 +195,18 @@ def suggest(session: Session, now: datetime, policy: Policy) -> int:
 
 
 def _suggestion_text(
-    row: ProblemSuggestion, group: list[Ticket], lang: str
+    row: ProblemSuggestion, group: list[Ticket], lang: str, service: str
 ) -> tuple[str, list[dict[str, str]]]:
     n = len(group)
     numbers = ", ".join(x.number for x in group)
-    text = t("problem.notice.suggested", lang, n=n, incidents=numbers, title=group[0].title)
+    text = t(
+        "problem.notice.suggested",
+        lang,
+        service=service,
+        n=n,
+        incidents=numbers,
+        title=group[0].title,
+    )
     label = t("problem.button.create_from", lang, n=n)
     return text, [{"label": label, "action": f"pb:sug:{row.id}"}]
 

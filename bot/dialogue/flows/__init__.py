@@ -12,6 +12,7 @@ from bot.dialogue.flows import (
     general,
     guided_report,
     monitoring,
+    problems,
     report_documents,
     review,
     ticket_commands,
@@ -29,4 +30,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     review.FLOW,
     triage.FLOW,
     account.FLOW,
+    problems.FLOW,
 )
