@@ -166,6 +166,12 @@ def find(
     so numbers cannot be probed."""
     if not is_operator(viewer):
         raise NotAllowed("auth.operator_only")
+    return get(session, number, for_update=for_update)
+
+
+def get(session: Session, number: str, *, for_update: bool = False) -> Problem:
+    """By number, with no role check: for `find` and the CLI (run by whoever administers
+    the server)."""
     wanted = number.strip().upper()
     stmt = select(Problem).where(Problem.number == wanted)
     if for_update and session.get_bind().dialect.name == "postgresql":

@@ -8,7 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
+from bot.cli import app
+from bot.config import Settings
 from bot.core import learning, problem_clusters, problem_watch, problems, tickets
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed, NotFound
 from bot.core.problem_watch import Policy
@@ -27,6 +30,7 @@ from storage.models import (
     Ticket,
     TicketEvent,
 )
+from tests.unit.test_cli import env
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 10:00 WIB
 POLICY = Policy(verify_days=14, window_hours=24, min_count=3, similarity=0.7)
@@ -473,3 +477,29 @@ def test_the_problem_register(helpdesk: Helpdesk) -> None:
     ]
     assert [r[0] for r in vpn_only.tables[0].rows] == ["PRB-2026-000001"]
     assert registry.resolve_kind("masalah") == "problems"
+
+
+def test_the_cli_lists_and_shows_problems(helpdesk: Helpdesk, settings: Settings) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["problem", "list"], env=env(settings))
+    assert (result.exit_code, result.output) == (0, "Tidak ada masalah yang masih terbuka.\n")
+    with session_scope(helpdesk.engine) as s:
+        actor = operator(s)
+        problem = problems.create(s, [incident(s, SIMILAR[0])], actor, now=NOW)
+        problems.diagnose(s, problem, actor, "Sertifikat kedaluwarsa", now=NOW)
+    result = runner.invoke(app, ["problem", "list"], env=env(settings))
+    assert result.output == f"• PRB-2026-000001 [didiagnosis] {SIMILAR[0]}\n"
+    result = runner.invoke(app, ["problem", "show", "prb-2026-000001"], env=env(settings))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        f"Masalah PRB-2026-000001: {SIMILAR[0]}",
+        "Status: didiagnosis",
+        "Layanan: Akses Jarak Jauh (VPN)",
+    ]
+    # the trail: created, link, diagnosis, state — four events, by Budi on the console
+    trail = lines[8:]
+    assert len(trail) == 4 and all("Budi Santoso (console)" in line for line in trail)
+    assert "baru → didiagnosis" in trail[3]
+    result = runner.invoke(app, ["problem", "show", "PRB-2026-000099"], env=env(settings))
+    assert result.exit_code == 1 and "Masalah PRB-2026-000099 tidak ditemukan." in result.output

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.core import problem_watch, problems, tickets, usecases
+from bot.core import problem_text, problem_watch, problems, tickets, usecases
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.problems import (
     BARU,
@@ -21,14 +21,13 @@ from bot.core.problems import (
     DIKETAHUI,
     DISELESAIKAN,
     DIVERIFIKASI,
-    STATE_TEXT,
 )
 from bot.core.roles import is_operator
 from bot.core.ticket_states import NUMBER
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.router import Button, Flow, split_first
 from bot.dialogue.turn import Turn
-from storage.models import Problem, Service, Ticket
+from storage.models import Problem, Ticket
 
 #: the operator types the diagnosis
 ASK_DIAGNOSIS = "problem_diagnosis"
@@ -76,33 +75,6 @@ def _incident(turn: Turn, number: str) -> Ticket:
 # --- showing ------------------------------------------------------------------------------
 
 
-def detail(turn: Turn, problem: Problem) -> str:
-    service = turn.session.get(Service, problem.service_id) if problem.service_id else None
-    linked = problems.incidents(turn.session, problem)
-    none = turn.t("common.none")
-    lines = [
-        turn.t("problem.detail.head", number=problem.number, title=problem.title),
-        turn.t("problem.detail.state", state=turn.t(STATE_TEXT[problem.state])),
-        turn.t("problem.detail.service", service=service.name if service else "-"),
-        turn.t(
-            "problem.detail.incidents",
-            n=len(linked),
-            incidents=", ".join(x.number for x in linked) or none,
-        ),
-        turn.t("problem.detail.diagnosis", text=problem.diagnosis or none),
-        turn.t("problem.detail.root_cause", text=problem.root_cause or none),
-        turn.t("problem.detail.workaround", text=problem.workaround or none),
-        turn.t("problem.detail.fix", text=problem.fix or none),
-    ]
-    if problem.fixed_at is not None:
-        lines.append(turn.t("problem.detail.fixed_at", at=turn.dt(problem.fixed_at)))
-    if problem.verified_at is not None:
-        lines.append(turn.t("problem.detail.verified_at", at=turn.dt(problem.verified_at)))
-    if problem.recurred_at is not None:
-        lines.append(turn.t("problem.detail.recurred_at", at=turn.dt(problem.recurred_at)))
-    return "\n".join(lines)
-
-
 def buttons(turn: Turn, problem: Problem) -> list[Choice]:
     """What can happen next in this state."""
     n = problem.number
@@ -125,7 +97,7 @@ def buttons(turn: Turn, problem: Problem) -> list[Choice]:
 
 
 def show(turn: Turn, problem: Problem, lead: str | None = None) -> list[Reply]:
-    text = detail(turn, problem)
+    text = problem_text.detail(turn.session, problem, turn.lang, turn.timezone)
     return turn.say(f"{lead}\n\n{text}" if lead else text, buttons(turn, problem))
 
 
@@ -133,15 +105,7 @@ def listing(turn: Turn) -> list[Reply]:
     rows = problems.open_problems(turn.session, limit=10)
     if not rows:
         return turn.say(turn.t("problem.none_open"))
-    lines = [turn.t("problem.list_header")] + [
-        turn.t(
-            "problem.list_line",
-            number=p.number,
-            state=turn.t(STATE_TEXT[p.state]),
-            title=p.title,
-        )
-        for p in rows
-    ]
+    lines = [turn.t("problem.list_header")] + [problem_text.line(p, turn.lang) for p in rows]
     return turn.say("\n".join(lines), [Choice(p.number, f"pb:show:{p.number}") for p in rows[:8]])
 
 
