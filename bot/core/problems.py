@@ -153,7 +153,9 @@ def _set_text(
     setattr(problem, field, value)
     problem.updated_at = now
     session.add(problem)
-    record(session, problem, actor, field, old=old, new=value, now=now)
+    # old and new are cut at 200 characters; a longer new text is kept whole in the note
+    note = value if len(value) > 200 else None
+    record(session, problem, actor, field, old=old, new=value, note=note, now=now)
 
 
 # --- finding ------------------------------------------------------------------------------

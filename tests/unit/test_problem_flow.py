@@ -221,6 +221,10 @@ def test_the_suggestion_button_creates_the_problem(helpdesk: Helpdesk, chat: Cha
         suggestion = s.exec(select(ProblemSuggestion)).one()
         payload = s.exec(select(Notice).where(Notice.kind == "problem.suggested")).one().payload
     assert payload["choices"][0]["action"] == f"pb:sug:{suggestion.id}"
+    # a pull channel shows the notice's button too
+    assert [(c.label, c.action) for c in told[0].choices] == [
+        ("Buat masalah dari 3 insiden ini", f"pb:sug:{suggestion.id}")
+    ]
     manager.act(f"pb:sug:{suggestion.id}", now=NOW + timedelta(hours=2))
     assert "Masalah PRB-2026-000001 dibuat." in manager.text
     assert f"Insiden terkait (3): {', '.join(numbers)}" in manager.text
