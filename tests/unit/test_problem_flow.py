@@ -7,11 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from bot.config import Settings
 from bot.core import alerts, problem_watch, tickets
 from bot.core.problem_watch import Policy
+from bot.delivery import Deliverer
+from bot.dialogue.messages import Incoming
+from bot.jobs import Jobs
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import Notice, Problem, ProblemEvent, ProblemSuggestion
+from storage.models import Notice, Problem, ProblemEvent, ProblemSuggestion, utcnow
 from tests.helpers import Chat
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -264,3 +268,62 @@ def test_in_english(helpdesk: Helpdesk, chat: Chat, operator: Chat) -> None:
     assert "Problem PRB-2026-000001 created." in operator.text
     assert "State: new" in operator.text
     assert [c.label for r in operator.replies for c in r.choices] == ["Diagnosis", "Link incident"]
+
+
+def test_in_a_group_the_typed_answers_go_private(helpdesk: Helpdesk, operator: Chat) -> None:
+    """An alert's group: the problem is made there, its prompts ask for a private chat
+    (a group's free text is not read by the bot)."""
+    with session_scope(helpdesk.engine) as s:
+        number = tickets.open_ticket(
+            s, type_="gangguan", title="VPN mati total", service_id="vpn", alert=False, now=NOW
+        ).number
+
+    def press(action: str) -> str:
+        msg = Incoming(
+            channel="console",
+            chat_id="ops-group",
+            user_id=operator.user_id,
+            action=action,
+            group=True,
+        )
+        return "\n".join(r.text for r in helpdesk.conversations.handle(msg, now=NOW))
+
+    assert "Masalah PRB-2026-000001 dibuat." in press(f"pb:new:{number}")
+    assert press("pb:diag:PRB-2026-000001") == (
+        "Jawaban diketik di chat pribadi: kirim /masalah PRB-2026-000001 kepada bot."
+    )
+
+
+async def test_the_scheduled_job_runs_the_tick(helpdesk: Helpdesk, chat: Chat) -> None:
+    for i, text in enumerate(
+        (
+            "VPN tidak bisa connect sejak pagi",
+            "vpn gak bisa konek dari tadi pagi",
+            "koneksi vpn gagal, tidak bisa connect",
+        )
+    ):
+        report_incident(chat, text, utcnow() - timedelta(minutes=10 - i))
+    jobs = Jobs(helpdesk, Deliverer(helpdesk.engine))
+    jobs.start()
+    try:
+        job = jobs.scheduler.get_job("problems")
+        assert job is not None and str(job.trigger) == "interval[0:05:00]"  # 300 s by default
+        await job.func()
+    finally:
+        jobs.shutdown()
+    with Session(helpdesk.engine) as s:
+        assert len(s.exec(select(ProblemSuggestion)).all()) == 1
+
+
+def test_the_policy_comes_from_the_settings(settings: Settings) -> None:
+    changed = type(settings)(
+        _env_file=None,
+        problem_verify_days=7,
+        problem_cluster_window_hours=12,
+        problem_cluster_min_count=4,
+        problem_cluster_similarity=0.8,
+    )
+    assert Policy.from_settings(changed) == Policy(
+        verify_days=7, window_hours=12, min_count=4, similarity=0.8, timezone="Asia/Jakarta"
+    )
+    assert Policy.from_settings(settings) == Policy()
