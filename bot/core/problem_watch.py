@@ -82,16 +82,19 @@ def tell_service_manager(
 # --- verification -------------------------------------------------------------------------
 
 
-def recurrences(session: Session, problem: Problem, similarity: float) -> list[Ticket]:
-    """Incidents on the problem's service opened after the fix that are linked to it, or
-    unlinked ones whose text is as similar to the problem's incidents as a cluster asks."""
+def recurrences(
+    session: Session, problem: Problem, similarity: float, until: datetime
+) -> list[Ticket]:
+    """Incidents on the problem's service opened after the fix (up to `until`, the end of
+    the waiting period) that are linked to it, or unlinked ones whose text is as similar
+    to the problem's incidents as a cluster asks."""
     assert problem.fixed_at is not None
     linked = problems.incidents(session, problem)
     known_ids = {x.id for x in linked}
     stmt = (
         select(Ticket)
         .where(Ticket.type == GANGGUAN)
-        .where(col(Ticket.created_at) > problem.fixed_at)
+        .where(col(Ticket.created_at) > problem.fixed_at, col(Ticket.created_at) <= until)
         .where(col(Ticket.state) != DIBATALKAN)
         .order_by(col(Ticket.created_at), col(Ticket.id))
     )
@@ -115,27 +118,29 @@ def verify_due(session: Session, now: datetime, policy: Policy) -> dict[str, int
     """Problems fixed at least `verify_days` ago: verified when no related incident came
     back; otherwise the service manager is told, once."""
     done = {"verified": 0, "recurred": 0}
+    wait = timedelta(days=policy.verify_days)
     due = session.exec(
         select(Problem)
         .where(Problem.state == DISELESAIKAN)
         .where(col(Problem.recurred_at).is_(None))
-        .where(col(Problem.fixed_at) <= now - timedelta(days=policy.verify_days))
+        .where(col(Problem.fixed_at) <= now - wait)
         .order_by(col(Problem.id))
     )
     for problem in list(due):
-        back = recurrences(session, problem, policy.similarity)
+        assert problem.fixed_at is not None
+        fixed = problem.fixed_at
+        back = recurrences(session, problem, policy.similarity, fixed + wait)
         if not back:
             problems.verify(session, problem, now=now)
             done["verified"] += 1
             continue
         numbers = ", ".join(x.number for x in back)
         problems.mark_recurred(session, problem, numbers, now=now)
-
         tell_service_manager(
             session,
             problem.service_id,
             kind="problem.recurred",
-            key=f"problem:{problem.id}:recurred:{problem.fixed_at.timestamp() if problem.fixed_at else 0:.0f}",
+            key=f"problem:{problem.id}:recurred:{fixed.timestamp():.0f}",
             render=partial(_recurred_text, problem, numbers, policy.timezone),
             now=now,
         )

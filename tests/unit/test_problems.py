@@ -252,6 +252,15 @@ def test_verification_waits_the_whole_period(helpdesk: Helpdesk) -> None:
         assert done == {"verified": 1, "recurred": 0} and problem.state == "diverifikasi"
 
 
+def test_a_late_tick_counts_only_the_waiting_period(helpdesk: Helpdesk) -> None:
+    with session_scope(helpdesk.engine) as s:
+        problem = _fixed_problem(s, NOW)
+        # similar, but an hour after the 14 days ended; the tick runs an hour later still
+        incident(s, SIMILAR[1], at=NOW + timedelta(days=14, hours=1))
+        done = problem_watch.verify_due(s, NOW + timedelta(days=14, hours=2), POLICY)
+        assert done == {"verified": 1, "recurred": 0} and problem.state == "diverifikasi"
+
+
 @pytest.mark.parametrize("linked", [True, False])
 def test_a_recurrence_tells_the_service_manager_once(helpdesk: Helpdesk, linked: bool) -> None:
     with session_scope(helpdesk.engine) as s:
