@@ -325,6 +325,40 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("HELPDESK_REVIEW_REMINDER_DAYS", "review_reminder_days"),
     )
+    #: problem management (bot.core.problems): days after a fix without a recurring incident
+    #: before a problem counts as verified, and how often the problem tick runs
+    problem_verify_days: int = Field(
+        14,
+        ge=1,
+        validation_alias=AliasChoices("HELPDESK_PROBLEM_VERIFY_DAYS", "problem_verify_days"),
+    )
+    problem_tick_seconds: float = Field(
+        300.0, validation_alias=AliasChoices("HELPDESK_PROBLEM_TICK", "problem_tick_seconds")
+    )
+    #: suggested problems (bot.core.problem_clusters): incidents of one service within this
+    #: many hours, at least this many, at least this similar (0..1), are offered as a problem
+    problem_cluster_window_hours: float = Field(
+        24.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "HELPDESK_PROBLEM_CLUSTER_WINDOW_HOURS", "problem_cluster_window_hours"
+        ),
+    )
+    problem_cluster_min_count: int = Field(
+        3,
+        ge=2,
+        validation_alias=AliasChoices(
+            "HELPDESK_PROBLEM_CLUSTER_MIN_COUNT", "problem_cluster_min_count"
+        ),
+    )
+    problem_cluster_similarity: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices(
+            "HELPDESK_PROBLEM_CLUSTER_SIMILARITY", "problem_cluster_similarity"
+        ),
+    )
     #: bearer token Prometheus Alertmanager sends to /alerts/alertmanager; unset refuses every call.
     alertmanager_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ALERTMANAGER_TOKEN", "alertmanager_token")

@@ -75,6 +75,7 @@ class Jobs:
         add_report_jobs(self.scheduler, self.helpdesk)
         add_retention_job(self.scheduler, self.helpdesk)
         add_review_job(self.scheduler, self.helpdesk)
+        add_problem_job(self.scheduler, self.helpdesk)
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -205,6 +206,29 @@ def add_review_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
         "interval",
         seconds=settings.review_tick_seconds,
         id="review-follow-up",
+        max_instances=1,
+        coalesce=True,
+    )
+
+
+def add_problem_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """Fixed problems past their waiting period are verified (or the service manager hears
+    of recurring incidents); new clusters of similar incidents are offered as problems."""
+    from bot.core import problem_watch
+
+    settings = helpdesk.settings
+    policy = problem_watch.Policy.from_settings(settings)
+
+    async def problem_job() -> None:
+        done = await asyncio.to_thread(problem_watch.tick, helpdesk.engine, utcnow(), policy)
+        if any(done.values()):
+            log.info("problems: %s", done)
+
+    scheduler.add_job(
+        problem_job,
+        "interval",
+        seconds=settings.problem_tick_seconds,
+        id="problems",
         max_instances=1,
         coalesce=True,
     )

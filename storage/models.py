@@ -236,6 +236,9 @@ class KbCandidate(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
     decided_by: int | None = Field(default=None, foreign_key="person.id")
+    #: set for a candidate *article* (a problem's workaround, bot.core.problems): the answer
+    #: of a new article whose question is `phrasing`; None for a phrasing of `article_id`.
+    answer: str | None = None
 
 
 class KbFeedback(SQLModel, table=True):
@@ -561,3 +564,71 @@ class SubscriptionEvent(SQLModel, table=True):
     #: command | button | status_page | session_ended (its web chat session is over)
     via: str = Field(max_length=20)
     person_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+# -- problem management (bot.core.problems, bot.core.problem_clusters) --
+
+
+class Problem(SQLModel, table=True):
+    """A problem (masalah): the cause behind one or more incidents, diagnosed, worked around
+    (a known error), fixed and verified (guideline ch. 7.1.2)."""
+
+    __table_args__ = (sa.Index("ix_problem_state_service", "state", "service_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=24, unique=True)
+    title: str = Field(max_length=200)
+    service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
+    #: baru → didiagnosis → diketahui → diselesaikan → diverifikasi → ditutup
+    state: str = Field(default="baru", max_length=24)
+    diagnosis: str | None = None
+    root_cause: str | None = None
+    workaround: str | None = None
+    fix: str | None = None
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    known_at: datetime | None = None
+    fixed_at: datetime | None = None
+    #: when the verification tick found related incidents after the fix (and told the
+    #: service manager); it looks no more until the problem is reopened and fixed again.
+    recurred_at: datetime | None = None
+    verified_at: datetime | None = None
+    closed_at: datetime | None = None
+    #: the FAQ candidate its workaround was published as (bot.core.learning review)
+    kb_candidate_id: int | None = Field(default=None, foreign_key="kbcandidate.id")
+
+
+class ProblemIncident(SQLModel, table=True):
+    """An incident linked to a problem; an incident belongs to one problem at most."""
+
+    problem_id: int = Field(foreign_key="problem.id", primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True, unique=True)
+    linked_at: datetime = Field(default_factory=utcnow)
+    linked_by: int | None = Field(default=None, foreign_key="person.id")
+
+
+class ProblemEvent(SQLModel, table=True):
+    """Audit trail of a problem: every change, who, when, through which channel, old → new."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str | None = Field(default=None, max_length=20)
+    #: created | state | link | unlink | diagnosis | root_cause | workaround | fix |
+    #: published | recurred
+    kind: str = Field(max_length=24)
+    old: str | None = Field(default=None, max_length=200)
+    new: str | None = Field(default=None, max_length=200)
+    note: str | None = None
+
+
+class ProblemSuggestion(SQLModel, table=True):
+    """A cluster of similar incidents offered to the service manager as a problem, once:
+    its incidents are not offered again (bot.core.problem_clusters)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64, index=True)
+    ticket_ids: list[int] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = Field(default_factory=utcnow)
+    problem_id: int | None = Field(default=None, foreign_key="problem.id")

@@ -17,6 +17,7 @@ from bot.cli import (
     kb,
     monitoring,
     people,
+    problem,
     report,
     review,
     serve,
@@ -41,3 +42,4 @@ app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(monitoring.maintenance_app, name="maintenance")
 app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(review.review_app, name="review")
+app.add_typer(problem.problem_app, name="problem")

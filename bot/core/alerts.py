@@ -15,7 +15,14 @@ from sqlmodel import Session, col, select
 from bot.core import notices
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.roles import is_admin, is_operator
-from bot.core.ticket_states import DIBATALKAN, DIKERJAKAN, DITUTUP, OPEN_STATES, SELESAI
+from bot.core.ticket_states import (
+    DIBATALKAN,
+    DIKERJAKAN,
+    DITUTUP,
+    GANGGUAN,
+    OPEN_STATES,
+    SELESAI,
+)
 from bot.i18n import fmt_dt, t
 from storage.models import (
     Alert,
@@ -287,6 +294,10 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
             if ticket.acknowledged_at is None:
                 choices.append({"label": t("button.ack", lang), "action": f"t:ack:{n}"})
             choices.append({"label": t("button.resolve", lang), "action": f"t:resolve:{n}"})
+            if ticket.type == GANGGUAN:  # the cause may be a problem (bot.core.problems)
+                choices.append(
+                    {"label": t("problem.button.from_alert", lang), "action": f"pb:new:{n}"}
+                )
             if alert.acknowledged_at is None and ticket.acknowledged_at is not None:
                 # an SLA alert on a ticket that was answered already: the alert itself is acknowledged
                 choices.append({"label": t("button.ack", lang), "action": f"a:ack:{alert.id}"})

@@ -70,13 +70,19 @@ class KnowledgeBase:
             ).one()
         return (row[0], str(row[1]))
 
-    def _approved(self) -> list[tuple[str, str]]:
+    def _approved(self) -> list[tuple[str, str, str | None]]:
+        """(article id, phrasing, answer): an answer makes a new article (a problem's
+        published workaround, bot.core.problems), otherwise a phrasing of an existing one."""
         if self.engine is None:
             return []
         with Session(self.engine) as s:
             return [
-                (c.article_id, c.phrasing)
-                for c in s.exec(select(KbCandidate).where(KbCandidate.status == "approved"))
+                (c.article_id, c.phrasing, c.answer)
+                for c in s.exec(
+                    select(KbCandidate)
+                    .where(KbCandidate.status == "approved")
+                    .order_by(col(KbCandidate.id))
+                )
             ]
 
     @property
@@ -110,9 +116,15 @@ class KnowledgeBase:
                 self._matcher = Matcher([], **self.thresholds)
             self._signature = signature
             return
+        approved = self._approved()
+        known = {a.id for a in articles}
+        for article_id, phrasing, answer in approved:
+            if answer and article_id not in known:
+                articles.append(Article(article_id, phrasing, (), answer, source="masalah"))
+                known.add(article_id)
         matcher = Matcher(articles, **self.thresholds)
-        for article_id, phrasing in self._approved():
-            if matcher.article(article_id) is not None:
+        for article_id, phrasing, answer in approved:
+            if not answer and matcher.article(article_id) is not None:
                 matcher.add_alternate(article_id, phrasing)
         self._matcher = matcher
         self._signature = signature

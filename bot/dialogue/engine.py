@@ -144,7 +144,8 @@ class Conversations:
             log.exception("counting a failed turn (channel=%s)", msg.channel)
 
     def pull_notices(self, channel: str, chat_id: str) -> list[Reply]:
-        """Pull channels (web chat, console) collect what the system has to tell them."""
+        """Pull channels (web chat, console) collect what the system has to tell them,
+        with the buttons a notice offers (a suggested problem's, for example)."""
         with session_scope(self.engine) as session:
             return [
                 Reply(

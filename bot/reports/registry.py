@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG, norm_lang, t
-from bot.reports import catalog_docs, reviews, service_levels, tickets
+from bot.reports import catalog_docs, problems, reviews, service_levels, tickets
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
@@ -40,6 +40,7 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
         True,
     ),
     "review": ("reports.kind.review", reviews.review_report, True),
+    "problems": ("problem.report.kind", problems.register, True),
 }
 ALIASES = {
     "ketersediaan": "availability",
@@ -52,6 +53,7 @@ ALIASES = {
     "permintaan": "requests",
     "keluhan": "complaints",
     "reviu": "review",
+    "masalah": "problems",
 }
 
 

@@ -82,6 +82,7 @@ def test_acknowledge_take_and_resolve_from_the_operator_channel(slack: SlackHarn
         f"t:take:{ticket.number}",
         f"t:ack:{ticket.number}",
         f"t:resolve:{ticket.number}",
+        f"pb:new:{ticket.number}",  # an incident's cause may be a problem
     }
     assert [buttons(post)[f"t:{v}:{ticket.number}"] for v in ("take", "ack", "resolve")] == [
         "Ambil",

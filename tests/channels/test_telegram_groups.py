@@ -100,6 +100,7 @@ def test_take_and_resolve_from_the_group_edit_the_alert_in_place(
         ("Ambil", f"t:take:{number}"),
         ("Akui", f"t:ack:{number}"),
         ("Selesai", f"t:resolve:{number}"),
+        ("Jadikan masalah", f"pb:new:{number}"),  # an incident's cause may be a problem
     ]
     with Session(helpdesk.engine) as s:
         ref = s.exec(select(AlertPost.message_ref).where(AlertPost.target == str(GROUP_ID))).one()
@@ -121,7 +122,11 @@ def test_take_and_resolve_from_the_group_edit_the_alert_in_place(
     assert (edit.params["chat_id"], edit.params["message_id"]) == (str(GROUP_ID), ref)
     assert "🔧 Dikerjakan oleh Fajar Nugroho" in edit.params["text"]
     assert "✔ Diakui oleh Fajar Nugroho" in edit.params["text"]
-    assert buttons(edit) == [("Ambil", f"t:take:{number}"), ("Selesai", f"t:resolve:{number}")]
+    assert buttons(edit) == [
+        ("Ambil", f"t:take:{number}"),
+        ("Selesai", f"t:resolve:{number}"),
+        ("Jadikan masalah", f"pb:new:{number}"),
+    ]
     # the reporter hears of it in their private chat
     assert any(
         number in c.params["text"]

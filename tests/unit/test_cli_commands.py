@@ -22,7 +22,7 @@ def test_every_command_is_registered_in_help_order() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     names = re.findall(r"^│ ([a-z-]+) ", result.output, re.M)
-    assert names[-13:] == [
+    assert names[-14:] == [
         "run",
         "chat",
         "worker",
@@ -36,6 +36,7 @@ def test_every_command_is_registered_in_help_order() -> None:
         "maintenance",
         "inbox",
         "review",
+        "problem",
     ]
 
 
@@ -49,6 +50,7 @@ def test_subcommands() -> None:
         "maintenance": ["schedule", "list", "cancel"],
         "inbox": ["status", "dead", "retry"],
         "review": ["open", "list", "show", "attend", "finding", "decide", "action", "close"],
+        "problem": ["list", "show"],
     }
     for group, commands in expected.items():
         result = runner.invoke(app, [group, "--help"], env={"COLUMNS": "200"})

@@ -12,6 +12,7 @@ from bot.dialogue.flows import (
     general,
     guided_report,
     monitoring,
+    problems,
     report_documents,
     review,
     review_cycle,
@@ -33,4 +34,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     triage.FLOW,
     account.FLOW,
     subscriptions.FLOW,
+    problems.FLOW,
 )

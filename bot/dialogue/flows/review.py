@@ -17,13 +17,18 @@ def candidates(turn: Turn) -> list[Reply]:
         return turn.say(turn.t("kb.no_candidates"))
     for cand in rows:
         article = turn.kb.article(cand.article_id)
-        turn.say(
-            turn.t(
+        text = (
+            turn.t("problem.candidate", question=cand.phrasing, answer=cand.answer)
+            if cand.answer  # a new article: a problem's workaround (bot.core.problems)
+            else turn.t(
                 "kb.candidate",
                 phrasing=cand.phrasing,
                 article=article.question if article else cand.article_id,
                 seen=cand.seen,
-            ),
+            )
+        )
+        turn.say(
+            text,
             [
                 turn.choice("kb.approve", f"kb:ok:{cand.id}"),
                 turn.choice("kb.reject", f"kb:no:{cand.id}"),
