@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import availability, priority, sla
+from bot.core import availability, change_states, changes, priority, sla
 from bot.core.roles import Role
 from bot.core.ticket_states import STATES, TYPES
 from bot.i18n import LANGUAGES, catalogue
@@ -57,6 +57,15 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
         p.name for p in availability.periods(datetime.now(UTC), "Asia/Jakarta")
     ],
     "alert.headline.{}": _alert_kinds,
+    "changes.kind.{}": lambda: change_states.KINDS,
+    "changes.risk.{}": lambda: change_states.RISKS,
+    "changes.state.{}": lambda: change_states.STATES,
+    "changes.result.{}": lambda: change_states.RESULTS,
+    "changes.rule.{}": lambda: change_states.RULES,
+    "changes.post.decision.{}": lambda: change_states.DECISIONS,
+    "changes.ask.{}": lambda: changes.TEXT_FIELDS,
+    "changes.short.{}": lambda: changes.TEXT_FIELDS,
+    "changes.ask_note.{}": lambda: ("tolak", "info"),
 }
 
 

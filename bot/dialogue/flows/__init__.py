@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.dialogue.flows import (
     account,
+    changes,
     faq,
     general,
     guided_report,
@@ -29,4 +30,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     review.FLOW,
     triage.FLOW,
     account.FLOW,
+    changes.FLOW,
 )

@@ -1,0 +1,679 @@
+"""Change management (manajemen perubahan, guideline ch. 7.1.5): a change request is
+recorded with its risk, tests and rollback plan, evaluated and authorised by the
+approvers, implemented in a planned window, and reviewed afterwards.
+
+Approvers are two parties: the koordinator layanan (anyone with that role) and the
+pengelola layanan of the service. The rule per kind (settings) says whether one party
+("any") or both ("all") must approve; "none" is pre-approved (standard changes).
+Emergency (darurat) changes go ahead at once and must be reviewed within N working days.
+Decisions lock the change's row, so two approvers deciding at once never lose one
+another's decision. Every state change is a `ChangeEvent` (who, when, channel, old → new).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.core import change_posts, maintenance
+from bot.core.business_calendar import Calendar, calendar
+from bot.core.change_states import (
+    DARURAT,
+    DECISIONS,
+    DIAJUKAN,
+    DILAKSANAKAN,
+    DISETUJUI,
+    DITINJAU,
+    DITOLAK,
+    HOLDING_STATES,
+    INFO,
+    KINDS,
+    KOORDINATOR,
+    NORMAL,
+    PENGELOLA,
+    PERLU_INFO,
+    RESULTS,
+    RISKS,
+    RULES,
+    SETUJU,
+    STANDAR,
+    TOLAK,
+)
+from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed, NotFound
+from bot.core.roles import Role, has_any
+from bot.core.ticket_states import GANGGUAN
+from bot.i18n import fmt_dt
+from storage.db import insert_for, saved_id
+from storage.models import (
+    ChangeApproval,
+    ChangeEvent,
+    ChangeIncident,
+    ChangeRequest,
+    MaintenanceService,
+    MaintenanceWindow,
+    Person,
+    Service,
+    ServiceTechnician,
+    Ticket,
+    TicketCounter,
+)
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+MIN_TEXT = 10
+#: what a request must say, each at least MIN_TEXT characters (the guideline asks for
+#: functional, security and performance testing, ch. 7.1.5 e)
+TEXT_FIELDS = ("description", "impact", "plan", "test_functional", "test_security",
+               "test_performance", "rollback_plan")  # fmt: skip
+#: who may raise a change: the technical and service managers of the service (checked
+#: per service), and coordinators and admins for any service
+RAISER_ROLES = frozenset(
+    {Role.PENGELOLA_TEKNIS, Role.PENGELOLA_LAYANAN, Role.KOORDINATOR_LAYANAN, Role.ADMIN}
+)
+#: a working day, counted whole (00:00–24:00), closed on holidays and cuti bersama
+WORKING_DAYS = "senin-jumat 00:00-24:00"
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: Mapping[str, str] = field(default_factory=lambda: {STANDAR: "none", NORMAL: "all"})
+    review_days: int = 2
+    timezone: str = "Asia/Jakarta"
+    cuti_bersama: frozenset[date] = frozenset()
+    package_cuti_bersama: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            rules=dict(settings.change_approval_rules),
+            review_days=settings.change_emergency_review_days,
+            timezone=settings.timezone,
+            cuti_bersama=frozenset(settings.cuti_bersama),
+            package_cuti_bersama=settings.cuti_bersama_from_holidays,
+        )
+
+    def rule_for(self, kind: str) -> str:
+        """Emergency changes go ahead at once: no approval before, a review after."""
+        if kind == DARURAT:
+            return "none"
+        rule = self.rules.get(kind, "all")
+        return rule if rule in RULES else "all"
+
+    @property
+    def working_days(self) -> Calendar:
+        return calendar(WORKING_DAYS, self.timezone, self.cuti_bersama, self.package_cuti_bersama)
+
+    def review_due(self, after: datetime) -> datetime:
+        return self.working_days.add(after, timedelta(days=self.review_days))
+
+
+DEFAULT = Policy()
+_installed: weakref.WeakKeyDictionary[Engine, Policy] = weakref.WeakKeyDictionary()
+
+
+def install(engine: Engine, policy: Policy) -> None:
+    """Make `policy` the one every session on `engine` uses (runtime.build does this)."""
+    _installed[engine] = policy
+
+
+def policy_for(session: Session) -> Policy:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    return _installed.get(engine, DEFAULT)  # type: ignore[arg-type]
+
+
+@dataclass
+class ChangeForm:
+    service_id: str
+    kind: str
+    description: str
+    risk: str
+    impact: str
+    plan: str
+    test_functional: str
+    test_security: str
+    test_performance: str
+    rollback_plan: str
+    start: datetime
+    end: datetime
+
+
+# -- who may do what --------------------------------------------------------------------
+
+
+def _id(person: Person | None) -> int | None:
+    return person.id if person is not None else None
+
+
+def may_raise(session: Session, person: Person | None, service_id: str | None = None) -> bool:
+    """Technical managers for their services, service managers for theirs, coordinators
+    and admins for all. Without a service: whether the person may raise any change."""
+    if not has_any(person, RAISER_ROLES):
+        return False
+    if service_id is None or has_any(person, {Role.KOORDINATOR_LAYANAN, Role.ADMIN}):
+        return True
+    assert person is not None
+    service = session.get(Service, service_id)
+    if service is not None and service.service_manager_id == person.id:
+        return True
+    return session.get(ServiceTechnician, (service_id, person.id)) is not None
+
+
+def parties_of(session: Session, person: Person | None, change: ChangeRequest) -> list[str]:
+    """The approver parties `person` speaks for on this change (empty: not an approver)."""
+    if person is None:
+        return []
+    parties = [KOORDINATOR] if has_any(person, {Role.KOORDINATOR_LAYANAN}) else []
+    service = session.get(Service, change.service_id)
+    if service is not None and service.service_manager_id == person.id:
+        parties.append(PENGELOLA)
+    return parties
+
+
+def required_parties(session: Session, change: ChangeRequest) -> set[str]:
+    service = session.get(Service, change.service_id)
+    has_manager = service is not None and service.service_manager_id is not None
+    return {KOORDINATOR, PENGELOLA} if has_manager else {KOORDINATOR}
+
+
+def may_view(person: Person | None) -> bool:
+    return has_any(person, RAISER_ROLES | {Role.PENYEDIA_LAYANAN, Role.KOORDINATOR_PEMULIHAN})
+
+
+# -- finding and recording --------------------------------------------------------------
+
+
+def find(session: Session, ref: str | int) -> ChangeRequest:
+    """By number (CHG-2026-000001, any case) or id."""
+    text = str(ref).strip().lstrip("#")
+    change: ChangeRequest | None = None
+    if text.isascii() and text.isdecimal() and len(text) <= 12:
+        change = session.get(ChangeRequest, int(text))
+    elif text:
+        change = session.exec(
+            select(ChangeRequest).where(ChangeRequest.number == text.upper()[:24])
+        ).first()
+    if change is None:
+        raise NotFound("changes.not_found", ref=text[:40] or "-")
+    return change
+
+
+def _locked(session: Session, change_id: int) -> ChangeRequest:
+    """The row, locked until commit (PostgreSQL; SQLite writes one transaction at a time),
+    read afresh: a decision waits for one made at the same moment and then sees it."""
+    change = session.exec(
+        select(ChangeRequest)
+        .where(ChangeRequest.id == change_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if change is None:
+        raise NotFound("changes.not_found", ref=str(change_id))
+    return change
+
+
+def record(
+    session: Session,
+    change: ChangeRequest,
+    by: Person | None,
+    channel: str | None,
+    kind: str,
+    *,
+    old: str | None = None,
+    new: str | None = None,
+    note: str | None = None,
+    now: datetime,
+) -> ChangeEvent:
+    event = ChangeEvent(
+        change_id=saved_id(change),
+        at=now,
+        actor_id=_id(by),
+        channel=channel,
+        kind=kind,
+        old=old,
+        new=new,
+        note=note,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _move(
+    session: Session,
+    change: ChangeRequest,
+    by: Person | None,
+    channel: str | None,
+    new: str,
+    now: datetime,
+    note: str | None = None,
+) -> ChangeEvent:
+    """Conditional on the state the caller saw: a state somebody changed meanwhile is
+    never overwritten."""
+    old = change.state
+    moved = session.execute(
+        sa.update(ChangeRequest)
+        .where(col(ChangeRequest.id) == change.id, col(ChangeRequest.state) == old)
+        .values(state=new, updated_at=now)
+        .returning(col(ChangeRequest.id))
+    ).first()
+    if moved is None:
+        raise InvalidTransition("changes.state_changed", number=change.number)
+    change.state, change.updated_at = new, now
+    return record(session, change, by, channel, "state", old=old, new=new, note=note, now=now)
+
+
+# -- raising ----------------------------------------------------------------------------
+
+
+def _clean(text: str, limit: int = 4000) -> str:
+    return text.strip()[:limit]
+
+
+def check_window(
+    session: Session,
+    service_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude: int | None = None,
+    tz: str = "Asia/Jakarta",
+) -> None:
+    """Refuses a window that overlaps maintenance or another change of the same service,
+    naming what it clashes with."""
+    stmt = (
+        select(ChangeRequest)
+        .where(ChangeRequest.service_id == service_id)
+        .where(col(ChangeRequest.state).in_(HOLDING_STATES))
+        .where(col(ChangeRequest.planned_start) < end, col(ChangeRequest.planned_end) > start)
+        .order_by(col(ChangeRequest.planned_start))
+    )
+    for other in session.exec(stmt):
+        if other.id != exclude:
+            raise HelpdeskError(
+                "changes.clash_change",
+                number=other.number,
+                start=fmt_dt(other.planned_start, tz=tz),
+                end=fmt_dt(other.planned_end, tz=tz),
+            )
+    mine = session.get(ChangeRequest, exclude) if exclude else None
+    own = mine.maintenance_id if mine is not None else None
+    for window, _sid in maintenance.overlapping(session, [service_id], start, end):
+        if window.id != own:
+            raise HelpdeskError(
+                "changes.clash_maintenance",
+                id=window.id,
+                start=fmt_dt(window.starts_at, tz=tz),
+                end=fmt_dt(window.ends_at, tz=tz),
+            )
+
+
+def validate(session: Session, form: ChangeForm, now: datetime) -> None:
+    if session.get(Service, form.service_id) is None:
+        raise NotFound("changes.unknown_service", service=form.service_id[:60])
+    if form.kind not in KINDS:
+        raise HelpdeskError("changes.bad_kind", kind=form.kind[:20])
+    if form.risk not in RISKS:
+        raise HelpdeskError("changes.bad_risk", risk=form.risk[:20])
+    for name in TEXT_FIELDS:
+        if len(getattr(form, name).strip()) < MIN_TEXT:
+            raise HelpdeskError(f"changes.short.{name}", n=MIN_TEXT)
+    if form.end <= form.start:
+        raise HelpdeskError("changes.end_before_start")
+    if form.kind != DARURAT and form.start <= now:
+        raise HelpdeskError("changes.start_in_past")
+
+
+def raise_change(
+    session: Session, by: Person | None, channel: str | None, form: ChangeForm, *, now: datetime
+) -> ChangeRequest:
+    """`by=None` is the CLI. Standard changes (rule "none") are approved at once,
+    emergency ones go ahead at once with a review due; the rest wait for the approvers."""
+    if by is not None and not may_raise(session, by, form.service_id):
+        raise NotAllowed("changes.not_allowed")
+    validate(session, form, now)
+    policy = policy_for(session)
+    check_window(session, form.service_id, form.start, form.end, tz=policy.timezone)
+    change = ChangeRequest(
+        number=next_number_for(session, now, policy.timezone),
+        service_id=form.service_id,
+        kind=form.kind,
+        title=_clean(form.description, 200).splitlines()[0][:200],
+        description=_clean(form.description),
+        risk=form.risk,
+        impact=_clean(form.impact),
+        plan=_clean(form.plan),
+        test_functional=_clean(form.test_functional),
+        test_security=_clean(form.test_security),
+        test_performance=_clean(form.test_performance),
+        rollback_plan=_clean(form.rollback_plan),
+        planned_start=form.start,
+        planned_end=form.end,
+        state=DIAJUKAN,
+        approval_rule=policy.rule_for(form.kind),
+        requested_by=_id(by),
+        requested_channel=channel,
+        created_at=now,
+        updated_at=now,
+    )
+    if form.kind == DARURAT:
+        change.review_due_at = policy.review_due(max(form.end, now))
+    session.add(change)
+    session.flush()
+    record(session, change, by, channel, "created", new=DIAJUKAN, note=change.kind, now=now)
+    if change.approval_rule == "none":
+        _approve(session, change, by, channel, now)
+    change_posts.post_request(session, change, now, policy.timezone)
+    return change
+
+
+def next_number_for(session: Session, now: datetime, tz: str) -> str:
+    """CHG-2026-000001: the ticket counters' table, with its own key per year."""
+    key = f"CHG-{now.astimezone(ZoneInfo(tz)).year}"
+    bump = (
+        sa.update(TicketCounter)
+        .where(col(TicketCounter.key) == key)
+        .values(value=TicketCounter.value + 1)
+        .returning(col(TicketCounter.value))
+    )
+    value = session.execute(bump).scalar_one_or_none()
+    if value is None:
+        insert = insert_for(session)
+        session.execute(insert(TicketCounter).values(key=key, value=0).on_conflict_do_nothing())
+        value = session.execute(bump).scalar_one()
+    return f"{key}-{value:06d}"
+
+
+def _approve(
+    session: Session, change: ChangeRequest, by: Person | None, channel: str | None, now: datetime
+) -> None:
+    """Approved: its maintenance window is scheduled (and announced as maintenance is)."""
+    policy = policy_for(session)
+    check_window(
+        session,
+        change.service_id,
+        change.planned_start,
+        change.planned_end,
+        exclude=change.id,
+        tz=policy.timezone,
+    )
+    _move(session, change, by, channel, DISETUJUI, now)
+    change.decided_at = now
+    if change.planned_end > now:
+        change.maintenance_id = _open_window(session, change, now, policy.timezone)
+    session.add(change)
+    session.flush()
+
+
+def _open_window(session: Session, change: ChangeRequest, now: datetime, tz: str) -> int:
+    impact = f"{change.number}: {change.impact}"[:500]
+    if change.planned_start > now:
+        window = maintenance.schedule(
+            session,
+            None,
+            [change.service_id],
+            change.planned_start,
+            change.planned_end,
+            impact,
+            now=now,
+            tz=tz,
+        )
+        return saved_id(window)
+    # an emergency change already under way: its window is open now
+    window = MaintenanceWindow(
+        starts_at=change.planned_start, ends_at=change.planned_end, impact=impact, created_at=now
+    )
+    session.add(window)
+    session.flush()
+    session.add(MaintenanceService(window_id=saved_id(window), service_id=change.service_id))
+    session.flush()
+    return saved_id(window)
+
+
+# -- deciding ---------------------------------------------------------------------------
+
+
+def decide(
+    session: Session,
+    change_id: int,
+    by: Person,
+    channel: str | None,
+    decision: str,
+    *,
+    note: str | None = None,
+    now: datetime,
+) -> ChangeRequest:
+    """Setujui / Tolak / Minta info. One rejection rejects; a question sends it back to
+    the requester; approvals count per party until the rule is met."""
+    if decision not in DECISIONS:
+        raise HelpdeskError("changes.bad_decision")
+    change = _locked(session, change_id)
+    parties = parties_of(session, by, change)
+    if not parties:
+        raise NotAllowed("changes.not_approver")
+    if change.requested_by is not None and change.requested_by == by.id:
+        raise NotAllowed("changes.own_change")
+    if change.state != DIAJUKAN:
+        raise InvalidTransition("changes.not_pending", number=change.number)
+    if decision in (TOLAK, INFO) and len((note or "").strip()) < 3:
+        raise HelpdeskError("changes.need_note")
+    earlier = list(
+        session.exec(
+            select(ChangeApproval)
+            .where(ChangeApproval.change_id == change.id, ChangeApproval.decision == SETUJU)
+            .order_by(col(ChangeApproval.id))
+        )
+    )
+    if decision == SETUJU and any(a.person_id == by.id for a in earlier):
+        raise HelpdeskError("changes.already_approved", number=change.number)
+    approval = ChangeApproval(
+        change_id=saved_id(change),
+        person_id=saved_id(by),
+        parties=parties,
+        decision=decision,
+        note=(note or "").strip()[:2000] or None,
+        at=now,
+        channel=channel,
+    )
+    session.add(approval)
+    session.flush()
+    record(session, change, by, channel, "approval", new=decision, note=approval.note, now=now)
+    if decision == TOLAK:
+        _move(session, change, by, channel, DITOLAK, now, note=approval.note)
+        change.decided_at = now
+        session.add(change)
+    elif decision == INFO:
+        _move(session, change, by, channel, PERLU_INFO, now, note=approval.note)
+        change_posts.tell_requester(session, change, "changes.notice.info", now, note=note or "")
+    else:
+        covered = {p for a in [*earlier, approval] for p in a.parties}
+        if change.approval_rule == "any" or covered >= required_parties(session, change):
+            _approve(session, change, by, channel, now)
+    session.flush()
+    change_posts.request_changed(session, change, now)
+    if change.state == DISETUJUI:
+        change_posts.tell_requester(session, change, "changes.notice.approved", now)
+    elif change.state == DITOLAK:
+        change_posts.tell_requester(
+            session, change, "changes.notice.rejected", now, note=note or ""
+        )
+    return change
+
+
+def answer_info(
+    session: Session,
+    change: ChangeRequest,
+    by: Person | None,
+    channel: str | None,
+    answer: str,
+    *,
+    now: datetime,
+) -> ChangeRequest:
+    """The requester answers the approvers' question: the request waits for them again."""
+    change = _locked(session, saved_id(change))
+    if (
+        by is not None
+        and change.requested_by not in (None, by.id)
+        and not may_raise(session, by, change.service_id)
+    ):
+        raise NotAllowed("changes.not_allowed")
+    if change.state != PERLU_INFO:
+        raise InvalidTransition("changes.no_question", number=change.number)
+    if len(answer.strip()) < MIN_TEXT:
+        raise HelpdeskError("changes.short.answer", n=MIN_TEXT)
+    record(session, change, by, channel, "answer", note=answer.strip()[:2000], now=now)
+    _move(session, change, by, channel, DIAJUKAN, now)
+    change_posts.request_changed(session, change, now)
+    return change
+
+
+# -- after implementation ---------------------------------------------------------------
+
+
+def may_implement(session: Session, person: Person | None, change: ChangeRequest) -> bool:
+    return (
+        person is None
+        or change.requested_by == person.id
+        or may_raise(session, person, change.service_id)
+    )
+
+
+def record_result(
+    session: Session,
+    change: ChangeRequest,
+    by: Person | None,
+    channel: str | None,
+    result: str,
+    *,
+    note: str = "",
+    now: datetime,
+) -> ChangeRequest:
+    if result not in RESULTS:
+        raise HelpdeskError("changes.bad_result", result=result[:20])
+    change = _locked(session, saved_id(change))
+    if not may_implement(session, by, change):
+        raise NotAllowed("changes.not_allowed")
+    if change.state != DISETUJUI:
+        raise InvalidTransition("changes.not_approved", number=change.number)
+    change.result, change.result_note = result, note.strip()[:2000] or None
+    change.implemented_at = now
+    record(session, change, by, channel, "result", new=result, note=change.result_note, now=now)
+    _move(session, change, by, channel, DILAKSANAKAN, now)
+    window = (
+        session.get(MaintenanceWindow, change.maintenance_id) if change.maintenance_id else None
+    )
+    if (
+        result == "dibatalkan"
+        and window is not None
+        and window.starts_at > now
+        and window.cancelled_at is None
+    ):
+        maintenance.cancel(session, None, saved_id(window), now=now)
+    session.add(change)
+    session.flush()
+    link_incidents(session, change, now)
+    change_posts.request_changed(session, change, now)
+    return change
+
+
+def record_review(
+    session: Session,
+    change: ChangeRequest,
+    by: Person | None,
+    channel: str | None,
+    text: str,
+    *,
+    now: datetime,
+) -> ChangeRequest:
+    """The post-implementation review (kaji ulang), by an approver."""
+    change = _locked(session, saved_id(change))
+    if by is not None and not parties_of(session, by, change):
+        raise NotAllowed("changes.not_approver")
+    if change.state != DILAKSANAKAN:
+        raise InvalidTransition("changes.not_implemented", number=change.number)
+    if len(text.strip()) < MIN_TEXT:
+        raise HelpdeskError("changes.short.review", n=MIN_TEXT)
+    link_incidents(session, change, now)
+    change.review, change.reviewed_at, change.reviewed_by = text.strip()[:4000], now, _id(by)
+    record(session, change, by, channel, "review", note=change.review, now=now)
+    _move(session, change, by, channel, DITINJAU, now)
+    session.add(change)
+    session.flush()
+    change_posts.request_changed(session, change, now)
+    return change
+
+
+def link_incidents(session: Session, change: ChangeRequest, now: datetime) -> int:
+    """Incidents opened on the service during the window belong to the change; returns
+    how many were newly linked (each is linked once, and recorded)."""
+    if change.state not in (DISETUJUI, DILAKSANAKAN, DITINJAU):
+        return 0
+    known = set(
+        session.exec(select(ChangeIncident.ticket_id).where(ChangeIncident.change_id == change.id))
+    )
+    found = session.exec(
+        select(Ticket)
+        .where(Ticket.service_id == change.service_id, Ticket.type == GANGGUAN)
+        .where(col(Ticket.created_at) >= change.planned_start)
+        .where(col(Ticket.created_at) < change.planned_end)
+        .order_by(col(Ticket.id))
+    )
+    linked = 0
+    for ticket in found:
+        if ticket.id in known:
+            continue
+        session.add(
+            ChangeIncident(change_id=saved_id(change), ticket_id=saved_id(ticket), linked_at=now)
+        )
+        record(session, change, None, None, "link", new=ticket.number, now=now)
+        linked += 1
+    return linked
+
+
+def incidents_of(session: Session, change: ChangeRequest) -> list[Ticket]:
+    return list(
+        session.exec(
+            select(Ticket)
+            .join(ChangeIncident, col(ChangeIncident.ticket_id) == col(Ticket.id))
+            .where(ChangeIncident.change_id == change.id)
+            .order_by(col(Ticket.id))
+        )
+    )
+
+
+def approvals(session: Session, change: ChangeRequest) -> list[ChangeApproval]:
+    return list(
+        session.exec(
+            select(ChangeApproval)
+            .where(ChangeApproval.change_id == change.id)
+            .order_by(col(ChangeApproval.id))
+        )
+    )
+
+
+def history(session: Session, change: ChangeRequest) -> list[ChangeEvent]:
+    return list(
+        session.exec(
+            select(ChangeEvent)
+            .where(ChangeEvent.change_id == change.id)
+            .order_by(col(ChangeEvent.id))
+        )
+    )
+
+
+def listing(
+    session: Session, *, states: tuple[str, ...] | None = None, limit: int = 30
+) -> list[ChangeRequest]:
+    stmt = select(ChangeRequest)
+    if states:
+        stmt = stmt.where(col(ChangeRequest.state).in_(states))
+    return list(session.exec(stmt.order_by(col(ChangeRequest.id).desc()).limit(limit)))
