@@ -510,9 +510,7 @@ class ChangePost(SQLModel, table=True):
     """Where a change request was posted with its approval buttons, so each post is edited
     in place when the request is decided."""
 
-    __table_args__ = (
-        sa.UniqueConstraint("change_id", "channel", "target", name="uq_change_post"),
-    )
+    __table_args__ = (sa.UniqueConstraint("change_id", "channel", "target", name="uq_change_post"),)
     id: int | None = Field(default=None, primary_key=True)
     change_id: int = Field(foreign_key="changerequest.id", index=True)
     channel: str = Field(max_length=20)

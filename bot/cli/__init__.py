@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import catalog, db, inbox, kb, monitoring, people, report, serve, telegram
+from bot.cli import (
+    catalog,
+    change,
+    db,
+    inbox,
+    kb,
+    monitoring,
+    people,
+    report,
+    serve,
+    telegram,
+)
 
 __all__ = ["app"]
 
 app = typer.Typer(help="SPBE helpdesk: chat-ops service management.", no_args_is_help=True)
 
+# registered first, so the pinned order of the commands after it in `--help` stays
+app.add_typer(change.change_app, name="change")
 app.command()(serve.run)
 app.command()(serve.chat)
 app.command()(serve.worker)

@@ -66,6 +66,7 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
     "changes.ask.{}": lambda: changes.TEXT_FIELDS,
     "changes.short.{}": lambda: changes.TEXT_FIELDS,
     "changes.ask_note.{}": lambda: ("tolak", "info"),
+    "reports.changes.decision.{}": lambda: change_states.DECISIONS,
 }
 
 
