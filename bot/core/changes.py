@@ -338,6 +338,8 @@ def raise_change(
 ) -> ChangeRequest:
     """`by=None` is the CLI. Standard changes (rule "none") are approved at once,
     emergency ones go ahead at once with a review due; the rest wait for the approvers."""
+    if session.get(Service, form.service_id) is None:
+        raise NotFound("changes.unknown_service", service=form.service_id[:60])
     if by is not None and not may_raise(session, by, form.service_id):
         raise NotAllowed("changes.not_allowed")
     validate(session, form, now)
