@@ -27,8 +27,6 @@ __all__ = ["app"]
 
 app = typer.Typer(help="SPBE helpdesk: chat-ops service management.", no_args_is_help=True)
 
-# registered first, so the pinned order of the commands after it in `--help` stays
-app.add_typer(change.change_app, name="change")
 app.command()(serve.run)
 app.command()(serve.chat)
 app.command()(serve.worker)
@@ -42,3 +40,4 @@ app.add_typer(kb.kb_app, name="kb")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(monitoring.maintenance_app, name="maintenance")
 app.add_typer(inbox.inbox_app, name="inbox")
+app.add_typer(change.change_app, name="change")
