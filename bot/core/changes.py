@@ -499,6 +499,8 @@ def decide(
     else:
         covered = {p for a in [*earlier, approval] for p in a.parties}
         if change.approval_rule == "any" or covered >= required_parties(session, change):
+            if change.planned_start <= now:  # approved too late: it needs a new window
+                raise HelpdeskError("changes.window_passed", number=change.number)
             _approve(session, change, by, channel, now)
     session.flush()
     change_posts.request_changed(session, change, now)

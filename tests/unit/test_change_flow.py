@@ -216,10 +216,10 @@ def test_reject_in_private_and_in_a_group_and_info_answered(helpdesk: Helpdesk) 
             n for n in s.exec(select(Notice)) if "Belum ada uji di jam sibuk" in str(n.payload)
         ]
     assert len(rejected) == 1  # the requester is told once
-    # a private Tolak after the decision: the request is no longer pending
+    # a private Tolak after the decision: refused at once, before any reason is typed
     coordinator.act(f"chg:no:{change_id}", now=NOW)
-    coordinator.say("Sudah terlambat untuk ini", now=NOW)
     assert coordinator.text == t("changes.not_pending", number=NUMBER)
+    assert state_of(helpdesk, coordinator) != "chg_note"
 
 
 def test_listing_for_operators(helpdesk: Helpdesk) -> None:

@@ -220,6 +220,18 @@ def test_all_rule_needs_both_parties_and_opens_a_maintenance_window(helpdesk: He
     assert late.value.key == "changes.not_pending"
 
 
+def test_an_approval_after_the_window_started_is_refused(helpdesk: Helpdesk) -> None:
+    change_id = raise_one(helpdesk)
+    decide(helpdesk, change_id, COORDINATOR)  # one party: nothing is approved yet
+    with pytest.raises(HelpdeskError) as late, session_scope(helpdesk.engine) as s:
+        changes.decide(s, change_id, person(s, MANAGER), "web", "setuju", now=START)
+    assert late.value.key == "changes.window_passed"
+    assert get(helpdesk, change_id).state == "diajukan"
+    with Session(helpdesk.engine) as s:  # the refused approval left nothing behind
+        assert len(s.exec(select(ChangeApproval)).all()) == 1
+    decide(helpdesk, change_id, MANAGER, "tolak", "Ajukan lagi dengan waktu baru")
+
+
 def test_any_rule_approves_on_the_first_approval(helpdesk: Helpdesk) -> None:
     changes.install(helpdesk.engine, changes.Policy(rules={"normal": "any"}))
     change_id = raise_one(helpdesk)

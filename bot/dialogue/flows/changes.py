@@ -25,7 +25,7 @@ from bot.core.change_states import (
     SETUJU,
     TOLAK,
 )
-from bot.core.errors import NotAllowed
+from bot.core.errors import InvalidTransition, NotAllowed
 from bot.core.when import parse_span
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.router import Button, Flow, Text, split_first
@@ -200,6 +200,8 @@ def _asks_note(decision: str) -> Callable[[Turn, str], list[Reply] | None]:
             return None
         if not changes.parties_of(turn.session, turn.person, change):
             raise NotAllowed("changes.not_approver")
+        if change.state != DIAJUKAN:  # asked now, not after the reason is typed
+            raise InvalidTransition("changes.not_pending", number=change.number)
         verb = "tolak" if decision == TOLAK else "info"
         if turn.msg.group:
             return turn.say(turn.t("changes.note_in_group", verb=verb, number=change.number))
