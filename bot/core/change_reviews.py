@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core import change_posts, changes
+from bot.core import change_policy, change_posts, change_results, changes
 from bot.core.change_states import DARURAT, DILAKSANAKAN, DISETUJUI, DITINJAU
 from bot.core.escalation import people_with_role
 from bot.core.roles import Role
@@ -51,7 +51,7 @@ def _params(session: Session, change: ChangeRequest, tz: str) -> dict[str, str]:
 
 def remind_reviews(session: Session, now: datetime) -> Counter[str]:
     done: Counter[str] = Counter()
-    tz = changes.policy_for(session).timezone
+    tz = change_policy.policy_for(session).timezone
     due = session.exec(
         select(ChangeRequest)
         .where(ChangeRequest.kind == DARURAT)
@@ -94,7 +94,7 @@ def link_recent(session: Session, now: datetime) -> int:
         .where(col(ChangeRequest.planned_end) >= now - LINK_GRACE)
         .order_by(col(ChangeRequest.id))
     )
-    return sum(changes.link_incidents(session, change, now) for change in list(found))
+    return sum(change_results.link_incidents(session, change, now) for change in list(found))
 
 
 def change_tick(engine: Engine, now: datetime) -> Counter[str]:

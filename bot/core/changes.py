@@ -12,123 +12,52 @@ another's decision. Every state change is a `ChangeEvent` (who, when, channel, o
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.core import change_posts, maintenance
-from bot.core.business_calendar import Calendar, calendar
+from bot.core.change_policy import may_raise, parties_of, policy_for, required_parties
 from bot.core.change_states import (
     DARURAT,
     DECISIONS,
     DIAJUKAN,
-    DILAKSANAKAN,
     DISETUJUI,
-    DITINJAU,
     DITOLAK,
     HOLDING_STATES,
     INFO,
     KINDS,
-    KOORDINATOR,
-    NORMAL,
-    PENGELOLA,
     PERLU_INFO,
-    RESULTS,
     RISKS,
-    RULES,
     SETUJU,
-    STANDAR,
     TOLAK,
 )
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed, NotFound
-from bot.core.roles import Role, has_any
-from bot.core.ticket_states import GANGGUAN
 from bot.i18n import fmt_dt
 from storage.db import insert_for, saved_id
 from storage.models import (
     ChangeApproval,
     ChangeEvent,
-    ChangeIncident,
     ChangeRequest,
     MaintenanceService,
     MaintenanceWindow,
     Person,
     Service,
-    ServiceTechnician,
-    Ticket,
     TicketCounter,
 )
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    pass
 
 MIN_TEXT = 10
 #: what a request must say, each at least MIN_TEXT characters (the guideline asks for
 #: functional, security and performance testing, ch. 7.1.5 e)
 TEXT_FIELDS = ("description", "impact", "plan", "test_functional", "test_security",
                "test_performance", "rollback_plan")  # fmt: skip
-#: who may raise a change: the technical and service managers of the service (checked
-#: per service), and coordinators and admins for any service
-RAISER_ROLES = frozenset(
-    {Role.PENGELOLA_TEKNIS, Role.PENGELOLA_LAYANAN, Role.KOORDINATOR_LAYANAN, Role.ADMIN}
-)
-#: a working day, counted whole (00:00–24:00), closed on holidays and cuti bersama
-WORKING_DAYS = "senin-jumat 00:00-24:00"
-
-
-@dataclass(frozen=True)
-class Policy:
-    rules: Mapping[str, str] = field(default_factory=lambda: {STANDAR: "none", NORMAL: "all"})
-    review_days: int = 2
-    timezone: str = "Asia/Jakarta"
-    cuti_bersama: frozenset[date] = frozenset()
-    package_cuti_bersama: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(
-            rules=dict(settings.change_approval_rules),
-            review_days=settings.change_emergency_review_days,
-            timezone=settings.timezone,
-            cuti_bersama=frozenset(settings.cuti_bersama),
-            package_cuti_bersama=settings.cuti_bersama_from_holidays,
-        )
-
-    def rule_for(self, kind: str) -> str:
-        """Emergency changes go ahead at once: no approval before, a review after."""
-        if kind == DARURAT:
-            return "none"
-        rule = self.rules.get(kind, "all")
-        return rule if rule in RULES else "all"
-
-    @property
-    def working_days(self) -> Calendar:
-        return calendar(WORKING_DAYS, self.timezone, self.cuti_bersama, self.package_cuti_bersama)
-
-    def review_due(self, after: datetime) -> datetime:
-        return self.working_days.add(after, timedelta(days=self.review_days))
-
-
-DEFAULT = Policy()
-_installed: weakref.WeakKeyDictionary[Engine, Policy] = weakref.WeakKeyDictionary()
-
-
-def install(engine: Engine, policy: Policy) -> None:
-    """Make `policy` the one every session on `engine` uses (runtime.build does this)."""
-    _installed[engine] = policy
-
-
-def policy_for(session: Session) -> Policy:
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    return _installed.get(engine, DEFAULT)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -147,46 +76,8 @@ class ChangeForm:
     end: datetime
 
 
-# -- who may do what --------------------------------------------------------------------
-
-
 def _id(person: Person | None) -> int | None:
     return person.id if person is not None else None
-
-
-def may_raise(session: Session, person: Person | None, service_id: str | None = None) -> bool:
-    """Technical managers for their services, service managers for theirs, coordinators
-    and admins for all. Without a service: whether the person may raise any change."""
-    if not has_any(person, RAISER_ROLES):
-        return False
-    if service_id is None or has_any(person, {Role.KOORDINATOR_LAYANAN, Role.ADMIN}):
-        return True
-    assert person is not None
-    service = session.get(Service, service_id)
-    if service is not None and service.service_manager_id == person.id:
-        return True
-    return session.get(ServiceTechnician, (service_id, person.id)) is not None
-
-
-def parties_of(session: Session, person: Person | None, change: ChangeRequest) -> list[str]:
-    """The approver parties `person` speaks for on this change (empty: not an approver)."""
-    if person is None:
-        return []
-    parties = [KOORDINATOR] if has_any(person, {Role.KOORDINATOR_LAYANAN}) else []
-    service = session.get(Service, change.service_id)
-    if service is not None and service.service_manager_id == person.id:
-        parties.append(PENGELOLA)
-    return parties
-
-
-def required_parties(session: Session, change: ChangeRequest) -> set[str]:
-    service = session.get(Service, change.service_id)
-    has_manager = service is not None and service.service_manager_id is not None
-    return {KOORDINATOR, PENGELOLA} if has_manager else {KOORDINATOR}
-
-
-def may_view(person: Person | None) -> bool:
-    return has_any(person, RAISER_ROLES | {Role.PENYEDIA_LAYANAN, Role.KOORDINATOR_PEMULIHAN})
 
 
 # -- finding and recording --------------------------------------------------------------
@@ -207,7 +98,7 @@ def find(session: Session, ref: str | int) -> ChangeRequest:
     return change
 
 
-def _locked(session: Session, change_id: int) -> ChangeRequest:
+def locked(session: Session, change_id: int) -> ChangeRequest:
     """The row, locked until commit (PostgreSQL; SQLite writes one transaction at a time),
     read afresh: a decision waits for one made at the same moment and then sees it."""
     change = session.exec(
@@ -248,7 +139,7 @@ def record(
     return event
 
 
-def _move(
+def move(
     session: Session,
     change: ChangeRequest,
     by: Person | None,
@@ -408,7 +299,7 @@ def _approve(
         exclude=change.id,
         tz=policy.timezone,
     )
-    _move(session, change, by, channel, DISETUJUI, now)
+    move(session, change, by, channel, DISETUJUI, now)
     change.decided_at = now
     if change.planned_end > now:
         change.maintenance_id = _open_window(session, change, now, policy.timezone)
@@ -458,7 +349,7 @@ def decide(
     the requester; approvals count per party until the rule is met."""
     if decision not in DECISIONS:
         raise HelpdeskError("changes.bad_decision")
-    change = _locked(session, change_id)
+    change = locked(session, change_id)
     parties = parties_of(session, by, change)
     if not parties:
         raise NotAllowed("changes.not_approver")
@@ -490,11 +381,11 @@ def decide(
     session.flush()
     record(session, change, by, channel, "approval", new=decision, note=approval.note, now=now)
     if decision == TOLAK:
-        _move(session, change, by, channel, DITOLAK, now, note=approval.note)
+        move(session, change, by, channel, DITOLAK, now, note=approval.note)
         change.decided_at = now
         session.add(change)
     elif decision == INFO:
-        _move(session, change, by, channel, PERLU_INFO, now, note=approval.note)
+        move(session, change, by, channel, PERLU_INFO, now, note=approval.note)
         change_posts.tell_requester(session, change, "changes.notice.info", now, note=note or "")
     else:
         covered = {p for a in [*earlier, approval] for p in a.parties}
@@ -523,7 +414,7 @@ def answer_info(
     now: datetime,
 ) -> ChangeRequest:
     """The requester answers the approvers' question: the request waits for them again."""
-    change = _locked(session, saved_id(change))
+    change = locked(session, saved_id(change))
     if (
         by is not None
         and change.requested_by not in (None, by.id)
@@ -535,123 +426,9 @@ def answer_info(
     if len(answer.strip()) < MIN_TEXT:
         raise HelpdeskError("changes.short.answer", n=MIN_TEXT)
     record(session, change, by, channel, "answer", note=answer.strip()[:2000], now=now)
-    _move(session, change, by, channel, DIAJUKAN, now)
+    move(session, change, by, channel, DIAJUKAN, now)
     change_posts.request_changed(session, change, now)
     return change
-
-
-# -- after implementation ---------------------------------------------------------------
-
-
-def may_implement(session: Session, person: Person | None, change: ChangeRequest) -> bool:
-    return (
-        person is None
-        or change.requested_by == person.id
-        or may_raise(session, person, change.service_id)
-    )
-
-
-def record_result(
-    session: Session,
-    change: ChangeRequest,
-    by: Person | None,
-    channel: str | None,
-    result: str,
-    *,
-    note: str = "",
-    now: datetime,
-) -> ChangeRequest:
-    if result not in RESULTS:
-        raise HelpdeskError("changes.bad_result", result=result[:20])
-    change = _locked(session, saved_id(change))
-    if not may_implement(session, by, change):
-        raise NotAllowed("changes.not_allowed")
-    if change.state != DISETUJUI:
-        raise InvalidTransition("changes.not_approved", number=change.number)
-    change.result, change.result_note = result, note.strip()[:2000] or None
-    change.implemented_at = now
-    record(session, change, by, channel, "result", new=result, note=change.result_note, now=now)
-    _move(session, change, by, channel, DILAKSANAKAN, now)
-    window = (
-        session.get(MaintenanceWindow, change.maintenance_id) if change.maintenance_id else None
-    )
-    if (
-        result == "dibatalkan"
-        and window is not None
-        and window.starts_at > now
-        and window.cancelled_at is None
-    ):
-        maintenance.cancel(session, None, saved_id(window), now=now)
-    session.add(change)
-    session.flush()
-    link_incidents(session, change, now)
-    change_posts.request_changed(session, change, now)
-    return change
-
-
-def record_review(
-    session: Session,
-    change: ChangeRequest,
-    by: Person | None,
-    channel: str | None,
-    text: str,
-    *,
-    now: datetime,
-) -> ChangeRequest:
-    """The post-implementation review (kaji ulang), by an approver."""
-    change = _locked(session, saved_id(change))
-    if by is not None and not parties_of(session, by, change):
-        raise NotAllowed("changes.not_approver")
-    if change.state != DILAKSANAKAN:
-        raise InvalidTransition("changes.not_implemented", number=change.number)
-    if len(text.strip()) < MIN_TEXT:
-        raise HelpdeskError("changes.short.review", n=MIN_TEXT)
-    link_incidents(session, change, now)
-    change.review, change.reviewed_at, change.reviewed_by = text.strip()[:4000], now, _id(by)
-    record(session, change, by, channel, "review", note=change.review, now=now)
-    _move(session, change, by, channel, DITINJAU, now)
-    session.add(change)
-    session.flush()
-    change_posts.request_changed(session, change, now)
-    return change
-
-
-def link_incidents(session: Session, change: ChangeRequest, now: datetime) -> int:
-    """Incidents opened on the service during the window belong to the change; returns
-    how many were newly linked (each is linked once, and recorded)."""
-    if change.state not in (DISETUJUI, DILAKSANAKAN, DITINJAU):
-        return 0
-    known = set(
-        session.exec(select(ChangeIncident.ticket_id).where(ChangeIncident.change_id == change.id))
-    )
-    found = session.exec(
-        select(Ticket)
-        .where(Ticket.service_id == change.service_id, Ticket.type == GANGGUAN)
-        .where(col(Ticket.created_at) >= change.planned_start)
-        .where(col(Ticket.created_at) < change.planned_end)
-        .order_by(col(Ticket.id))
-    )
-    linked = 0
-    for ticket in found:
-        if ticket.id in known:
-            continue
-        session.add(
-            ChangeIncident(change_id=saved_id(change), ticket_id=saved_id(ticket), linked_at=now)
-        )
-        record(session, change, None, None, "link", new=ticket.number, now=now)
-        linked += 1
-    return linked
-
-
-def incidents_of(session: Session, change: ChangeRequest) -> list[Ticket]:
-    return list(
-        session.exec(
-            select(Ticket)
-            .join(ChangeIncident, col(ChangeIncident.ticket_id) == col(Ticket.id))
-            .where(ChangeIncident.change_id == change.id)
-            .order_by(col(Ticket.id))
-        )
-    )
 
 
 def approvals(session: Session, change: ChangeRequest) -> list[ChangeApproval]:

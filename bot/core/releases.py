@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from sqlmodel import Session, col, select
 
-from bot.core import change_posts, changes
+from bot.core import change_policy, change_posts, changes
 from bot.core.change_states import BERHASIL, DILAKSANAKAN, DITINJAU
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed
 from bot.i18n import fmt_dt
@@ -80,7 +80,7 @@ def publish(
 ) -> Release:
     """`by=None` is the CLI. Only a change carried out successfully is released, once."""
     change = changes.find(session, saved_id(change))
-    if by is not None and not changes.may_raise(session, by, change.service_id):
+    if by is not None and not change_policy.may_raise(session, by, change.service_id):
         raise NotAllowed("releases.not_allowed")
     if change.state not in (DILAKSANAKAN, DITINJAU) or change.result != BERHASIL:
         raise InvalidTransition("releases.not_releasable", number=change.number)
@@ -110,7 +110,7 @@ def publish(
 
 def _params(session: Session, release: Release, change: ChangeRequest) -> dict[str, Any]:
     service = session.get(Service, release.service_id)
-    tz = changes.policy_for(session).timezone
+    tz = change_policy.policy_for(session).timezone
     return {
         "number": change.number,
         "service": service.name if service else release.service_id,

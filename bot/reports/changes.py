@@ -11,7 +11,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import changes, releases
+from bot.core import change_results, changes, releases
 from bot.i18n import DEFAULT_LANG, fmt_dt, t
 from bot.reports.model import Report, Table
 from bot.reports.period import bounds
@@ -75,7 +75,7 @@ def change_log(
                 decided or "-",
                 f"{fmt_dt(c.planned_start, lang, tz)} – {fmt_dt(c.planned_end, lang, tz)}",
                 t(f"changes.result.{c.result}", lang) if c.result else "-",
-                ", ".join(tk.number for tk in changes.incidents_of(session, c)) or "-",
+                ", ".join(tk.number for tk in change_results.incidents_of(session, c)) or "-",
                 (c.review or "-")[:300],
                 fmt_dt(release.published_at, lang, tz) if release else "-",
             ]

@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.core import change_posts, changes, maintenance, releases, tickets
+from bot.core import (
+    change_policy,
+    change_posts,
+    change_results,
+    changes,
+    maintenance,
+    releases,
+    tickets,
+)
 from bot.core.change_reviews import change_tick
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed
 from bot.delivery import Deliverer
@@ -233,7 +241,7 @@ def test_an_approval_after_the_window_started_is_refused(helpdesk: Helpdesk) -> 
 
 
 def test_any_rule_approves_on_the_first_approval(helpdesk: Helpdesk) -> None:
-    changes.install(helpdesk.engine, changes.Policy(rules={"normal": "any"}))
+    change_policy.install(helpdesk.engine, change_policy.Policy(rules={"normal": "any"}))
     change_id = raise_one(helpdesk)
     assert get(helpdesk, change_id).approval_rule == "any"
     assert decide(helpdesk, change_id, MANAGER).state == "disetujui"
@@ -376,7 +384,7 @@ def test_two_approvers_at_once_under_all_both_count(helpdesk: Helpdesk) -> None:
 
 def test_two_approvers_at_once_under_any_exactly_one_wins(helpdesk: Helpdesk) -> None:
     _postgres_only(helpdesk)
-    changes.install(helpdesk.engine, changes.Policy(rules={"normal": "any"}))
+    change_policy.install(helpdesk.engine, change_policy.Policy(rules={"normal": "any"}))
     change_id = raise_one(helpdesk)
     assert _at_once(helpdesk, change_id) == ["changes.not_pending", "ok"]
     with Session(helpdesk.engine) as s:
@@ -433,8 +441,8 @@ def test_a_reviewed_emergency_change_is_not_chased(helpdesk: Helpdesk) -> None:
     change_id = raise_one(helpdesk, kind="darurat", start=NOW + timedelta(hours=1), end=end)
     with session_scope(helpdesk.engine) as s:
         change = changes.find(s, change_id)
-        changes.record_result(s, change, person(s, TECH), "web", "berhasil", now=end)
-        changes.record_review(
+        change_results.record_result(s, change, person(s, TECH), "web", "berhasil", now=end)
+        change_results.record_review(
             s, change, person(s, COORDINATOR), "web", "Perubahan berjalan baik", now=end
         )
     assert change_tick(helpdesk.engine, end + timedelta(days=10)) == {}
@@ -467,20 +475,22 @@ def test_result_review_and_linked_incidents(helpdesk: Helpdesk) -> None:
     with session_scope(helpdesk.engine) as s:
         change = changes.find(s, change_id)
         with pytest.raises(NotAllowed):
-            changes.record_result(s, change, person(s, EMPLOYEE), "web", "berhasil", now=END)
+            change_results.record_result(s, change, person(s, EMPLOYEE), "web", "berhasil", now=END)
         with pytest.raises(InvalidTransition):  # no result yet
-            changes.record_review(
+            change_results.record_review(
                 s, change, person(s, COORDINATOR), "web", "Baik-baik saja", now=END
             )
     with session_scope(helpdesk.engine) as s:
-        change = changes.record_result(
+        change = change_results.record_result(
             s, changes.find(s, change_id), person(s, TECH), "web", "berhasil", now=END
         )
-        assert [tk.number for tk in changes.incidents_of(s, change)] == ["INC-2026-000002"]
+        assert [tk.number for tk in change_results.incidents_of(s, change)] == ["INC-2026-000002"]
         with pytest.raises(NotAllowed):  # a technical manager is no reviewer
-            changes.record_review(s, change, person(s, TECH), "web", "Baik-baik saja", now=END)
+            change_results.record_review(
+                s, change, person(s, TECH), "web", "Baik-baik saja", now=END
+            )
     with session_scope(helpdesk.engine) as s:
-        change = changes.record_review(
+        change = change_results.record_review(
             s, changes.find(s, change_id), person(s, MANAGER), "web",
             "Berhasil; satu gangguan singkat saat restart", now=END,
         )  # fmt: skip
@@ -498,14 +508,14 @@ def test_result_review_and_linked_incidents(helpdesk: Helpdesk) -> None:
 def test_a_change_cancelled_before_its_window_cancels_the_maintenance(helpdesk: Helpdesk) -> None:
     change_id = raise_one(helpdesk, kind="standar")
     with session_scope(helpdesk.engine) as s:
-        changes.record_result(
+        change_results.record_result(
             s, changes.find(s, change_id), person(s, TECH), "web", "dibatalkan", now=NOW
         )
     with Session(helpdesk.engine) as s:
         window = s.get(MaintenanceWindow, get(helpdesk, change_id).maintenance_id)
         assert window is not None and window.cancelled_at == NOW
     with session_scope(helpdesk.engine) as s, pytest.raises(InvalidTransition):
-        changes.record_result(
+        change_results.record_result(
             s, changes.find(s, change_id), person(s, TECH), "web", "berhasil", now=NOW
         )
 
@@ -521,8 +531,8 @@ def test_release_informs_the_owners_and_says_what_to_announce(helpdesk: Helpdesk
                      end=END + timedelta(days=1))  # fmt: skip
     with session_scope(helpdesk.engine) as s:
         tech = person(s, TECH)
-        changes.record_result(s, changes.find(s, failed), tech, "web", "gagal", now=END)
-        changes.record_result(s, changes.find(s, done), tech, "web", "berhasil", now=END)
+        change_results.record_result(s, changes.find(s, failed), tech, "web", "gagal", now=END)
+        change_results.record_result(s, changes.find(s, done), tech, "web", "berhasil", now=END)
     publish = {"notes_id": "Firmware VPN diperbarui ke 9.2", "sop_url": "https://sop.go.id/vpn"}
     with session_scope(helpdesk.engine) as s, pytest.raises(InvalidTransition):
         releases.publish(s, changes.find(s, failed), None, "cli", now=END, **publish)

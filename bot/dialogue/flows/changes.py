@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.core import catalog, changes, releases
+from bot.core import catalog, change_policy, change_results, changes, releases
 from bot.core.change_posts import render
 from bot.core.change_states import (
     DIAJUKAN,
@@ -93,12 +93,12 @@ def command(turn: Turn, rest: str) -> list[Reply]:
         return _result(turn, changes.find(turn.session, ref), result.lower(), note)
     if word in ("tinjau", "review"):
         ref, text = split_first(tail.strip())
-        change = changes.record_review(
+        change = change_results.record_review(
             turn.session, changes.find(turn.session, ref), turn.person, turn.msg.channel,
             text, now=turn.now,
         )  # fmt: skip
         return turn.say(turn.t("changes.reviewed", number=change.number))
-    if not changes.may_view(turn.person):
+    if not change_policy.may_view(turn.person):
         raise NotAllowed("changes.not_allowed_view")
     if word:
         return show(turn, changes.find(turn.session, verb))
@@ -121,18 +121,18 @@ def listing(turn: Turn) -> list[Reply]:
         )
     lines.append(turn.t("changes.hint"))
     choices = [Choice(c.number, f"chg:show:{c.id}") for c in found[:8]]
-    if changes.may_raise(turn.session, turn.person):
+    if change_policy.may_raise(turn.session, turn.person):
         choices.append(turn.choice("changes.button.new", "chg:new"))
     return turn.say("\n".join(lines), choices)
 
 
 def show(turn: Turn, change: ChangeRequest) -> list[Reply]:
-    if not changes.may_view(turn.person):
+    if not change_policy.may_view(turn.person):
         raise NotAllowed("changes.not_allowed_view")
     text, _ = render(turn.session, change, turn.lang, turn.timezone)
     lines = [text, turn.t("changes.details", plan=change.plan, functional=change.test_functional,
                           security=change.test_security, performance=change.test_performance)]  # fmt: skip
-    linked = changes.incidents_of(turn.session, change)
+    linked = change_results.incidents_of(turn.session, change)
     if linked:
         lines.append(
             turn.t("changes.linked", numbers=", ".join(ticket.number for ticket in linked))
@@ -143,17 +143,19 @@ def show(turn: Turn, change: ChangeRequest) -> list[Reply]:
     if release is not None:
         lines.append(turn.t("changes.released", at=turn.dt(release.published_at)))
     choices: list[Choice] = []
-    if change.state == DIAJUKAN and changes.parties_of(turn.session, turn.person, change):
+    if change.state == DIAJUKAN and change_policy.parties_of(turn.session, turn.person, change):
         choices = [turn.choice("changes.button.approve", f"chg:ok:{change.id}"),
                    turn.choice("changes.button.reject", f"chg:no:{change.id}"),
                    turn.choice("changes.button.info", f"chg:info:{change.id}")]  # fmt: skip
-    elif change.state == DISETUJUI and changes.may_implement(turn.session, turn.person, change):
+    elif change.state == DISETUJUI and change_policy.may_implement(
+        turn.session, turn.person, change
+    ):
         choices = [turn.choice(f"changes.result.{r}", f"chg:res:{change.id}:{r}") for r in RESULTS]
     elif (
         change.state == DILAKSANAKAN
         and change.result == "berhasil"
         and release is None
-        and changes.may_raise(turn.session, turn.person, change.service_id)
+        and change_policy.may_raise(turn.session, turn.person, change.service_id)
     ):
         choices = [turn.choice("changes.button.release", f"rel:new:{change.id}")]
     return turn.say("\n\n".join(lines), choices)
@@ -198,7 +200,7 @@ def _asks_note(decision: str) -> Callable[[Turn, str], list[Reply] | None]:
         change = turn.session.get(ChangeRequest, change_id) if change_id else None
         if change is None:
             return None
-        if not changes.parties_of(turn.session, turn.person, change):
+        if not change_policy.parties_of(turn.session, turn.person, change):
             raise NotAllowed("changes.not_approver")
         if change.state != DIAJUKAN:  # asked now, not after the reason is typed
             raise InvalidTransition("changes.not_pending", number=change.number)
@@ -227,7 +229,7 @@ def _on_result(turn: Turn, value: str) -> list[Reply] | None:
 
 
 def _result(turn: Turn, change: ChangeRequest, result: str, note: str) -> list[Reply]:
-    change = changes.record_result(
+    change = change_results.record_result(
         turn.session, change, turn.person, turn.msg.channel, result, note=note, now=turn.now
     )
     key = "changes.result_recorded_release" if result == "berhasil" else "changes.result_recorded"
@@ -243,20 +245,20 @@ def _result(turn: Turn, change: ChangeRequest, result: str, note: str) -> list[R
 
 
 def start(turn: Turn) -> list[Reply]:
-    if not changes.may_raise(turn.session, turn.person):
+    if not change_policy.may_raise(turn.session, turn.person):
         raise NotAllowed("changes.not_allowed")
     turn.go(SERVICE, keep=False)
     own = [
         s
         for s in catalog.list_services(turn.session)
-        if changes.may_raise(turn.session, turn.person, s.id)
+        if change_policy.may_raise(turn.session, turn.person, s.id)
     ]
     choices = [Choice(s.name[:60], f"chg:svc:{s.id}") for s in own[:12]]
     return turn.say(turn.t("changes.ask_service"), [*choices, _cancel(turn)])
 
 
 def _raiser_only(turn: Turn) -> None:
-    if not changes.may_raise(turn.session, turn.person):
+    if not change_policy.may_raise(turn.session, turn.person):
         raise NotAllowed("changes.not_allowed")
 
 
@@ -270,7 +272,7 @@ def on_service_text(turn: Turn, text: str) -> list[Reply]:
 def _chose_service(turn: Turn, service_id: str) -> list[Reply] | None:
     if turn.session.get(Service, service_id) is None:
         return None
-    if not changes.may_raise(turn.session, turn.person, service_id):
+    if not change_policy.may_raise(turn.session, turn.person, service_id):
         raise NotAllowed("changes.not_allowed")
     turn.go(KIND, keep=True, service=service_id)
     choices = [turn.choice(f"changes.kind.{k}", f"chg:kind:{k}") for k in KINDS]
@@ -367,7 +369,7 @@ def on_when(turn: Turn, text: str) -> list[Reply]:
         impact=form.impact[:300],
         start=turn.dt(form.start),
         end=turn.dt(form.end),
-        rule=turn.t(f"changes.rule.{changes.policy_for(turn.session).rule_for(form.kind)}"),
+        rule=turn.t(f"changes.rule.{change_policy.policy_for(turn.session).rule_for(form.kind)}"),
     )
     return turn.say(text, [turn.choice("changes.button.send", "chg:send"), _cancel(turn)])
 
@@ -409,7 +411,7 @@ def release_command(turn: Turn, rest: str) -> list[Reply]:
 
 
 def _release_start(turn: Turn, change: ChangeRequest) -> list[Reply]:
-    if not changes.may_raise(turn.session, turn.person, change.service_id):
+    if not change_policy.may_raise(turn.session, turn.person, change.service_id):
         raise NotAllowed("releases.not_allowed")
     if change.state not in (DILAKSANAKAN, DITINJAU) or change.result != "berhasil":
         return turn.say(turn.t("releases.not_releasable", number=change.number))
