@@ -92,6 +92,7 @@ def show(number: str) -> None:
     """A change request with its approvals and its history."""
     from bot.core import change_posts, changes
     from bot.i18n import fmt_dt
+    from storage.models import Person
 
     helpdesk = build_helpdesk()
     tz = helpdesk.settings.timezone
@@ -101,9 +102,10 @@ def show(number: str) -> None:
         typer.echo(text)
         for ev in changes.history(s, change):
             arrow = f"{ev.old or ''} → {ev.new or ''}" if ev.old or ev.new else ""
+            actor = s.get(Person, ev.actor_id) if ev.actor_id else None
             typer.echo(
                 f"  {fmt_dt(ev.at, 'id', tz)}  {ev.kind:8} {arrow}  "
-                f"[{ev.channel or '-'} {ev.actor_id or '-'}] {ev.note or ''}".rstrip()
+                f"[{ev.channel or '-'}, {actor.name if actor else '-'}] {ev.note or ''}".rstrip()
             )
 
 

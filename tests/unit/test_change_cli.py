@@ -53,6 +53,7 @@ def test_new_list_show_approve(settings: Settings) -> None:
     assert shown.exit_code == 0
     assert "Disetujui oleh Nur Hidayati" in shown.output and "melalui cli" in shown.output
     assert "diajukan → disetujui" in shown.output
+    assert "[cli, Bambang Susilo]" in shown.output  # the state change: channel and who
     engine = make_engine(settings.resolved_database_url)
     with Session(engine) as s:
         change = s.exec(select(ChangeRequest)).one()

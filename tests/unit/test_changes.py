@@ -240,6 +240,20 @@ def test_an_approval_after_the_window_started_is_refused(helpdesk: Helpdesk) -> 
     decide(helpdesk, change_id, MANAGER, "tolak", "Ajukan lagi dengan waktu baru")
 
 
+def test_maintenance_scheduled_meanwhile_blocks_the_approval(helpdesk: Helpdesk) -> None:
+    change_id = raise_one(helpdesk)
+    with session_scope(helpdesk.engine) as s:  # a coordinator books the same evening
+        window_id = maintenance.schedule(
+            s, None, ["vpn"], START - timedelta(minutes=30), START + timedelta(minutes=30),
+            "Pemindahan rak", now=NOW,
+        ).id  # fmt: skip
+    decide(helpdesk, change_id, COORDINATOR)
+    with pytest.raises(HelpdeskError) as clash:
+        decide(helpdesk, change_id, MANAGER)
+    assert (clash.value.key, clash.value.params["id"]) == ("changes.clash_maintenance", window_id)
+    assert get(helpdesk, change_id).state == "diajukan"
+
+
 def test_any_rule_approves_on_the_first_approval(helpdesk: Helpdesk) -> None:
     change_policy.install(helpdesk.engine, change_policy.Policy(rules={"normal": "any"}))
     change_id = raise_one(helpdesk)
