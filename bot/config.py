@@ -359,6 +359,24 @@ class Settings(BaseSettings):
             "HELPDESK_PROBLEM_CLUSTER_SIMILARITY", "problem_cluster_similarity"
         ),
     )
+    #: change approval (bot.core.changes) per kind: none (pre-approved), any or all of the
+    #: approvers (the koordinator layanan and the service's pengelola layanan). Emergency
+    #: (darurat) changes always go ahead at once and are reviewed afterwards.
+    change_approval_rules: dict[str, str] = Field(
+        default_factory=lambda: {"standar": "none", "normal": "all"},
+        validation_alias=AliasChoices("CHANGE_APPROVAL_RULES", "change_approval_rules"),
+    )
+    #: an emergency change must have its post-implementation review within N working days.
+    change_emergency_review_days: int = Field(
+        2,
+        ge=1,
+        validation_alias=AliasChoices(
+            "CHANGE_EMERGENCY_REVIEW_DAYS", "change_emergency_review_days"
+        ),
+    )
+    change_tick_seconds: float = Field(
+        300.0, validation_alias=AliasChoices("CHANGE_TICK_SECONDS", "change_tick_seconds")
+    )
     #: bearer token Prometheus Alertmanager sends to /alerts/alertmanager; unset refuses every call.
     alertmanager_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ALERTMANAGER_TOKEN", "alertmanager_token")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.core import alerts, escalation, notices
+from bot.core import alerts, change_posts, escalation, notices
 from bot.core.roles import Role
 from bot.i18n import t
 from storage.db import session_scope
@@ -42,6 +42,10 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=30)
 FAILURE_KIND = "notice.failed"
+#: kinds whose sent message is kept (its reference returned) so it can be edited later
+POST_KINDS = frozenset({"alert.post", change_posts.POST})
+#: kinds that edit a kept message in place (payload["message_ref"])
+EDIT_KINDS = frozenset({"alert.edit", change_posts.EDIT})
 
 
 class TransportError(Exception):
@@ -56,9 +60,10 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
-    """Sends one notice. Kinds: "alert.post" (return the platform's message reference, so
-    the post can be edited later), "alert.edit" (payload["message_ref"] to edit), anything
-    else is a plain message: payload["text"] with optional payload["choices"]."""
+    """Sends one notice. Kinds: POST_KINDS ("alert.post", "change.post": return the
+    platform's message reference, so the post can be edited later), EDIT_KINDS
+    ("alert.edit", "change.edit": payload["message_ref"] to edit), anything else is a
+    plain message: payload["text"] with optional payload["choices"]."""
 
     async def send(self, notice: Notice) -> str | None: ...
 
@@ -258,6 +263,8 @@ class Deliverer:
             for notice in batch:
                 if notice.kind.startswith("alert."):
                     alerts.refresh_payload(s, notice)
+                elif notice.kind.startswith("change."):
+                    change_posts.refresh_payload(s, notice)
             return batch
 
     def _record(self, outcome: _Outcome, now: datetime) -> None:
@@ -274,6 +281,8 @@ class Deliverer:
                         notice.payload.get("text", ""),
                         seq=int(notice.payload.get("seq") or 0),
                     )
+                elif notice.kind == change_posts.POST:
+                    change_posts.record_post(s, notice, ref)
             # the rest row by row in id order, as the claim locks them
             released = {n.id: (at, why) for n, at, why in outcome.released}
             failed = {n.id: (n, exc) for n, exc in outcome.failed}

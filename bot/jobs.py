@@ -105,6 +105,15 @@ def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None
         id="maintenance",
         **common,
     )
+
+    async def change_job() -> None:  # incidents linked to changes, emergency reviews chased
+        from bot.core.change_reviews import change_tick
+
+        await asyncio.to_thread(change_tick, helpdesk.engine, utcnow())
+
+    scheduler.add_job(
+        change_job, "interval", seconds=settings.change_tick_seconds, id="changes", **common
+    )
     if settings.probes_enabled:
         prober = Prober.from_settings(helpdesk.engine, settings)
         scheduler.add_job(

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot import log_redaction
 from bot.config import Settings
-from bot.core import catalog, people, sla
+from bot.core import catalog, change_policy, people, sla
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.limits import Limits
 from bot.dialogue.engine import Conversations
@@ -47,6 +47,7 @@ def build(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.resolved_database_url)
     sla.install(engine, sla.Policy.from_settings(settings))
+    change_policy.install(engine, change_policy.Policy.from_settings(settings))
     if upgrade:
         migrate.upgrade(engine)
         if settings.load_samples:

@@ -632,3 +632,117 @@ class ProblemSuggestion(SQLModel, table=True):
     ticket_ids: list[int] = Field(default_factory=list, sa_type=JSONType)
     created_at: datetime = Field(default_factory=utcnow)
     problem_id: int | None = Field(default=None, foreign_key="problem.id")
+
+
+# -- change management and releases (bot.core.changes / releases) --
+
+
+class ChangeRequest(SQLModel, table=True):
+    """A change request (permintaan perubahan) of one service: what, why it is safe (risk,
+    tests, rollback), when, and where its approval and implementation stand."""
+
+    __table_args__ = (
+        sa.Index("ix_change_service_window", "service_id", "planned_start", "planned_end"),
+        sa.Index("ix_change_state", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=24, unique=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    kind: str = Field(max_length=16)  # standar | normal | darurat
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=sa.Text)
+    risk: str = Field(default="sedang", max_length=16)  # rendah | sedang | tinggi
+    impact: str = Field(default="", sa_type=sa.Text)
+    plan: str = Field(default="", sa_type=sa.Text)
+    test_functional: str = Field(default="", sa_type=sa.Text)
+    test_security: str = Field(default="", sa_type=sa.Text)
+    test_performance: str = Field(default="", sa_type=sa.Text)
+    rollback_plan: str = Field(default="", sa_type=sa.Text)
+    planned_start: datetime
+    planned_end: datetime
+    #: diajukan | perlu_info | disetujui | ditolak | dilaksanakan | ditinjau
+    state: str = Field(default="diajukan", max_length=16)
+    #: the approval rule in force when it was raised: none | any | all
+    approval_rule: str = Field(default="all", max_length=8)
+    requested_by: int | None = Field(default=None, foreign_key="person.id")
+    requested_channel: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+    maintenance_id: int | None = Field(default=None, foreign_key="maintenancewindow.id")
+    #: berhasil | gagal | dibatalkan | dikembalikan
+    result: str | None = Field(default=None, max_length=16)
+    result_note: str | None = Field(default=None, sa_type=sa.Text)
+    implemented_at: datetime | None = None
+    review: str | None = Field(default=None, sa_type=sa.Text)
+    reviewed_at: datetime | None = None
+    reviewed_by: int | None = Field(default=None, foreign_key="person.id")
+    #: emergency changes: the post-implementation review is due by then (working days)
+    review_due_at: datetime | None = None
+    #: which review notices were sent (bit 1: reminder, bit 2: escalation)
+    review_notified: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class ChangeApproval(SQLModel, table=True):
+    """One approver's decision on a change: setuju | tolak | info (asked for more)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changerequest.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    #: the approver parties this person decided for: "koordinator", "pengelola", or both
+    parties: list[str] = Field(default_factory=list, sa_type=JSONType)
+    decision: str = Field(max_length=8)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    at: datetime = Field(default_factory=utcnow)
+    channel: str | None = Field(default=None, max_length=20)
+
+
+class ChangeEvent(SQLModel, table=True):
+    """Audit trail of a change request: who, when, through which channel, old → new."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changerequest.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str | None = Field(default=None, max_length=20)
+    #: created | state | approval | info | answer | result | review | link | release | notice
+    kind: str = Field(max_length=16)
+    old: str | None = Field(default=None, max_length=200)
+    new: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ChangePost(SQLModel, table=True):
+    """Where a change request was posted with its approval buttons, so each post is edited
+    in place when the request is decided."""
+
+    __table_args__ = (sa.UniqueConstraint("change_id", "channel", "target", name="uq_change_post"),)
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changerequest.id", index=True)
+    channel: str = Field(max_length=20)
+    target: str = Field(max_length=200)
+    message_ref: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChangeIncident(SQLModel, table=True):
+    """An incident opened on the service during the change's window: linked to it."""
+
+    change_id: int = Field(foreign_key="changerequest.id", primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True, index=True)
+    linked_at: datetime = Field(default_factory=utcnow)
+
+
+class Release(SQLModel, table=True):
+    """A release (rilis): an implemented change published to its users and owners."""
+
+    __tablename__ = "servicerelease"
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changerequest.id", unique=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64, index=True)
+    notes_id: str = Field(sa_type=sa.Text)
+    notes_en: str = Field(default="", sa_type=sa.Text)
+    sop_url: str = Field(default="", max_length=500)
+    published_by: int | None = Field(default=None, foreign_key="person.id")
+    channel: str | None = Field(default=None, max_length=20)
+    published_at: datetime = Field(default_factory=utcnow)

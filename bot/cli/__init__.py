@@ -12,6 +12,7 @@ import typer
 
 from bot.cli import (
     catalog,
+    change,
     db,
     inbox,
     kb,
@@ -43,3 +44,4 @@ app.add_typer(monitoring.maintenance_app, name="maintenance")
 app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(review.review_app, name="review")
 app.add_typer(problem.problem_app, name="problem")
+app.add_typer(change.change_app, name="change")

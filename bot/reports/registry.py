@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG, norm_lang, t
-from bot.reports import catalog_docs, problems, reviews, service_levels, tickets
+from bot.reports import catalog_docs, changes, problems, reviews, service_levels, tickets
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
@@ -41,6 +41,7 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
     ),
     "review": ("reports.kind.review", reviews.review_report, True),
     "problems": ("problem.report.kind", problems.register, True),
+    "changes": ("reports.kind.changes", changes.change_log, True),
 }
 ALIASES = {
     "ketersediaan": "availability",
@@ -54,6 +55,7 @@ ALIASES = {
     "keluhan": "complaints",
     "reviu": "review",
     "masalah": "problems",
+    "perubahan": "changes",
 }
 
 

@@ -22,7 +22,7 @@ def test_every_command_is_registered_in_help_order() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     names = re.findall(r"^│ ([a-z-]+) ", result.output, re.M)
-    assert names[-14:] == [
+    assert names[-15:] == [
         "run",
         "chat",
         "worker",
@@ -37,6 +37,7 @@ def test_every_command_is_registered_in_help_order() -> None:
         "inbox",
         "review",
         "problem",
+        "change",
     ]
 
 
@@ -51,6 +52,7 @@ def test_subcommands() -> None:
         "inbox": ["status", "dead", "retry"],
         "review": ["open", "list", "show", "attend", "finding", "decide", "action", "close"],
         "problem": ["list", "show"],
+        "change": ["new", "list", "show", "approve", "reject"],
     }
     for group, commands in expected.items():
         result = runner.invoke(app, [group, "--help"], env={"COLUMNS": "200"})

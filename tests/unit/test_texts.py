@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import availability, priority, review_actions, review_figures, reviews, sla
+from bot.core import (
+    availability,
+    change_states,
+    changes,
+    priority,
+    review_actions,
+    review_figures,
+    reviews,
+    sla,
+)
 from bot.core.roles import Role
 from bot.core.ticket_states import STATES, TYPES
 from bot.i18n import LANGUAGES, catalogue
@@ -63,6 +72,16 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
     "review.missing.{}": lambda: reviews.RECORD_PARTS,
     "reports.review.measure.{}": lambda: review_figures.MEASURES,
     "reports.review.column.{}": lambda: review_report.COLUMNS,
+    "changes.kind.{}": lambda: change_states.KINDS,
+    "changes.risk.{}": lambda: change_states.RISKS,
+    "changes.state.{}": lambda: change_states.STATES,
+    "changes.result.{}": lambda: change_states.RESULTS,
+    "changes.rule.{}": lambda: change_states.RULES,
+    "changes.post.decision.{}": lambda: change_states.DECISIONS,
+    "changes.ask.{}": lambda: changes.TEXT_FIELDS,
+    "changes.short.{}": lambda: changes.TEXT_FIELDS,
+    "changes.ask_note.{}": lambda: ("tolak", "info"),
+    "reports.changes.decision.{}": lambda: change_states.DECISIONS,
 }
 
 

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import choices_of
 from bot.channels.slack._blocks import message
-from bot.delivery import TransportError
+from bot.delivery import EDIT_KINDS, TransportError
 from bot.dialogue.messages import Reply
 from storage.models import Notice
 
@@ -116,10 +116,12 @@ class SlackTransport:
         payload = notice.payload or {}
         body = message([Reply(str(payload.get("text", "")), choices_of(payload.get("choices")))])
         try:
-            if notice.kind == "alert.edit":
+            if notice.kind in EDIT_KINDS:
                 ref = payload.get("message_ref")
                 if not ref:
-                    raise TransportError("slack: alert.edit without message_ref", permanent=True)
+                    raise TransportError(
+                        f"slack: {notice.kind} without message_ref", permanent=True
+                    )
                 await self.client.chat_update(channel=notice.target, ts=str(ref), **body)
                 return str(ref)
             response = await self.client.chat_postMessage(channel=notice.target, **body)

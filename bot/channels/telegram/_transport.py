@@ -16,7 +16,7 @@ from telegram.error import (
 
 from bot.channels.base import choices_of
 from bot.channels.telegram._outgoing import MAX_TEXT, Sender, keyboard, retry_seconds
-from bot.delivery import TransportError
+from bot.delivery import EDIT_KINDS, POST_KINDS, TransportError
 from storage.models import Notice
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class TelegramTransport:
                 f"group became supergroup {exc.new_chat_id}; register that id", permanent=True
             ) from exc
         except BadRequest as exc:
-            if notice.kind == "alert.edit" and "not modified" in exc.message.lower():
+            if notice.kind in EDIT_KINDS and "not modified" in exc.message.lower():
                 return None
             raise TransportError(f"bad request: {exc.message}", permanent=True) from exc
         except NetworkError as exc:  # includes TimedOut: try again later
@@ -76,7 +76,7 @@ class TelegramTransport:
         payload = notice.payload
         text = str(payload.get("text") or "")
         choices = choices_of(payload.get("choices"))
-        if notice.kind == "alert.edit":
+        if notice.kind in EDIT_KINDS:
             await self.sender.bot.edit_message_text(
                 text[:MAX_TEXT],
                 chat_id=chat_id,
@@ -87,6 +87,6 @@ class TelegramTransport:
         if not text.strip():
             raise TransportError("empty notice text", permanent=True)
         message = await self.sender.send(chat_id, text, choices, retries=None)
-        if notice.kind == "alert.post" and message is not None:
+        if notice.kind in POST_KINDS and message is not None:
             return str(message.message_id)
         return None

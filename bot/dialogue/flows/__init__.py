@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.dialogue.flows import (
     account,
+    changes,
     faq,
     general,
     guided_report,
@@ -35,4 +36,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     account.FLOW,
     subscriptions.FLOW,
     problems.FLOW,
+    changes.FLOW,
 )
