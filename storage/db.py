@@ -30,13 +30,26 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         def begin(conn: sa.Connection) -> None:
             # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
             # a read followed by a write in one transaction does not deadlock under WAL.
+            if _READING.active:
+                # a read-only transaction reads its WAL snapshot beside any writer: it
+                # neither takes the write lock nor waits for it (query_only refuses a
+                # write that would otherwise need it)
+                conn.exec_driver_sql("PRAGMA query_only=1")
+                conn.exec_driver_sql("BEGIN DEFERRED")
+                return
             gate.acquire(conn.connection.dbapi_connection, urgent=_URGENT.active)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        def read_done(dbapi_conn: Any, *_: object) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA query_only=0")
+            cur.close()
 
         def release(dbapi_conn: Any, *_: object) -> None:
             gate.release(dbapi_conn)
 
         sa.event.listen(engine, "begin", begin)
+        sa.event.listen(engine.pool, "checkin", read_done)
         for name in ("checkin", "invalidate", "soft_invalidate", "close", "close_detached"):
             sa.event.listen(engine.pool, name, release)
         return engine
@@ -51,6 +64,23 @@ class _Urgent(threading.local):
 
 
 _URGENT = _Urgent()
+_READING = _Urgent()
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session that only reads (pages, feeds, reports): on SQLite it does not wait for
+    the one writer (the status page answered in seconds behind a burst of turns); a write
+    in it fails. On PostgreSQL it is a plain session."""
+    before, _READING.active = _READING.active, True
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()  # ends the transaction while the flag still holds
+    finally:
+        _READING.active = before
 
 
 @contextmanager

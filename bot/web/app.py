@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -37,6 +36,7 @@ from bot.web import alertmanager_hook, status
 from bot.web.chart_cache import ChartCache, ScopeKey
 from bot.web.headers import SecurityHeaders
 from bot.web.limits import BodyLimit
+from storage.db import read_session
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def create_app(
 
     async def healthz(_: Request) -> Response:
         def ping() -> None:
-            with helpdesk.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+            with read_session(helpdesk.engine) as session:  # not behind SQLite's writer
+                session.execute(sa.text("SELECT 1"))
 
         try:
             await asyncio.to_thread(ping)
@@ -99,7 +99,7 @@ def create_app(
         scope = request.query_params.get("scope", "")[:100]
 
         def resolve() -> summary.Scope:
-            with Session(helpdesk.engine) as session:
+            with read_session(helpdesk.engine) as session:
                 return summary.scope_for(session, scope)
 
         name, ids = await asyncio.to_thread(resolve)
@@ -110,7 +110,7 @@ def create_app(
         def draw() -> bytes | None:
             # from the resolved scope, never the raw spelling: the chart is the key's
             resolved = (name, None if key is None else list(key))
-            with Session(helpdesk.engine) as session:
+            with read_session(helpdesk.engine) as session:
                 built = summary.build(
                     session, utcnow(), helpdesk.settings.timezone, resolved=resolved
                 )
