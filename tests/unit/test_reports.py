@@ -171,7 +171,11 @@ def test_evaluation_figures(records: Helpdesk) -> None:
     recurring = table(report, "Kategori yang berulang")
     assert recurring[0][1:] == [3, 75.0] and "VPN" in recurring[0][0]
     # volume and SLA per week of the period, then the SLA trend over 12 periods (issue #13)
-    assert [c.title for c in report.charts] == ["Volume tiket", "Kepatuhan SLA", "Tren kepatuhan SLA"]
+    assert [c.title for c in report.charts] == [
+        "Volume tiket",
+        "Kepatuhan SLA",
+        "Tren kepatuhan SLA",
+    ]
     assert all(c.png.startswith(b"\x89PNG") for c in report.charts)
 
 
