@@ -257,6 +257,20 @@ def test_typed_rating_where_there_are_no_buttons(helpdesk: Helpdesk, operator: C
     )
 
 
+def test_typed_number_picks_among_the_questions_buttons(helpdesk: Helpdesk, operator: Chat) -> None:
+    """The terminal shows the question's buttons as [1]..[5]: typing 4 is the fourth of
+    those, not of whatever the chat showed before (the report's last menu)."""
+    reporter = Chat(helpdesk, "console", "terminal-8")
+    number = report(reporter)
+    assert reporter.actions  # the report's confirmation offered buttons of its own
+    resolve(operator, number, T0 + timedelta(hours=1))
+    assert any(r.choices for r in reporter.notices())
+    reporter.say("4")
+    assert survey_of(helpdesk, number).score == 4
+    reporter.say("2")  # now in the comment step: its only choice is Lewati, so a comment
+    assert survey_of(helpdesk, number).comment == "2"
+
+
 def test_no_question_when_nobody_can_answer(helpdesk: Helpdesk) -> None:
     """A ticket without a chat (opened by a script) and one its reporter resolved
     themselves are not asked about."""

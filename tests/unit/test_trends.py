@@ -194,7 +194,7 @@ def test_evaluation_report_trend_table_and_chart(history: Helpdesk) -> None:
         report = build_report("evaluation", s, start=PERIODS[0], end=PERIODS[1], tz=TZ, now=NOW)
     (table,) = [tb for tb in report.tables if tb.name == "trends"]
     assert table.title == "Tren per layanan (12 periode)"
-    assert table.headers[:4] == ["Layanan", "Periode", "Tiket", "Δ"]
+    assert table.headers[:4] == ["Layanan", "Periode", "Tiket", "Perubahan"]
     assert len(table.headers) == 14
     vpn = [r for r in table.rows if "VPN" in r[0]]
     mail = [r for r in table.rows if "Surel" in r[0]]
