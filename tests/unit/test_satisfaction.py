@@ -384,3 +384,17 @@ def test_evaluation_report_ratings_by_hand(helpdesk: Helpdesk) -> None:
     assert rows["Semua layanan"] == [4, 3, 75.0, 3.67, 0, 1, 0, 1, 1]
     assert list(rows)[-1] == "Semua layanan"
     assert any(tb.name == "satisfaction" for tb in report.tables)  # the FAQ table stays
+
+
+def test_rating_in_the_middle_of_a_report_keeps_the_report(
+    helpdesk: Helpdesk, chat: Chat, operator: Chat
+) -> None:
+    number = report(chat)
+    resolve(operator, number, T0 + timedelta(hours=1))
+    chat.say("/lapor surel tidak bisa mengirim lampiran")
+    state = state_of(helpdesk, chat)
+    assert state != "idle"
+    chat.act(f"csat:r:{number}:5")
+    assert chat.text == f"Terima kasih, nilai 5 untuk tiket {number} tercatat."
+    assert state_of(helpdesk, chat) == state  # the report goes on where it was
+    assert survey_of(helpdesk, number).score == 5
