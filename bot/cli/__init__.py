@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import catalog, db, inbox, kb, monitoring, people, report, serve, telegram
+from bot.cli import (
+    catalog,
+    db,
+    inbox,
+    kb,
+    monitoring,
+    people,
+    report,
+    review,
+    serve,
+    telegram,
+)
 
 __all__ = ["app"]
 
@@ -18,6 +29,7 @@ app = typer.Typer(help="SPBE helpdesk: chat-ops service management.", no_args_is
 
 app.command()(serve.run)
 app.command()(serve.chat)
+app.command()(serve.worker)
 app.command()(report.report)
 app.command("availability")(monitoring.availability_report)
 
@@ -28,3 +40,4 @@ app.add_typer(kb.kb_app, name="kb")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(monitoring.maintenance_app, name="maintenance")
 app.add_typer(inbox.inbox_app, name="inbox")
+app.add_typer(review.review_app, name="review")

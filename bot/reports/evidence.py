@@ -14,7 +14,8 @@ from bot.i18n import DEFAULT_LANG, norm_lang, t
 from bot.reports.registry import build_report, title
 from bot.reports.render import to_csv, to_html, to_pdf
 
-#: The forms of guideline ch. 3.6 (maturity level 3), in its order, by the report that is each.
+#: The forms of guideline ch. 3.6 (maturity level 3, in its order, then the review record of
+#: levels 4 and 5), by the report that is each.
 FORM_KINDS = (
     "catalogue",
     "priority",
@@ -26,6 +27,8 @@ FORM_KINDS = (
     "exception",
     "sla",
     "complaints",
+    # levels 4 and 5: the periodic review and its follow-up (ch. 3.6)
+    "review",
 )
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG, norm_lang, t
-from bot.reports import catalog_docs, service_levels, tickets
+from bot.reports import catalog_docs, reviews, service_levels, tickets
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
@@ -39,6 +39,7 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
         partial(tickets.handling_records, type_=KELUHAN),
         True,
     ),
+    "review": ("reports.kind.review", reviews.review_report, True),
 }
 ALIASES = {
     "ketersediaan": "availability",
@@ -50,6 +51,7 @@ ALIASES = {
     "insiden": "incidents",
     "permintaan": "requests",
     "keluhan": "complaints",
+    "reviu": "review",
 }
 
 

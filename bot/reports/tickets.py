@@ -17,7 +17,7 @@ from bot import i18n  # i18n.t: in this module `t` is a ticket
 from bot.core import trends
 from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG
-from bot.reports import charts
+from bot.reports import charts, follow_up
 from bot.reports import trends as trend_sections
 from bot.reports.labels import priority_label
 from bot.reports.model import Chart, Report, Table
@@ -109,6 +109,9 @@ def evaluation(
             _satisfaction_table(session, lo, hi, lang),
             ratings_table(session, lo, hi, service_id, names, lang),
             trend_sections.trend_table(trend, names, lang),
+            *follow_up.evaluation_sections(
+                session, start, end, tz=tz, now=now, service_id=service_id, lang=lang
+            ),
         ],
         lang=lang,
     )
