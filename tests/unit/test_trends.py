@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.core import availability, summary, tickets, trends
+from bot.core import availability, review_figures, summary, tickets, trends
 from bot.core.tickets import Actor
 from bot.reports import build_report
 from bot.runtime import Helpdesk
@@ -179,6 +179,28 @@ def test_figures_per_period_and_service_by_hand(history: Helpdesk) -> None:
     # all services: P2 holds C (met) and D (late): 1 of 2 = 50 %
     assert [f.tickets for f in trend.total] == [2, 0, 2, 1]
     assert [f.response_sla_pct for f in trend.total] == [50.0, None, 50.0, 100.0]
+
+
+def test_the_same_figures_as_a_review_freezes(history: Helpdesk) -> None:
+    """A trend's period and a review's frozen figures of that period agree (the review
+    keeps them unrounded; the trend rounds percentages to 1 and hours to 2 decimals)."""
+    periods = trends.report_periods(*PERIODS, TZ, n=4)
+    with Session(history.engine) as s:
+        trend = trends.compute(s, periods, NOW, TZ)
+        for i, p in enumerate(periods):
+            frozen = review_figures.per_service(s, p.start, p.end, NOW, TZ, ["vpn", "email"])
+            for sid in ("vpn", "email"):
+                mine, theirs = trend.services[sid][i], frozen[sid]
+                assert mine.tickets == theirs.tickets
+                for measure, digits in (
+                    ("response_sla_pct", 1),
+                    ("resolution_sla_pct", 1),
+                    ("mean_response_h", 2),
+                    ("mean_resolution_h", 2),
+                ):
+                    got, want = mine.value(measure), getattr(theirs, measure)
+                    assert got == (None if want is None else round(want, digits)), (sid, i)
+                assert mine.availability == theirs.availability_pct
 
 
 def test_narrowed_to_one_service(history: Helpdesk) -> None:
