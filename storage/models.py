@@ -154,6 +154,30 @@ class TicketEvent(SQLModel, table=True):
     note: str | None = None
 
 
+class SatisfactionSurvey(SQLModel, table=True):
+    """The satisfaction question sent to a ticket's reporter when it was first resolved
+    (bot.core.satisfaction): one per ticket, so a reopen and a second resolution do not ask
+    again, and one rating per survey, so a second press does not count twice. Who rated
+    and when is kept here and in the ticket's trail (`TicketEvent` "rating")."""
+
+    __table_args__ = (sa.Index("ix_survey_asked", "asked_at", "service_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    #: the ticket's service when asked: the report groups by it without a join
+    service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    #: where the question went: the chat the ticket was reported from
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=200)
+    asked_at: datetime = Field(default_factory=utcnow)
+    #: 1 (very dissatisfied) to 5 (very satisfied); None until rated
+    score: int | None = None
+    rated_at: datetime | None = None
+    rated_by: int | None = Field(default=None, foreign_key="person.id")
+    comment: str | None = None
+    commented_at: datetime | None = None
+
+
 class Notice(SQLModel, table=True):
     """Outbox: written in the same transaction as the change that causes it."""
 

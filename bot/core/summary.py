@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import availability, catalog
+from bot.core import availability, catalog, trends
 from bot.core.roles import SUMMARY_ROLES, has_any
 from bot.core.ticket_states import OPEN_STATES
-from bot.i18n import fmt_dt, t
+from bot.i18n import fmt_dt, fmt_number, fmt_percent, t
 from storage.models import (
     Alert,
     MaintenanceService,
@@ -46,6 +46,8 @@ class Summary:
     maintenance: list[tuple[datetime, datetime, str]] = field(default_factory=list)
     top_categories: list[tuple[str, int]] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    #: last week and this week so far, like for like (`trends.week_to_date`); None: not built
+    week_trend: list[trends.Figures] | None = None
 
     @property
     def open_total(self) -> int:
@@ -170,6 +172,9 @@ def build(
             .limit(3)
         ).all()
     ]
+    out.week_trend = trends.compute(
+        session, trends.week_to_date(now, tz), now, tz, ids, with_availability=False
+    ).total
     return out
 
 
@@ -193,6 +198,7 @@ def render(s: Summary, lang: str, tz: str, now: datetime) -> str:
         _week_line(s, lang),
         _maintenance_line(s, lang, tz),
         _categories_line(s, lang),
+        _trend_line(s, lang),
     )
     return "\n".join(lines)
 
@@ -259,3 +265,37 @@ def _categories_line(s: Summary, lang: str) -> str | None:
         return None
     items = ", ".join(f"{c} ({n})" for c, n in s.top_categories)
     return t("summary.categories", lang, items=items)
+
+
+def _trend_line(s: Summary, lang: str) -> str | None:
+    """This week against the same stretch of last week: "Tiket baru 12 (↑3 vs minggu
+    lalu) · …", so a coordinator sees the direction, not only the level."""
+    if not s.week_trend:
+        return None
+    before, now = s.week_trend
+    return t(
+        "summary.trend",
+        lang,
+        tickets=fmt_number(now.tickets, lang),
+        tickets_change=_arrow(now.tickets, before.tickets, lang, 0),
+        response=fmt_percent(now.response_sla_pct, lang, 1),
+        response_change=_arrow(now.response_sla_pct, before.response_sla_pct, lang, 1),
+        resolution=fmt_percent(now.resolution_sla_pct, lang, 1),
+        resolution_change=_arrow(now.resolution_sla_pct, before.resolution_sla_pct, lang, 1),
+        hours=fmt_number(now.mean_resolution_h, lang, 2),
+        hours_change=_arrow(now.mean_resolution_h, before.mean_resolution_h, lang, 2),
+    )
+
+
+def _arrow(
+    current: float | int | None, previous: float | int | None, lang: str, digits: int
+) -> str:
+    """ "↑3", "↓1,5" or "="; "–" when one of the weeks has no figure to compare."""
+    diff = trends.change(current, previous)
+    if diff is None:
+        return "–"
+    if diff == 0:
+        return "="
+    size = abs(diff)
+    shown = fmt_number(size, lang) if isinstance(size, int) else fmt_number(size, lang, digits)
+    return ("↑" if diff > 0 else "↓") + shown

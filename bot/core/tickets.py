@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices, sla
+from bot.core import alerts, notices, satisfaction, sla
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
@@ -379,6 +379,8 @@ def resolve(
         session, ticket, actor, "resolution", note=ticket.resolution, new=ticket.root_cause, now=now
     )
     _change_state(session, ticket, SELESAI, actor, note=ticket.resolution, now=now)
+    # the reporter is asked for a rating once per ticket; closing never waits for it
+    satisfaction.ask(session, ticket, actor.person_id, now=now)
 
 
 def close(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None) -> None:

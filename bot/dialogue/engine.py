@@ -145,9 +145,11 @@ class Conversations:
 
     def pull_notices(self, channel: str, chat_id: str) -> list[Reply]:
         """Pull channels (web chat, console) collect what the system has to tell them,
-        with the buttons a notice offers (a suggested problem's, for example)."""
+        with the buttons a notice carries (a satisfaction question's scores). Those are
+        then the chat's last choices, so a typed number or label picks among them, as
+        it would among a turn's."""
         with session_scope(self.engine) as session:
-            return [
+            replies = [
                 Reply(
                     n.payload.get("text", ""),
                     [Choice(c["label"], c["action"]) for c in n.payload.get("choices") or []],
@@ -155,6 +157,18 @@ class Conversations:
                 )
                 for n in pending_for(session, channel, chat_id)
             ]
+            shown = [r for r in replies if r.choices]
+            if shown:
+                conv = session.exec(
+                    select(Conversation).where(
+                        Conversation.channel == channel, Conversation.chat_id == chat_id
+                    )
+                ).first()
+                if conv is not None:
+                    choices = [[c.label, c.action] for c in shown[-1].choices]
+                    conv.data = {**conv.data, "choices": choices}
+                    session.add(conv)
+            return replies
 
     def lang(self, msg: Incoming) -> str:
         """The chat's language, for the few texts a channel adapter adds itself."""

@@ -74,6 +74,9 @@ class Flow:
     patterns: tuple[tuple[re.Pattern[str], TextHandler], ...] = ()
     #: free text in an idle-like state that nothing else claims; exactly one flow has it
     fallback: TextHandler | None = None
+    #: this flow's states that any command leaves: the chat is back in idle before the
+    #: command runs (a prompt that is optional, like a comment after a rating)
+    left_by_commands: tuple[str, ...] = ()
 
 
 class RouteConflict(ValueError):
@@ -111,6 +114,11 @@ def _check(flows: Iterable[Flow], states: Mapping[str, object]) -> None:
         for state in flow.group_text:
             if state not in flow.states:
                 raise RouteConflict(f"flow {flow.name!r}: group text state {state!r} not its own")
+        for state in flow.left_by_commands:
+            if state not in flow.states:
+                raise RouteConflict(
+                    f"flow {flow.name!r}: state {state!r} left by commands not its own"
+                )
         for prefix, button in flow.buttons.items():
             for state in button.states:
                 if state not in states:
@@ -143,6 +151,7 @@ class Router:
         )
         self._patterns = [p for flow in self.flows for p in flow.patterns]
         self._fallback = fallback[""][1]
+        self._left_by_commands = frozenset(s for flow in self.flows for s in flow.left_by_commands)
 
     @property
     def aliases(self) -> dict[str, str]:
@@ -170,6 +179,8 @@ class Router:
     def command(self, turn: Turn, text: str) -> list[Reply]:
         head, _, rest = text[1:].partition(" ")
         name = head.split("@", 1)[0].lower()
+        if turn.state in self._left_by_commands:
+            turn.reset()
         found = self._commands.get(name)
         if found is None:
             return turn.say(

@@ -14,12 +14,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot import i18n  # i18n.t: in this module `t` is a ticket
+from bot.core import trends
 from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG
 from bot.reports import charts, follow_up
+from bot.reports import trends as trend_sections
 from bot.reports.labels import priority_label
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours, mean, share
+from bot.reports.ratings import ratings_table
 from storage.models import KbFeedback, Person, Service, Ticket, TicketEvent
 
 
@@ -84,6 +87,13 @@ def evaluation(
     lo, hi = bounds(start, end, tz)
     rows = [Row(t) for t in tickets_in(session, lo, hi, service_id)]
     names = _names(session)
+    trend = trends.compute(
+        session,
+        trends.report_periods(start, end, tz),
+        now,
+        tz,
+        [service_id] if service_id else None,
+    )
     report = Report(
         "evaluasi",
         i18n.t("reports.evaluation.title", lang),
@@ -97,6 +107,8 @@ def evaluation(
             _performance_table(rows, names, now, lang),
             _recurring_table(rows, names, lang),
             _satisfaction_table(session, lo, hi, lang),
+            ratings_table(session, lo, hi, service_id, names, lang),
+            trend_sections.trend_table(trend, names, lang),
             *follow_up.evaluation_sections(
                 session, start, end, tz=tz, now=now, service_id=service_id, lang=lang
             ),
@@ -105,6 +117,7 @@ def evaluation(
     )
     if rows:
         report.sections += _charts(rows, start, end, tz, now, lang)
+    report.sections += trend_sections.trend_charts(trend, lang)
     return report
 
 
@@ -215,7 +228,8 @@ def _recurring_table(rows: list[Row], names: dict[str, str], lang: str) -> Table
 
 
 def _satisfaction_table(session: Session, lo: datetime, hi: datetime, lang: str) -> Table:
-    """FAQ feedback in the period: the only satisfaction measure the product collects."""
+    """FAQ feedback in the period (the reporters' ratings of resolved tickets are in
+    `ratings_table`)."""
     fb = session.execute(
         sa.select(col(KbFeedback.helpful), sa.func.count())
         .where(col(KbFeedback.at) >= lo, col(KbFeedback.at) < hi)

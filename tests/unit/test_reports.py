@@ -170,7 +170,13 @@ def test_evaluation_figures(records: Helpdesk) -> None:
     assert vpn_p2[2:] == [2, 2, pytest.approx(1.25), pytest.approx(7.0), 50.0, 50.0]
     recurring = table(report, "Kategori yang berulang")
     assert recurring[0][1:] == [3, 75.0] and "VPN" in recurring[0][0]
-    assert len(report.charts) == 2 and all(c.png.startswith(b"\x89PNG") for c in report.charts)
+    # volume and SLA per week of the period, then the SLA trend over 12 periods (issue #13)
+    assert [c.title for c in report.charts] == [
+        "Volume tiket",
+        "Kepatuhan SLA",
+        "Tren kepatuhan SLA",
+    ]
+    assert all(c.png.startswith(b"\x89PNG") for c in report.charts)
 
 
 def test_exception_report_lists_every_breach_with_reasons(records: Helpdesk) -> None:

@@ -155,9 +155,12 @@ def test_full_life_cycle_is_audited_and_reporter_told(helpdesk: Helpdesk) -> Non
         ]
         assert all(e.at is not None for e in events)
         assert {e.channel for e in events if e.kind == "state"} >= {"console", "web"}
-        told = s.exec(
+        sent = s.exec(
             select(Notice).where(Notice.channel == "web", Notice.target == "sess-1")
         ).all()
+        # besides the ticket's notices, the resolution asked for a rating (issue #13), once
+        assert [n.kind for n in sent].count("csat.ask") == 1
+        told = [n for n in sent if n.kind != "csat.ask"]
         # every state change by somebody else than the reporter, and the operator's question
         assert len(told) == 4
         assert any("selesai" in n.payload["text"] for n in told)
