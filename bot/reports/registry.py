@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG, norm_lang, t
-from bot.reports import catalog_docs, service_levels, tickets
+from bot.reports import catalog_docs, cross_unit, service_levels, tickets, trail, usage
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
@@ -39,6 +39,9 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
         partial(tickets.handling_records, type_=KELUHAN),
         True,
     ),
+    "crossunit": ("reports.kind.crossunit", cross_unit.cross_unit_map, False),
+    "usage": ("reports.kind.usage", usage.usage_report, True),
+    "trail": ("reports.kind.trail", trail.trail_report, True),
 }
 ALIASES = {
     "ketersediaan": "availability",
@@ -50,6 +53,9 @@ ALIASES = {
     "insiden": "incidents",
     "permintaan": "requests",
     "keluhan": "complaints",
+    "lintas-unit": "crossunit",
+    "penggunaan": "usage",
+    "jejak": "trail",
 }
 
 

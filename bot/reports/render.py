@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.i18n import fmt_dt, t
-from bot.reports.model import Chart, Report
+from bot.reports.model import Chart, Report, Table
 
 _env = Environment(
     loader=FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
@@ -113,35 +113,37 @@ def _csv_cell(value: Any) -> Any:
 
 
 def to_pdf(report: Report) -> bytes:
-    from reportlab.lib import colors
+    """A4, landscape when a table needs the width. A heading always stands on the page of
+    the chart or the first rows of the table it names; columns are as wide as their
+    longest word (ticket numbers and other codes stay on one line) and long texts wrap."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import (
-        Image,
-        LongTable,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        TableStyle,
-    )
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-    buf = io.BytesIO()
-    wide = any(len(t.headers) > 6 for t in report.tables)
+    lang = report.lang
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
+    texts = [_pdf_texts(s, lang) for s in report.sections]
+    margin = 1.5 * cm
+    portrait = A4[0] - 2 * margin
+    wide = any(
+        len(s.headers) > 6 or sum(_pdf_widths(cells, portrait, small)[1]) > portrait
+        for s, cells in zip(report.sections, texts, strict=True)
+        if isinstance(s, Table) and cells
+    )
     size = landscape(A4) if wide else A4
+    buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
         pagesize=size,
-        leftMargin=1.5 * cm,
-        rightMargin=1.5 * cm,
-        topMargin=1.5 * cm,
-        bottomMargin=1.5 * cm,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
         title=report.title,
     )
-    styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
     story: list[Any] = [Paragraph(_esc(report.title), styles["Title"])]
-    lang = report.lang
     meta = [f"{t('reports.meta.generated', lang)}: {fmt_dt(report.generated_at, lang)}"]
     if report.start and report.end:
         meta.append(f"{t('reports.meta.period', lang)}: {_period(report)}")
@@ -150,39 +152,130 @@ def to_pdf(report: Report) -> bytes:
     story.append(Paragraph(_esc(" · ".join(meta)), styles["BodyText"]))
     if report.intro:
         story.append(Paragraph(_esc(report.intro), styles["BodyText"]))
-    width = size[0] - 3 * cm
-    for s in report.sections:
-        story.append(Spacer(1, 0.4 * cm))
-        story.append(Paragraph(_esc(s.title), styles["Heading3"]))
+    frame = (doc.width, doc.height)
+    for s, cells in zip(report.sections, texts, strict=True):
+        heading = Paragraph(_esc(s.title), styles["Heading3"])
         if isinstance(s, Chart):
-            img = Image(io.BytesIO(s.png))
-            scale = min(1.0, width / img.drawWidth)
-            img.drawWidth, img.drawHeight = img.drawWidth * scale, img.drawHeight * scale
-            story.append(img)
-            continue
-        data = [[Paragraph(_esc(h), small) for h in s.headers]]
-        data += [[Paragraph(_esc(_cell(c, lang)), small) for c in row] for row in s.rows] or [
-            [Paragraph(_esc(t("reports.meta.no_data", lang)), small)] + [""] * (len(s.headers) - 1)
-        ]
-        table = LongTable(
-            data, repeatRows=1, colWidths=[width / max(1, len(s.headers))] * len(s.headers)
-        )
-        table.setStyle(
-            TableStyle(
-                [
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
-        )
-        story.append(table)
-        if s.note:
-            story.append(Paragraph(_esc(s.note), small))
+            story.append(_pdf_chart(heading, s, frame))
+        else:
+            story += _pdf_table(heading, s, cells, frame, small, lang)
     for note in report.notes:
         story.append(Paragraph(_esc(note), small))
     doc.build(story)
     return buf.getvalue()
+
+
+#: points between a cell's text and its border, left and right (and above and below)
+_PAD = 3.0
+
+
+def _pdf_texts(section: Table | Chart, lang: str) -> list[list[str]]:
+    """A table's header and rows as the texts the PDF prints; nothing for a chart."""
+    if isinstance(section, Chart):
+        return []
+    return [list(section.headers)] + [[_cell(c, lang) for c in row] for row in section.rows]
+
+
+def _pdf_widths(
+    cells: list[list[str]], avail: float, style: Any
+) -> tuple[list[float], list[float]]:
+    """Column widths the way a browser lays out an automatic table: each column at least
+    as wide as its longest word (its minimum), at most as its longest line; the room
+    left goes to the columns whose text would wrap. A code such as a ticket number is
+    one word, so it is never split. Returns (widths, minimums)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def measure(text: str) -> tuple[float, float]:
+        line = stringWidth(text, style.fontName, style.fontSize)
+        word = max(
+            (stringWidth(w, style.fontName, style.fontSize) for w in text.split()), default=0.0
+        )
+        return word, line
+
+    columns = len(cells[0])
+    body_min = [0.0] * columns
+    head_min = [0.0] * columns
+    longest = [0.0] * columns
+    for n, row in enumerate(cells):
+        for i, text in enumerate(row[:columns]):
+            word, line = measure(text)
+            (head_min if n == 0 else body_min)[i] = max((head_min if n == 0 else body_min)[i], word)
+            longest[i] = max(longest[i], line)
+    slack = 2 * _PAD + 1
+    low = [max(b, h) + slack for b, h in zip(body_min, head_min, strict=True)]
+    high = [max(lo, w + slack) for lo, w in zip(low, longest, strict=True)]
+    if sum(low) > avail:
+        # even the headers' longest words do not fit: headers wrap inside words first,
+        # the rows' codes last
+        low = [b + slack for b in body_min]
+        high = [max(lo, h) for lo, h in zip(low, high, strict=True)]
+    if sum(high) <= avail:
+        extra = avail - sum(high)
+        return [w + extra * w / sum(high) for w in high], low
+    if sum(low) <= avail:
+        give = [h - lo for h, lo in zip(high, low, strict=True)]
+        spare = avail - sum(low)
+        return [lo + spare * g / sum(give) for lo, g in zip(low, give, strict=True)], low
+    return [lo * avail / sum(low) for lo in low], low
+
+
+def _pdf_chart(heading: Any, chart: Chart, frame: tuple[float, float]) -> Any:
+    """A chart and its heading move to the next page together."""
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Image, KeepTogether, Spacer
+
+    img = Image(io.BytesIO(chart.png))
+    _, head_h = heading.wrap(frame[0], frame[1])
+    scale = min(1.0, frame[0] / img.drawWidth, (frame[1] - head_h - cm) / img.drawHeight)
+    img.drawWidth, img.drawHeight = img.drawWidth * scale, img.drawHeight * scale
+    return KeepTogether([Spacer(1, 0.4 * cm), heading, img])
+
+
+def _pdf_table(
+    heading: Any,
+    section: Table,
+    cells: list[list[str]],
+    frame: tuple[float, float],
+    style: Any,
+    lang: str,
+) -> list[Any]:
+    """A short table moves to the next page whole, with its heading; a long one starts on
+    a page with room for its heading, its header row and its first rows (the header row
+    is repeated on every page)."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import cm
+    from reportlab.platypus import CondPageBreak, KeepTogether, LongTable, Paragraph, Spacer
+    from reportlab.platypus import TableStyle as Style
+
+    width, height = frame
+    widths, _ = _pdf_widths(cells, width, style)
+    data = [[Paragraph(_esc(c), style) for c in row] for row in cells]
+    if len(data) == 1:
+        empty = Paragraph(_esc(t("reports.meta.no_data", lang)), style)
+        data.append([empty] + [""] * (len(cells[0]) - 1))
+    table = LongTable(data, repeatRows=1, colWidths=widths)
+    table.setStyle(
+        Style(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
+                ("TOPPADDING", (0, 0), (-1, -1), _PAD / 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), _PAD / 2),
+            ]
+        )
+    )
+    block: list[Any] = [Spacer(1, 0.4 * cm), heading, table]
+    if section.note:
+        block.append(Paragraph(_esc(section.note), style))
+    _, head_h = heading.wrap(width, height)
+    _, table_h = table.wrap(width, height)
+    if table_h + head_h <= height / 3:
+        return [KeepTogether(block)]
+    first_rows = sum(table._rowHeights[:3])  # the header row and two rows
+    return [CondPageBreak(0.4 * cm + head_h + heading.getSpaceAfter() + first_rows), *block]
 
 
 def _esc(text: str) -> str:

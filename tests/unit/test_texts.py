@@ -18,6 +18,7 @@ from bot.core import availability, priority, sla
 from bot.core.roles import Role
 from bot.core.ticket_states import STATES, TYPES
 from bot.i18n import LANGUAGES, catalogue
+from bot.reports import criteria
 from tests.text_keys import HOLE, Scanner, Use
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +58,11 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
         p.name for p in availability.periods(datetime.now(UTC), "Asia/Jakarta")
     ],
     "alert.headline.{}": _alert_kinds,
+    # the guideline's criteria and what the agency attaches, from bot/reports/criteria.yaml
+    "reports.evidence.criterion.{}": lambda: [c.code for c in criteria.load().criteria],
+    "reports.evidence.attach.{}": lambda: sorted(
+        {a for c in criteria.load().criteria for a in c.attach}
+    ),
 }
 
 
