@@ -55,7 +55,9 @@ def _number_axis(axis: Axis, lang: str, digits: int) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(float(v), lang, digits)))
 
 
-def volume(days: list[date], counts: list[int], title: str, lang: str = DEFAULT_LANG) -> bytes:
+def volume_figure(
+    days: list[date], counts: list[int], title: str, lang: str = DEFAULT_LANG
+) -> Figure:
     fig, ax = plt.subplots(figsize=(8, 2.8))
     xs = list(range(len(days)))
     ax.bar(xs, counts, color="#8b0000")
@@ -66,16 +68,16 @@ def volume(days: list[date], counts: list[int], title: str, lang: str = DEFAULT_
     ax.set_ylabel(t("reports.chart.tickets", lang))
     _count_axis(ax.yaxis, lang)
     ax.set_ylim(0, max([*counts, 1]) * 1.1)
-    return _png(fig)
+    return fig
 
 
-def compliance(
+def compliance_figure(
     labels: list[str],
     response: list[float | None],
     resolution: list[float | None],
     title: str,
     lang: str = DEFAULT_LANG,
-) -> bytes:
+) -> Figure:
     """SLA compliance per week; `labels` say the dates of each week (`week_label`)."""
     fig, ax = plt.subplots(figsize=(8, 2.8))
     xs = range(len(labels))
@@ -97,7 +99,7 @@ def compliance(
     ax.set_ylabel(t("reports.chart.sla_pct", lang))
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return fig
 
 
 def _target_label(targets: Sequence[float], lang: str) -> str:
@@ -107,13 +109,13 @@ def _target_label(targets: Sequence[float], lang: str) -> str:
     return t("reports.chart.target_each", lang)
 
 
-def availability(
+def availability_figure(
     names: list[str],
     values: list[float | None],
     targets: list[float],
     title: str,
     lang: str = DEFAULT_LANG,
-) -> bytes:
+) -> Figure:
     """Availability per service against its target; the bars run top to bottom in the
     order of `names`, the order of the table the chart stands beside."""
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.4))
@@ -133,7 +135,7 @@ def availability(
     ax.set_xlabel(t("reports.chart.availability_pct", lang))
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
-    return _png(fig)
+    return fig
 
 
 def summary_availability(s: Summary, lang: str = DEFAULT_LANG) -> bytes | None:
@@ -164,9 +166,9 @@ class Step:
     label: str
 
 
-def swimlane(
+def swimlane_figure(
     lanes: list[str], steps: list[Step], title: str, tz: str, lang: str = DEFAULT_LANG
-) -> bytes:
+) -> Figure:
     """The trail of one ticket as a swimlane diagram (guideline ch. 3.6, level 3 e): a
     lane per role, the steps in time order joined by a line that crosses lanes where the
     work is handed over. Times on the axis in the agency's zone."""
@@ -192,7 +194,9 @@ def swimlane(
     ax.set_xticks(
         xs,
         [
-            format_datetime(s.at.astimezone(zone), _STEP_TIME[norm_lang(lang)], locale=lang)
+            format_datetime(
+                s.at.astimezone(zone), _STEP_TIME[norm_lang(lang)], locale=norm_lang(lang)
+            )
             for s in steps
         ],
         fontsize=6,
@@ -201,4 +205,34 @@ def swimlane(
     )
     ax.set_xlim(-0.6, max(len(steps) - 0.4, 0.6))
     ax.set_title(title, fontsize=10)
-    return _png(fig)
+    return fig
+
+
+def volume(days: list[date], counts: list[int], title: str, lang: str = DEFAULT_LANG) -> bytes:
+    return _png(volume_figure(days, counts, title, lang))
+
+
+def compliance(
+    labels: list[str],
+    response: list[float | None],
+    resolution: list[float | None],
+    title: str,
+    lang: str = DEFAULT_LANG,
+) -> bytes:
+    return _png(compliance_figure(labels, response, resolution, title, lang))
+
+
+def availability(
+    names: list[str],
+    values: list[float | None],
+    targets: list[float],
+    title: str,
+    lang: str = DEFAULT_LANG,
+) -> bytes:
+    return _png(availability_figure(names, values, targets, title, lang))
+
+
+def swimlane(
+    lanes: list[str], steps: list[Step], title: str, tz: str, lang: str = DEFAULT_LANG
+) -> bytes:
+    return _png(swimlane_figure(lanes, steps, title, tz, lang))

@@ -48,6 +48,7 @@ _EVENTS = {
     "ack": "reports.trail.event.ack",
     "comment": "reports.trail.event.comment",
     "priority": "reports.trail.event.priority",
+    "resolution": "reports.trail.event.resolution",
 }
 
 
