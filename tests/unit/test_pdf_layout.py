@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from sqlmodel import Session, select
 
 from bot.core import tickets
@@ -32,26 +32,27 @@ class Page:
     images: list[tuple[float, float]]
 
 
+def read_page(page: PageObject) -> Page:
+    texts: list[tuple[float, float, str]] = []
+    images: list[tuple[float, float]] = []
+
+    def on_text(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        if text.strip():
+            # the text matrix placed by the current transformation matrix
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            texts.append((y, x, text.strip()))
+
+    def on_operator(op: bytes, args: object, cm: list[float], tm: list[float]) -> None:
+        if op == b"Do":
+            images.append((cm[5], cm[5] + cm[3]))
+
+    page.extract_text(visitor_text=on_text, visitor_operand_before=on_operator)
+    return Page(float(page.mediabox.width), texts, images)
+
+
 def read_pages(pdf: bytes) -> list[Page]:
-    pages = []
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        texts: list[tuple[float, float, str]] = []
-        images: list[tuple[float, float]] = []
-
-        def on_text(text: str, cm: list[float], tm: list[float], *_: object) -> None:
-            if text.strip():
-                # the text matrix placed by the current transformation matrix
-                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
-                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-                texts.append((y, x, text.strip()))
-
-        def on_operator(op: bytes, args: object, cm: list[float], tm: list[float]) -> None:
-            if op == b"Do":
-                images.append((cm[5], cm[5] + cm[3]))
-
-        page.extract_text(visitor_text=on_text, visitor_operand_before=on_operator)
-        pages.append(Page(float(page.mediabox.width), texts, images))
-    return pages
+    return [read_page(page) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def _rows(n: int, start: int) -> list[list[object]]:
@@ -193,7 +194,9 @@ def test_week_labels_say_the_dates() -> None:
     # across months Babel's interval format spaces the dash (thin spaces)
     across = charts.week_label(date(2026, 12, 28), date(2027, 1, 3), "id")
     assert across == "28 Des\u2009–\u20093 Jan"
-    assert charts.week_label(date(2026, 11, 24), date(2026, 11, 30), "en") == "Nov 24\u2009–\u200930"
+    assert (
+        charts.week_label(date(2026, 11, 24), date(2026, 11, 30), "en") == "Nov 24\u2009–\u200930"
+    )
 
 
 def test_availability_bars_in_table_order_with_a_target_legend() -> None:
