@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
 from typing import Any
@@ -125,12 +126,13 @@ def to_pdf(report: Report) -> bytes:
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7.5, leading=9)
     texts = [_pdf_texts(s, lang) for s in report.sections]
+    measures = [_pdf_measure(cells, small) if cells else None for cells in texts]
     margin = 1.5 * cm
     portrait = A4[0] - 2 * margin
     wide = any(
-        len(s.headers) > 6 or sum(_pdf_widths(cells, portrait, small)[1]) > portrait
-        for s, cells in zip(report.sections, texts, strict=True)
-        if isinstance(s, Table) and cells
+        len(s.headers) > 6 or sum(_pdf_widths(m, portrait)[1]) > portrait
+        for s, m in zip(report.sections, measures, strict=True)
+        if isinstance(s, Table) and m is not None
     )
     size = landscape(A4) if wide else A4
     buf = io.BytesIO()
@@ -153,12 +155,12 @@ def to_pdf(report: Report) -> bytes:
     if report.intro:
         story.append(Paragraph(_esc(report.intro), styles["BodyText"]))
     frame = (doc.width, doc.height)
-    for s, cells in zip(report.sections, texts, strict=True):
+    for s, cells, m in zip(report.sections, texts, measures, strict=True):
         heading = Paragraph(_esc(s.title), styles["Heading3"])
         if isinstance(s, Chart):
             story.append(_pdf_chart(heading, s, frame))
-        else:
-            story += _pdf_table(heading, s, cells, frame, small, lang)
+        elif m is not None:
+            story += _pdf_table(heading, s, cells, m, frame, small, lang)
     for note in report.notes:
         story.append(Paragraph(_esc(note), small))
     doc.build(story)
@@ -170,45 +172,54 @@ _PAD = 3.0
 
 
 def _pdf_texts(section: Table | Chart, lang: str) -> list[list[str]]:
-    """A table's header and rows as the texts the PDF prints; nothing for a chart."""
+    """A table's header and rows as the texts the PDF prints, every row as long as the
+    header; nothing for a chart."""
     if isinstance(section, Chart):
         return []
-    return [list(section.headers)] + [[_cell(c, lang) for c in row] for row in section.rows]
+    n = len(section.headers)
+    rows = [[_cell(c, lang) for c in row][:n] for row in section.rows]
+    return [list(section.headers)] + [row + [""] * (n - len(row)) for row in rows]
 
 
-def _pdf_widths(
-    cells: list[list[str]], avail: float, style: Any
-) -> tuple[list[float], list[float]]:
+@dataclass(frozen=True)
+class _Measure:
+    """A table's text widths per column, measured once for every page width tried."""
+
+    body_word: list[float]  # the longest word of the rows
+    head_word: list[float]  # the longest word of the header
+    line: list[float]  # the longest cell on one line
+
+
+def _pdf_measure(cells: list[list[str]], style: Any) -> _Measure:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def width(text: str) -> float:
+        return float(stringWidth(text, style.fontName, style.fontSize))
+
+    def word(text: str) -> float:
+        return max((width(w) for w in text.split()), default=0.0)
+
+    header, *rows = cells
+    columns = range(len(header))
+    return _Measure(
+        [max((word(r[i]) for r in rows), default=0.0) for i in columns],
+        [word(h) for h in header],
+        [max(width(r[i]) for r in cells) for i in columns],
+    )
+
+
+def _pdf_widths(m: _Measure, avail: float) -> tuple[list[float], list[float]]:
     """Column widths the way a browser lays out an automatic table: each column at least
     as wide as its longest word (its minimum), at most as its longest line; the room
     left goes to the columns whose text would wrap. A code such as a ticket number is
     one word, so it is never split. Returns (widths, minimums)."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    def measure(text: str) -> tuple[float, float]:
-        line = stringWidth(text, style.fontName, style.fontSize)
-        word = max(
-            (stringWidth(w, style.fontName, style.fontSize) for w in text.split()), default=0.0
-        )
-        return word, line
-
-    columns = len(cells[0])
-    body_min = [0.0] * columns
-    head_min = [0.0] * columns
-    longest = [0.0] * columns
-    for n, row in enumerate(cells):
-        for i, text in enumerate(row[:columns]):
-            word, line = measure(text)
-            (head_min if n == 0 else body_min)[i] = max((head_min if n == 0 else body_min)[i], word)
-            longest[i] = max(longest[i], line)
     slack = 2 * _PAD + 1
-    low = [max(b, h) + slack for b, h in zip(body_min, head_min, strict=True)]
-    high = [max(lo, w + slack) for lo, w in zip(low, longest, strict=True)]
+    low = [max(b, h) + slack for b, h in zip(m.body_word, m.head_word, strict=True)]
+    high = [max(lo, w + slack) for lo, w in zip(low, m.line, strict=True)]
     if sum(low) > avail:
         # even the headers' longest words do not fit: headers wrap inside words first,
         # the rows' codes last
-        low = [b + slack for b in body_min]
-        high = [max(lo, h) for lo, h in zip(low, high, strict=True)]
+        low = [b + slack for b in m.body_word]
     if sum(high) <= avail:
         extra = avail - sum(high)
         return [w + extra * w / sum(high) for w in high], low
@@ -235,6 +246,7 @@ def _pdf_table(
     heading: Any,
     section: Table,
     cells: list[list[str]],
+    measure: _Measure,
     frame: tuple[float, float],
     style: Any,
     lang: str,
@@ -248,7 +260,7 @@ def _pdf_table(
     from reportlab.platypus import TableStyle as Style
 
     width, height = frame
-    widths, _ = _pdf_widths(cells, width, style)
+    widths, _ = _pdf_widths(measure, width)
     data = [[Paragraph(_esc(c), style) for c in row] for row in cells]
     if len(data) == 1:
         empty = Paragraph(_esc(t("reports.meta.no_data", lang)), style)

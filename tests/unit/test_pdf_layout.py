@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot.core import tickets
 from bot.reports import Chart, Report, Table, build_report, charts, to_pdf
-from bot.reports.render import _pdf_widths
+from bot.reports.render import _pdf_measure, _pdf_widths
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import Person
@@ -156,7 +156,7 @@ def test_column_widths_follow_the_longest_word() -> None:
 
     style = getSampleStyleSheet()["BodyText"].clone("s", fontSize=7.5)
     cells = [["Nomor", "Judul"], ["INC-2026-000001", "kata " * 60]]
-    widths, minimum = _pdf_widths(cells, 300.0, style)
+    widths, minimum = _pdf_widths(_pdf_measure(cells, style), 300.0)
     number = stringWidth("INC-2026-000001", style.fontName, 7.5)
     header = stringWidth("Judul", style.fontName, 7.5)
     assert header > stringWidth("kata", style.fontName, 7.5)
