@@ -265,29 +265,36 @@ def _pdf_table(
     if len(data) == 1:
         empty = Paragraph(_esc(t("reports.meta.no_data", lang)), style)
         data.append([empty] + [""] * (len(cells[0]) - 1))
-    table = LongTable(data, repeatRows=1, colWidths=widths)
-    table.setStyle(
-        Style(
-            [
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
-                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
-                ("TOPPADDING", (0, 0), (-1, -1), _PAD / 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), _PAD / 2),
-            ]
-        )
+    style_commands = Style(
+        [
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+            ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
+            ("TOPPADDING", (0, 0), (-1, -1), _PAD / 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), _PAD / 2),
+        ]
     )
+    table = LongTable(data, repeatRows=1, colWidths=widths, style=style_commands)
     block: list[Any] = [Spacer(1, 0.4 * cm), heading, table]
     if section.note:
         block.append(Paragraph(_esc(section.note), style))
+    # the first rows alone are measured: wrapping a table of thousands of rows here
+    # would lay it out twice
+    probe = LongTable(data[:_SHORT_ROWS], colWidths=widths, style=style_commands)
+    _, probe_h = probe.wrap(width, height)
     _, head_h = heading.wrap(width, height)
-    _, table_h = table.wrap(width, height)
-    if table_h + head_h <= height / 3:
+    if len(data) <= _SHORT_ROWS and probe_h + head_h <= height / 3:
         return [KeepTogether(block)]
-    first_rows = sum(table._rowHeights[:3])  # the header row and two rows
-    return [CondPageBreak(0.4 * cm + head_h + heading.getSpaceAfter() + first_rows), *block]
+    first_rows = sum(probe._rowHeights[:3])  # the header row and two rows
+    room = 0.4 * cm + heading.getSpaceBefore() + head_h + heading.getSpaceAfter() + first_rows
+    return [CondPageBreak(room), *block]
+
+
+#: a table of at most this many rows (with its header) that takes a third of a page or
+#: less moves to the next page whole rather than split
+_SHORT_ROWS = 12
 
 
 def _esc(text: str) -> str:
