@@ -249,6 +249,21 @@ class Settings(BaseSettings):
     inbox_workers: int = Field(
         16, ge=1, validation_alias=AliasChoices("HELPDESK_INBOX_WORKERS", "inbox_workers")
     )
+    #: how often a process looks for events another process stored (a web process beside
+    #: worker processes, or another replica); events stored by this process wake it at once.
+    inbox_poll_seconds: float = Field(
+        0.05, gt=0, validation_alias=AliasChoices("HELPDESK_INBOX_POLL", "inbox_poll_seconds")
+    )
+    #: `helpdesk run` starts this many worker processes beside the web process: the web
+    #: process only acknowledges (stores) what platforms post, at its own pace, while the
+    #: workers run the turns, the outbox and the scheduled jobs at a lower CPU priority.
+    #: 0: everything in the one web process.
+    worker_processes: int = Field(
+        1,
+        ge=0,
+        le=16,
+        validation_alias=AliasChoices("HELPDESK_WORKER_PROCESSES", "worker_processes"),
+    )
     #: a replica that dies mid-event leaves it leased this long, then it is processed again.
     inbox_lease_seconds: float = Field(
         60.0, gt=0, validation_alias=AliasChoices("HELPDESK_INBOX_LEASE", "inbox_lease_seconds")

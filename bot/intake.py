@@ -43,20 +43,23 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class IntakePolicy:
+    #: events processed at once; 0: this process only stores what arrives (a web process
+    #: beside worker processes, `helpdesk run` with HELPDESK_WORKER_PROCESSES)
     concurrency: int = 16
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     backoff: timedelta = timedelta(seconds=2)
     max_backoff: timedelta = timedelta(minutes=10)
-    #: how often a replica looks for events other replicas received
-    poll: float = 0.5
+    #: how often a process looks for events other processes received
+    poll: float = 0.05
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> IntakePolicy:
+    def from_settings(cls, settings: Settings, *, claims: bool = True) -> IntakePolicy:
         return cls(
-            concurrency=settings.inbox_workers,
+            concurrency=settings.inbox_workers if claims else 0,
             lease=timedelta(seconds=settings.inbox_lease_seconds),
             max_attempts=settings.inbox_max_attempts,
+            poll=settings.inbox_poll_seconds,
         )
 
     def retry_at_delay(self, attempts: int) -> timedelta:
@@ -92,14 +95,22 @@ class Intake:
         self._handlers[source] = handler
         self._wake.set()
 
+    @property
+    def claims(self) -> bool:
+        """Whether this process works on events, not only stores them. What a platform
+        pushes over a connection of our own (Telegram long polling, Slack Socket Mode)
+        is opened where events are worked on, once, not in every web process."""
+        return self.policy.concurrency > 0
+
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._tasks = [
-            asyncio.create_task(self._write_loop(), name="inbox-writer"),
-            asyncio.create_task(self._work_loop(), name="inbox-worker"),
-            asyncio.create_task(self._done_loop(), name="inbox-done"),
-            asyncio.create_task(self._lease_loop(), name="inbox-lease"),
-        ]
+        self._tasks = [asyncio.create_task(self._write_loop(), name="inbox-writer")]
+        if self.claims:
+            self._tasks += [
+                asyncio.create_task(self._work_loop(), name="inbox-worker"),
+                asyncio.create_task(self._done_loop(), name="inbox-done"),
+                asyncio.create_task(self._lease_loop(), name="inbox-lease"),
+            ]
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, let the events in hand finish, record what finished."""
@@ -262,7 +273,8 @@ class Intake:
     # -- waiting (tests, shutdown) --------------------------------------------------------
 
     async def idle(self, timeout: float = 30.0) -> None:
-        """Wait until every event of the registered sources is finished."""
+        """Wait until every event of the registered sources is finished (by this process
+        or, when it only stores, by the worker processes)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:

@@ -67,13 +67,23 @@ def put_many(
         }
         for a in arrivals
     ]
+    table = InboxEvent.__table__  # type: ignore[attr-defined]
     with urgent_writes(), session_scope(engine) as s:
-        stmt = insert_for(s)(InboxEvent).on_conflict_do_nothing(index_elements=["source", "key"])
-        new: list[bool] = []
-        for row in rows:
-            result = s.execute(stmt.values(**row).returning(col(InboxEvent.id))).first()
-            new.append(result is not None)
-        return new
+        # one compiled statement for the whole burst, sent as multi-row INSERTs
+        # (SQLAlchemy's insertmanyvalues); the rows a conflict skipped are not returned
+        stmt = (
+            insert_for(s)(table)
+            .on_conflict_do_nothing(index_elements=["source", "key"])
+            .returning(table.c.source, table.c.key)
+        )
+        inserted = {(source, key) for source, key in s.execute(stmt, rows)}
+    new: list[bool] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:  # the same event twice in one burst: its first copy is the new one
+        ident = (str(row["source"]), str(row["key"]))
+        new.append(ident in inserted and ident not in seen)
+        seen.add(ident)
+    return new
 
 
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:

@@ -18,6 +18,7 @@ app = typer.Typer(help="SPBE helpdesk: chat-ops service management.", no_args_is
 
 app.command()(serve.run)
 app.command()(serve.chat)
+app.command()(serve.worker)
 app.command()(report.report)
 app.command("availability")(monitoring.availability_report)
 

@@ -32,16 +32,50 @@ def run(
     host: Annotated[str | None, typer.Option(help="Bind address (HELPDESK_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (HELPDESK_PORT)")] = None,
 ) -> None:
-    """Start the web app, the scheduler and every channel whose settings are present."""
+    """Start the web app, the scheduler and every channel whose settings are present,
+    with HELPDESK_WORKER_PROCESSES worker processes (`helpdesk worker`) beside it."""
     import uvicorn
 
     from bot.channels.registry import enabled_specs
+    from bot.cli import workers
     from bot.web.app import create_app
 
     settings = load_settings()
     helpdesk = build_helpdesk(settings)
-    web = create_app(helpdesk, channels=enabled_specs(settings))
-    uvicorn.run(web, **uvicorn_options(settings, host, port))
+    count = settings.worker_processes
+    if count == 0:
+        web = create_app(helpdesk, channels=enabled_specs(settings))
+        uvicorn.run(web, **uvicorn_options(settings, host, port))
+        return
+    web = create_app(helpdesk, channels=enabled_specs(settings), run_jobs=False, work=False)
+    workers.exit_on_sigterm()
+    with workers.kept_running(count):
+        uvicorn.run(web, **uvicorn_options(settings, host, port))
+
+
+def worker(
+    niceness: Annotated[
+        int, typer.Option(help="Lower this process's CPU priority by this much (nice)")
+    ] = 0,
+    parent: Annotated[
+        int | None, typer.Option(help="Stop when this process (`helpdesk run`) is gone")
+    ] = None,
+) -> None:
+    """Work on the inbox, send the outbox and run the scheduled jobs, without serving
+    HTTP: what `helpdesk run` starts beside its web process (HELPDESK_WORKER_PROCESSES);
+    more of them, here or on other machines on one PostgreSQL database, share the work."""
+    import asyncio
+    import os
+
+    from bot.channels.registry import enabled_specs
+    from bot.cli import workers
+    from bot.web.app import create_app
+
+    if niceness:
+        os.nice(niceness)
+    settings = load_settings()
+    helpdesk = build_helpdesk(settings)
+    asyncio.run(workers.hold(create_app(helpdesk, channels=enabled_specs(settings)), parent))
 
 
 def chat(

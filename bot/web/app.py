@@ -1,7 +1,8 @@
 """The ASGI app: health, the status page, and the routes of the chat channels it serves.
 
 The scheduler and the chat channels start and stop in the lifespan, in this one event
-loop, so a single `helpdesk run` process is the whole product. Channels come as specs
+loop, so one process can be the whole product; `helpdesk run` adds worker processes
+(`run_worker`) that run the same lifespan without serving HTTP. Channels come as specs
 (bot.channels.base.ChannelSpec): the app mounts the routes each declares and runs each
 start hook, knowing no platform by name.
 """
@@ -67,9 +68,13 @@ def create_app(
     *,
     channels: Sequence[ChannelSpec[Any]] | None = None,
     run_jobs: bool = True,
+    work: bool = True,
 ) -> Starlette:
     """`channels`: the channels to serve; by default those the settings enable
-    (bot.channels.registry). Their running objects end up in `app.state.channels`."""
+    (bot.channels.registry). Their running objects end up in `app.state.channels`.
+    `work=False`: a web process beside worker processes (`helpdesk run` with
+    HELPDESK_WORKER_PROCESSES): it stores and acknowledges what platforms post and
+    answers the web chat, and leaves the inbox's events to the workers."""
     specs = list(registry.enabled_specs(helpdesk.settings) if channels is None else channels)
     slots: list[Slot[Any]] = [Slot(spec.name) for spec in specs]
 
@@ -125,7 +130,7 @@ def create_app(
             helpdesk.engine, helpdesk.settings, registry.pacing(specs)
         )
         app.state.deliverer = deliverer
-        intake = Intake(helpdesk.engine, IntakePolicy.from_settings(helpdesk.settings))
+        intake = Intake(helpdesk.engine, IntakePolicy.from_settings(helpdesk.settings, claims=work))
         app.state.intake = intake
         async with AsyncExitStack() as stack:
             await intake.start()

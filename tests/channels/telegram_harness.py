@@ -136,6 +136,7 @@ class BotUnderTest:
     def settle(self) -> None:
         """Until the inbox has no unfinished event (what the workers do after the ack)."""
         self.server.run(self.app.state.intake.idle())
+        self.server.run(self.channel.inbound.answered())
 
     def send(self, update: dict[str, Any]) -> None:
         """Deliver an update the way the mode does: webhook POST, or getUpdates."""

@@ -22,9 +22,10 @@ def test_every_command_is_registered_in_help_order() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     names = re.findall(r"^│ ([a-z-]+) ", result.output, re.M)
-    assert names[-11:] == [
+    assert names[-12:] == [
         "run",
         "chat",
+        "worker",
         "report",
         "availability",
         "db",

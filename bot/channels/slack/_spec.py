@@ -72,7 +72,9 @@ async def start(
     await asyncio.to_thread(register_operator_channels, helpdesk)
     deliverer.register(CHANNEL, channel.transport)
     stack.push_async_callback(channel.drain)
-    if channel.socket_mode:
+    if channel.socket_mode and not intake.claims:
+        log.info("slack: Socket Mode runs in the worker processes")
+    elif channel.socket_mode:
         handler = channel.socket_mode_handler()
         await handler.connect_async()
         stack.push_async_callback(handler.close_async)

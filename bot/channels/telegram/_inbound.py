@@ -156,6 +156,11 @@ class Inbound:
                 self._answering.add(task)
                 task.add_done_callback(self._answering.discard)
 
+    async def answered(self) -> None:
+        """Until the redelivered button presses are answered again (tests, shutdown)."""
+        while self._answering:
+            await asyncio.gather(*self._answering, return_exceptions=True)
+
     async def _answer_again(self, query_id: str) -> None:
         try:
             await self.bot.answer_callback_query(query_id)

@@ -65,6 +65,8 @@ async def start(
             "telegram: webhook mode on %s (register it with `helpdesk telegram set-webhook`)",
             WEBHOOK_PATH,
         )
+    elif not intake.claims:
+        log.info("telegram: long polling runs in the worker processes")
     else:
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
