@@ -315,6 +315,16 @@ class Settings(BaseSettings):
     maintenance_tick_seconds: float = Field(
         60.0, validation_alias=AliasChoices("HELPDESK_MAINTENANCE_TICK", "maintenance_tick_seconds")
     )
+    #: how often review follow-up actions are checked (reminders, overdue escalations)
+    review_tick_seconds: float = Field(
+        900.0, validation_alias=AliasChoices("HELPDESK_REVIEW_TICK", "review_tick_seconds")
+    )
+    #: how many days before its due date an action's owner is reminded
+    review_reminder_days: int = Field(
+        2,
+        ge=0,
+        validation_alias=AliasChoices("HELPDESK_REVIEW_REMINDER_DAYS", "review_reminder_days"),
+    )
     #: bearer token Prometheus Alertmanager sends to /alerts/alertmanager; unset refuses every call.
     alertmanager_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ALERTMANAGER_TOKEN", "alertmanager_token")

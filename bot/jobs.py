@@ -74,6 +74,7 @@ class Jobs:
         add_monitoring_jobs(self.scheduler, self.helpdesk)
         add_report_jobs(self.scheduler, self.helpdesk)
         add_retention_job(self.scheduler, self.helpdesk)
+        add_review_job(self.scheduler, self.helpdesk)
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -176,4 +177,31 @@ def add_retention_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
+    )
+
+
+def add_review_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """Review follow-up actions: the owner's reminder before the due date, the
+    coordinators' escalation once overdue (bot.core.review_actions.review_tick)."""
+    from datetime import timedelta
+
+    from bot.core import review_actions
+
+    settings = helpdesk.settings
+    lead = timedelta(days=settings.review_reminder_days)
+
+    async def review_job() -> None:
+        done = await asyncio.to_thread(
+            review_actions.review_tick, helpdesk.engine, utcnow(), settings.timezone, lead
+        )
+        if done:
+            log.info("review follow-up: %s", dict(done))
+
+    scheduler.add_job(
+        review_job,
+        "interval",
+        seconds=settings.review_tick_seconds,
+        id="review-follow-up",
+        max_instances=1,
+        coalesce=True,
     )

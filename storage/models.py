@@ -426,3 +426,99 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime
     ended_at: datetime | None = None
     person_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+# -- the review cycle of SPBE levels 4 and 5 (bot.core.reviews / review_actions) --
+
+
+class Review(SQLModel, table=True):
+    """A periodic review (reviu) of the services over a period: opened by a coordinator,
+    which freezes the period's figures (ReviewFigure), and closed (ditutup) once its
+    record (attendees, findings, decisions) is complete."""
+
+    __table_args__ = (sa.UniqueConstraint("period_start", "period_end", name="uq_review_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    period_start: date
+    period_end: date
+    state: str = Field(default="dibuka", max_length=16)  # dibuka | ditutup
+    opened_by: int | None = Field(default=None, foreign_key="person.id")
+    opened_at: datetime = Field(default_factory=utcnow)
+    closed_by: int | None = Field(default=None, foreign_key="person.id")
+    closed_at: datetime | None = None
+
+
+class ReviewFigure(SQLModel, table=True):
+    """A service's evaluation figures of the reviewed period as they were when the review
+    was opened: later edits of tickets do not change what was reviewed."""
+
+    review_id: int = Field(foreign_key="review.id", primary_key=True)
+    service_id: str = Field(foreign_key="service.id", primary_key=True, max_length=64)
+    tickets: int = 0
+    resolved: int = 0
+    response_sla_pct: float | None = None
+    resolution_sla_pct: float | None = None
+    availability_pct: float | None = None
+    mean_response_h: float | None = None
+    mean_resolution_h: float | None = None
+
+
+class ReviewAttendee(SQLModel, table=True):
+    """Who took part in the review meeting."""
+
+    review_id: int = Field(foreign_key="review.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    added_by: int | None = Field(default=None, foreign_key="person.id")
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewFinding(SQLModel, table=True):
+    """A finding (temuan) of the review: a deviation or an observation, maybe about one service."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    text: str = Field(max_length=1000)
+    service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewAction(SQLModel, table=True):
+    """A decision (keputusan) of a review and the follow-up action it becomes: an owner,
+    a due date and what it targets (a service, a ticket, or a free reference such as a
+    problem record), worked terbuka → dikerjakan → selesai | dibatalkan."""
+
+    __table_args__ = (sa.Index("ix_reviewaction_state_due", "state", "due_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    decision: str = Field(max_length=1000)
+    owner_id: int = Field(foreign_key="person.id", index=True)
+    due_on: date
+    service_id: str | None = Field(default=None, foreign_key="service.id", max_length=64)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    reference: str | None = Field(default=None, max_length=200)
+    state: str = Field(default="terbuka", max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    #: when the owner was reminded before the due date, and when the coordinators were
+    #: told it is overdue: each happens once (the notices' dedupe keys hold it too).
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+
+class ReviewEvent(SQLModel, table=True):
+    """Audit trail of a review and its actions: opened, attendee, finding, decision,
+    closed, and every state change of an action, with who, when and through which channel."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    action_id: int | None = Field(default=None, foreign_key="reviewaction.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str | None = Field(default=None, max_length=20)
+    kind: str = Field(
+        max_length=24
+    )  # opened | attendee | finding | decision | state | reminded | escalated | closed
+    old: str | None = Field(default=None, max_length=200)
+    new: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=1000)

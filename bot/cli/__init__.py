@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import catalog, db, inbox, kb, monitoring, people, report, serve, telegram
+from bot.cli import (
+    catalog,
+    db,
+    inbox,
+    kb,
+    monitoring,
+    people,
+    report,
+    review,
+    serve,
+    telegram,
+)
 
 __all__ = ["app"]
 
@@ -29,3 +40,4 @@ app.add_typer(kb.kb_app, name="kb")
 app.add_typer(telegram.telegram_app, name="telegram")
 app.add_typer(monitoring.maintenance_app, name="maintenance")
 app.add_typer(inbox.inbox_app, name="inbox")
+app.add_typer(review.review_app, name="review")

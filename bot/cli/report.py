@@ -16,7 +16,7 @@ def report(
     kind: Annotated[
         str,
         typer.Argument(
-            help="availability, evaluation, exception, catalogue, priority, sla, continuity, incidents, requests, complaints, or spbe-evidence"
+            help="availability, evaluation, exception, catalogue, priority, sla, continuity, incidents, requests, complaints, review, or spbe-evidence"
         ),
     ],
     out: Annotated[

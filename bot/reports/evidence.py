@@ -20,7 +20,8 @@ from bot.reports.registry import KINDS, build_report, title
 from bot.reports.render import to_csv, to_html, to_pdf
 from bot.reports.self_assessment import Approval, Document, FrontPage
 
-#: The forms of guideline ch. 3.6 (maturity level 3), in its order, by the report that is each.
+#: The forms of guideline ch. 3.6 (maturity level 3, in its order, then the review record of
+#: levels 4 and 5), by the report that is each.
 FORM_KINDS = (
     "catalogue",
     "priority",
@@ -32,6 +33,8 @@ FORM_KINDS = (
     "exception",
     "sla",
     "complaints",
+    # levels 4 and 5: the periodic review and its follow-up (ch. 3.6)
+    "review",
 )
 MANIFEST = "SHA256SUMS"
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG, norm_lang, t
-from bot.reports import catalog_docs, cross_unit, service_levels, tickets, trail, usage
+from bot.reports import catalog_docs, cross_unit, reviews, service_levels, tickets, trail, usage
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
@@ -39,6 +39,7 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
         partial(tickets.handling_records, type_=KELUHAN),
         True,
     ),
+    "review": ("reports.kind.review", reviews.review_report, True),
     "crossunit": ("reports.kind.crossunit", cross_unit.cross_unit_map, False),
     "usage": ("reports.kind.usage", usage.usage_report, True),
     "trail": ("reports.kind.trail", trail.trail_report, True),
@@ -53,6 +54,7 @@ ALIASES = {
     "insiden": "incidents",
     "permintaan": "requests",
     "keluhan": "complaints",
+    "reviu": "review",
     "lintas-unit": "crossunit",
     "penggunaan": "usage",
     "jejak": "trail",

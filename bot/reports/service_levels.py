@@ -15,7 +15,7 @@ from bot import i18n  # i18n.t: in this module `t` is a ticket
 from bot.core import availability
 from bot.core.ticket_states import DIBATALKAN, FINAL_STATES, MENUNGGU
 from bot.i18n import DEFAULT_LANG
-from bot.reports import charts
+from bot.reports import charts, follow_up
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours
 from storage.models import Alert, Outage, Service, Ticket, TicketEvent
@@ -189,6 +189,7 @@ def exception_report(
         ):
             events[e.ticket_id].append(e)
     breaches = []
+    links = follow_up.linked_actions(session, lang)
     not_yet = i18n.t("reports.exception.not_yet", lang)
     for kind, items, due_attr, done_attr in (
         (
@@ -217,6 +218,7 @@ def exception_report(
                     _local(done, tz) or not_yet,
                     hours(over),
                     _reasons(events[t.id or 0], t, now, lang),
+                    follow_up.follow_up_cell(links, t.id, t.service_id),
                 ]
             )
     breaches.sort(key=lambda r: (r[4] or "", r[1]))
@@ -249,8 +251,17 @@ def exception_report(
                     f"{f.target:g}",
                     round(f.without_maintenance or 0, 3),
                     round(f.down_s / 60, 1),
+                    follow_up.follow_up_cell(links, None, sid),
                 ]
             )
+    unacked_kind = i18n.t("reports.exception.unacknowledged", lang)
+    below_kind = i18n.t("reports.exception.below_target", lang)
+    summary = follow_up.exception_summary(
+        [(r[2], r[0]) for r in breaches]
+        + [(r[1], unacked_kind) for r in unacked]
+        + [(r[0], below_kind) for r in below],
+        lang,
+    )
     return Report(
         "pengecualian",
         i18n.t("reports.exception.title", lang),
@@ -260,6 +271,7 @@ def exception_report(
         service_id,
         intro=i18n.t("reports.exception.intro", lang),
         sections=[
+            summary,
             Table(
                 i18n.t("reports.exception.breaches", lang),
                 [
@@ -271,6 +283,7 @@ def exception_report(
                     i18n.t("reports.column.met_at", lang),
                     i18n.t("reports.column.over_h", lang),
                     i18n.t("reports.column.reason", lang),
+                    i18n.t("reports.review.column.follow_up", lang),
                 ],
                 breaches,
                 name="breaches",
@@ -295,6 +308,7 @@ def exception_report(
                     i18n.t("reports.column.target_pct", lang),
                     i18n.t("reports.column.availability_pct", lang),
                     i18n.t("reports.column.unavailable_min", lang),
+                    i18n.t("reports.review.column.follow_up", lang),
                 ],
                 below,
                 name="below_target",

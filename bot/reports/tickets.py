@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from bot import i18n  # i18n.t: in this module `t` is a ticket
 from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG
-from bot.reports import charts
+from bot.reports import charts, follow_up
 from bot.reports.labels import priority_label
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours, mean, share
@@ -97,6 +97,9 @@ def evaluation(
             _performance_table(rows, names, now, lang),
             _recurring_table(rows, names, lang),
             _satisfaction_table(session, lo, hi, lang),
+            *follow_up.evaluation_sections(
+                session, start, end, tz=tz, now=now, service_id=service_id, lang=lang
+            ),
         ],
         lang=lang,
     )

@@ -22,7 +22,7 @@ def test_every_command_is_registered_in_help_order() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     names = re.findall(r"^│ ([a-z-]+) ", result.output, re.M)
-    assert names[-12:] == [
+    assert names[-13:] == [
         "run",
         "chat",
         "worker",
@@ -35,6 +35,7 @@ def test_every_command_is_registered_in_help_order() -> None:
         "telegram",
         "maintenance",
         "inbox",
+        "review",
     ]
 
 
@@ -47,6 +48,7 @@ def test_subcommands() -> None:
         "telegram": ["set-webhook"],
         "maintenance": ["schedule", "list", "cancel"],
         "inbox": ["status", "dead", "retry"],
+        "review": ["open", "list", "show", "attend", "finding", "decide", "action", "close"],
     }
     for group, commands in expected.items():
         result = runner.invoke(app, [group, "--help"], env={"COLUMNS": "200"})

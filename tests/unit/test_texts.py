@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import availability, priority, sla
+from bot.core import availability, priority, review_actions, review_figures, reviews, sla
 from bot.core.roles import Role
 from bot.core.ticket_states import STATES, TYPES
 from bot.i18n import LANGUAGES, catalogue
 from bot.reports import criteria
+from bot.reports import reviews as review_report
 from tests.text_keys import HOLE, Scanner, Use
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,6 +64,11 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
     "reports.evidence.attach.{}": lambda: sorted(
         {a for c in criteria.load().criteria for a in c.attach}
     ),
+    "review.state.{}": lambda: (*reviews.STATES, *review_actions.STATES),
+    "reports.review.event.{}": lambda: reviews.EVENT_KINDS,
+    "review.missing.{}": lambda: reviews.RECORD_PARTS,
+    "reports.review.measure.{}": lambda: review_figures.MEASURES,
+    "reports.review.column.{}": lambda: review_report.COLUMNS,
 }
 
 

@@ -14,6 +14,7 @@ from bot.dialogue.flows import (
     monitoring,
     report_documents,
     review,
+    review_cycle,
     ticket_commands,
     triage,
 )
@@ -27,6 +28,7 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     monitoring.FLOW,
     report_documents.FLOW,
     review.FLOW,
+    review_cycle.FLOW,
     triage.FLOW,
     account.FLOW,
 )
