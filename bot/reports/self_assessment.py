@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.config import Settings
 from bot.i18n import fmt_dt, fmt_number, t
-from bot.reports.criteria import Criteria, Criterion, Evidence
+from bot.reports.criteria import Criteria, Criterion
 from bot.reports.model import Report, Table
 
 _env = Environment(
@@ -56,7 +56,6 @@ class Document:
 class Found:
     """One piece of evidence a criterion asks for, as the pack holds it."""
 
-    evidence: Evidence
     label: str
     state: str
     stem: str | None = None
@@ -174,16 +173,16 @@ def assess(spec: Criteria, documents: dict[str, Document], lang: str) -> list[As
             doc = documents.get(e.report)
             if doc is None:
                 label = t("reports.evidence.kind_unavailable", lang, kind=e.report)
-                found.append(Found(e, label, UNAVAILABLE))
+                found.append(Found(label, UNAVAILABLE))
                 continue
             rows = doc.rows(e.table)
             if rows is None:
                 label = t("reports.evidence.table_unavailable", lang, doc=doc.title, table=e.table)
-                found.append(Found(e, label, UNAVAILABLE, doc.stem))
+                found.append(Found(label, UNAVAILABLE, doc.stem))
                 continue
             label = f"{doc.title}: {doc.table_title(e.table)}" if e.table else doc.title
             state = OK if rows or e.empty_ok else EMPTY
-            found.append(Found(e, label, state, doc.stem, rows))
+            found.append(Found(label, state, doc.stem, rows))
         attach = [t(f"reports.evidence.attach.{key}", lang) for key in c.attach]
         out.append(Assessed(c, t(f"reports.evidence.criterion.{c.code}", lang), found, attach))
     return out
