@@ -186,8 +186,15 @@ class _Measure:
     """A table's text widths per column, measured once for every page width tried."""
 
     body_word: list[float]  # the longest word of the rows
+    body_short: list[float]  # ... or the longest short cell (a date and time, a name)
     head_word: list[float]  # the longest word of the header
     line: list[float]  # the longest cell on one line
+    cells: list[list[float]]  # every row's cells on one line
+
+
+#: a cell this short (a ticket number, "2026-03-02 09:00", "2 Mar 2026 09.00 WIB", a
+#: person's name) is kept on one line when the page is wide enough
+_SHORT = 20
 
 
 def _pdf_measure(cells: list[list[str]], style: Any) -> _Measure:
@@ -196,30 +203,40 @@ def _pdf_measure(cells: list[list[str]], style: Any) -> _Measure:
     def width(text: str) -> float:
         return float(stringWidth(text, style.fontName, style.fontSize))
 
-    def word(text: str) -> float:
-        return max((width(w) for w in text.split()), default=0.0)
-
     header, *rows = cells
     columns = range(len(header))
+    lines = [[width(c) for c in row] for row in rows]
+    word = [0.0] * len(header)
+    short = [0.0] * len(header)
+    for row, widths in zip(rows, lines, strict=True):
+        for i in columns:
+            if widths[i] > short[i] and len(row[i]) <= _SHORT:
+                short[i] = widths[i]
+            if widths[i] > word[i]:  # a word is never longer than its cell
+                word[i] = max([word[i], *(width(w) for w in row[i].split())])
+    head_line = [width(h) for h in header]
     return _Measure(
-        [max((word(r[i]) for r in rows), default=0.0) for i in columns],
-        [word(h) for h in header],
-        [max(width(r[i]) for r in cells) for i in columns],
+        word,
+        [max(w, sh) for w, sh in zip(word, short, strict=True)],
+        [max((width(w) for w in h.split()), default=0.0) for h in header],
+        [max([head_line[i], *(w[i] for w in lines)]) for i in columns],
+        lines,
     )
 
 
 def _pdf_widths(m: _Measure, avail: float) -> tuple[list[float], list[float]]:
     """Column widths the way a browser lays out an automatic table: each column at least
-    as wide as its longest word (its minimum), at most as its longest line; the room
-    left goes to the columns whose text would wrap. A code such as a ticket number is
-    one word, so it is never split. Returns (widths, minimums)."""
+    as wide as its longest word and its short cells (its minimum), at most as its longest
+    line; the room left goes to the columns whose text would wrap. A code such as a
+    ticket number is one word, so it is never split. Returns (widths, minimums)."""
     slack = 2 * _PAD + 1
-    low = [max(b, h) + slack for b, h in zip(m.body_word, m.head_word, strict=True)]
+    # what may wrap when the page is too narrow, in this order: the short cells and the
+    # headers' words first, the rows' words (the codes) last
+    for body, head in ((m.body_short, m.head_word), (m.body_short, None), (m.body_word, None)):
+        low = [max(b, h) + slack for b, h in zip(body, head or body, strict=True)]
+        if sum(low) <= avail:
+            break
     high = [max(lo, w + slack) for lo, w in zip(low, m.line, strict=True)]
-    if sum(low) > avail:
-        # even the headers' longest words do not fit: headers wrap inside words first,
-        # the rows' codes last
-        low = [b + slack for b in m.body_word]
     if sum(high) <= avail:
         extra = avail - sum(high)
         return [w + extra * w / sum(high) for w in high], low
@@ -261,7 +278,17 @@ def _pdf_table(
 
     width, height = frame
     widths, _ = _pdf_widths(measure, width)
-    data = [[Paragraph(_esc(c), style) for c in row] for row in cells]
+    # a cell that fits on one line is drawn as a plain string: a Paragraph per cell is
+    # what makes a table of thousands of tickets slow, and only wrapping needs one
+    room = [w - 2 * _PAD for w in widths]
+    data: list[list[Any]] = [[Paragraph(_esc(c), style) for c in cells[0]]]
+    data += [
+        [
+            c if w <= room[i] and "\n" not in c else Paragraph(_esc(c), style)
+            for i, (c, w) in enumerate(zip(row, line, strict=True))
+        ]
+        for row, line in zip(cells[1:], measure.cells, strict=True)
+    ]
     if len(data) == 1:
         empty = Paragraph(_esc(t("reports.meta.no_data", lang)), style)
         data.append([empty] + [""] * (len(cells[0]) - 1))
@@ -270,6 +297,7 @@ def _pdf_table(
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
             ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("FONT", (0, 0), (-1, -1), style.fontName, style.fontSize, style.leading),
             ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
             ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
             ("TOPPADDING", (0, 0), (-1, -1), _PAD / 2),

@@ -140,6 +140,8 @@ def test_ticket_numbers_stay_on_one_line_and_nothing_runs_off_the_page() -> None
     # 3+14+1+9+22+2+6+17+4+11 = 89 rows, each number once as one piece of text
     assert len(numbers) == 89
     assert all(pieces.count(n) == 1 for n in numbers)
+    # other short cells too: the times (a created and a resolved time in each of 89 rows)
+    assert pieces.count("2026-03-02 09:00") == 89 and pieces.count("2026-03-02 13:00") == 89
     # the 12 columns fit in landscape A4 (842 pt) with 1.5 cm margins (42.5 pt)
     assert all(round(page.width) == 842 for page in pages)
     assert all(x <= page.width - 42 for page in pages for _, x, _ in page.texts)
