@@ -82,7 +82,10 @@ class Jobs:
 
 
 def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
-    """Availability probes (only with HELPDESK_PROBES=true) and maintenance announcements."""
+    """Availability probes (only with HELPDESK_PROBES=true) and maintenance announcements:
+    the maintenance tick sends each due stage (24 h, 1 h, start, end) once, to operator
+    groups, the services' users and their subscribers (bot.core.subscriptions), deduped
+    per window, stage and chat however often and on however many replicas it runs."""
     from bot.core import maintenance
     from bot.core.probes import Prober
 

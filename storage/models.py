@@ -522,3 +522,42 @@ class ReviewEvent(SQLModel, table=True):
     old: str | None = Field(default=None, max_length=200)
     new: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=1000)
+
+
+# -- service subscriptions (bot.core.subscriptions) ------------------------------------
+
+
+class Subscription(SQLModel, table=True):
+    """A chat (channel + chat id) that asked to hear of one service's outages, maintenance
+    and releases. Stopping keeps the row (`ended_at`), so subscribing again reuses it and
+    the notices already sent keep their button's target; every start and stop is a
+    `SubscriptionEvent`."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("service_id", "channel", "chat_id", name="uq_subscription_chat"),
+        sa.Index("ix_subscription_service_active", "service_id", "ended_at"),
+        sa.Index("ix_subscription_chat", "channel", "chat_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    channel: str = Field(max_length=20)
+    chat_id: str = Field(max_length=200)
+    #: who subscribed, when known (an anonymous web visitor is not): notices use their language
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    #: the chat's language when it subscribed, for subscribers without a person
+    lang: str | None = Field(default=None, max_length=8)
+    #: when it (last) started; None in `ended_at` while it runs
+    created_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class SubscriptionEvent(SQLModel, table=True):
+    """Audit trail of a subscription: each start and stop, who, when and from where."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=16)  # subscribed | unsubscribed
+    #: command | button | status_page | session_ended (its web chat session is over)
+    via: str = Field(max_length=20)
+    person_id: int | None = Field(default=None, foreign_key="person.id")

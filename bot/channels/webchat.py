@@ -8,8 +8,8 @@ counts as its /64). When a message changes whom the session speaks for (`/tautka
 answer carries a new cookie and the old token is dead (bot.core.web_sessions.rotate): a
 token planted in the browser beforehand never speaks for the person. Behind HTTPS the
 cookie is `__Host-hd_sid` (Secure, Path=/, no Domain: a sibling domain cannot set it). Its page and API are this channel's routes:
-GET /chat, POST /api/chat, GET /api/chat/notices (the page's script and style are the
-web app's /static).
+GET /chat, POST /api/chat, GET /api/chat/notices, and POST /chat/subscribe (the status
+page's "Langganan" form; the page's script and style are the web app's /static).
 """
 
 from __future__ import annotations
@@ -23,21 +23,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from bot.channels.base import Capabilities, ChannelSpec, Slot
 from bot.config import Settings
-from bot.core import web_sessions
+from bot.core import subscriptions, web_sessions
+from bot.core.errors import HelpdeskError
 from bot.core.limits import Limits, check_new_session
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
-from bot.i18n import catalogue, t
+from bot.i18n import catalogue, norm_lang, t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import utcnow
@@ -273,6 +274,54 @@ async def chat_page(request: Request, guard: Guard) -> Response:
     return response
 
 
+def subscribe_session(
+    guard: Guard, key: str, service_id: str, lang: str, now: datetime
+) -> str | None:
+    """Subscribe the chat `key` to the service; the refusal's text, if any."""
+    try:
+        with session_scope(guard.engine) as session:
+            chat = subscriptions.Chat(CHANNEL, key, web_sessions.person_of(session, key), lang)
+            sub, _ = subscriptions.subscribe(session, service_id, chat, via="status_page", now=now)
+            subscriptions.confirm_by_notice(session, sub, lang, now)
+    except HelpdeskError as exc:
+        return t(exc.key, lang, **exc.params)
+    return None
+
+
+async def subscribe_form(request: Request, guard: Guard) -> Response:
+    """The status page's "Langganan" button: a plain form (the page runs no script of its
+    own), which subscribes the visitor's web chat session, a new one if it has none, and
+    opens the chat, where the notices arrive. Only from our own pages: a form another
+    site posts is refused before anything is read."""
+    if not guard.same_origin(request) or (
+        request.headers.get("sec-fetch-site", "").lower() in FOREIGN_FETCH_SITES
+    ):
+        return PlainTextResponse("cross-origin request refused", status_code=403)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        return PlainTextResponse("send a form", status_code=415)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    lang = norm_lang((form.get("lang") or ["id"])[0])
+    service_id = (form.get("service") or [""])[0].strip()[:64]
+    now = utcnow()
+    fresh: str | None = None
+    key = await asyncio.to_thread(guard.live_session, guard.token(request), now)
+    if key is None:
+        fresh = await asyncio.to_thread(guard.new_session, client_address(request), now)
+        if fresh is None:
+            return PlainTextResponse(t("limit.sessions", lang), status_code=429)
+        key = web_sessions.chat_key(fresh)
+    refusal = await asyncio.to_thread(subscribe_session, guard, key, service_id, lang, now)
+    response: Response
+    if refusal is None:
+        response = RedirectResponse("/chat" if lang == "id" else "/chat?lang=en", status_code=303)
+    else:
+        response = PlainTextResponse(refusal, status_code=404)
+    if fresh is not None:
+        set_cookie(response, fresh, guard)
+    return response
+
+
 def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
     conversations = helpdesk.conversations
     guard = Guard.from_helpdesk(helpdesk)
@@ -286,8 +335,12 @@ def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
     async def notices(request: Request) -> Response:
         return await poll(request, conversations, guard)
 
+    async def subscribe(request: Request) -> Response:
+        return await subscribe_form(request, guard)
+
     return [
         Route("/chat", page),
+        Route("/chat/subscribe", subscribe, methods=["POST"]),
         Route("/api/chat", api, methods=["POST"]),
         Route("/api/chat/notices", notices),
     ]

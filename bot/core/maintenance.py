@@ -3,7 +3,9 @@ out of the downtime figures.
 
 Announcements go 24 h and 1 h before, at the start and at the end, to the operator
 groups of the affected services and to their users (people who reported tickets for
-them, on every chat they linked), as outbox notices keyed per window, stage and chat.
+them, on every chat they linked) and to the services' subscribers (who also hear when a
+window more than a day ahead is scheduled), as outbox notices keyed per window, stage
+and chat.
 `maintenance_tick(now)` sends whichever stage is due; a stage missed while the
 scheduler was stopped is skipped in favour of the latest one, so nobody is told
 "in 24 hours" one hour before.
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices, outages
+from bot.core import alerts, notices, outages, subscriptions
 from bot.core.availability import add_interval
 from bot.core.errors import HelpdeskError, NotAllowed, NotFound
 from bot.core.roles import Role, has_any
@@ -121,6 +123,16 @@ def schedule(
     for sid in dict.fromkeys(service_ids):
         session.add(MaintenanceService(window_id=saved_id(window), service_id=sid))
     session.flush()
+    if start - now > LEADS["24h"]:  # subscribers hear early; nearer, the tick's stage comes
+        _tell_subscribers(
+            session,
+            window,
+            list(dict.fromkeys(service_ids)),
+            "scheduled",
+            "subscription.maintenance.scheduled",
+            now,
+            tz,
+        )
     return window
 
 
@@ -207,7 +219,11 @@ def _announce(
     session: Session, window: MaintenanceWindow, stage: str, now: datetime, tz: str
 ) -> int:
     service_ids = [s.id for s in services_of(session, window.id or 0)]
-    sent = 0
+    # subscribers first: a chat that is also a recipient below gets the one notice with
+    # its "Berhenti" button (the same dedupe key)
+    sent = _tell_subscribers(
+        session, window, service_ids, stage, f"maintenance.announce.{stage}", now, tz
+    )
     for r in recipients(session, service_ids):
         text = t(f"maintenance.announce.{stage}", r.lang, **describe(session, window, r.lang, tz))
         sent += notices.enqueue(
@@ -220,6 +236,38 @@ def _announce(
             now=now,
         )
     return sent
+
+
+def _tell_subscribers(
+    session: Session,
+    window: MaintenanceWindow,
+    service_ids: list[str],
+    stage: str,
+    text_key: str,
+    now: datetime,
+    tz: str,
+) -> int:
+    names = ", ".join(s.name for s in services_of(session, window.id or 0))
+    params = {
+        "id": str(window.id),
+        "services": names,
+        "start": window.starts_at,
+        "end": window.ends_at,
+        "impact": window.impact or "-",
+    }
+    return sum(
+        subscriptions.announce(
+            session,
+            service_id=sid,
+            topic="maintenance",
+            dedupe_key=f"maint:{window.id}:{stage}",
+            text_key=text_key,
+            params=params,
+            now=now,
+            tz=tz,
+        )
+        for sid in service_ids
+    )
 
 
 def due_stage(window: MaintenanceWindow, now: datetime) -> str:

@@ -10,6 +10,7 @@ service's operator groups and, for critical services (kritikalitas tinggi), post
 same alert to every recovery coordinator (koordinator pemulihan) on their linked chats.
 Up closes the outage with its duration, notes it on the incident (left open for the
 technical manager's root cause) and tells the users who reported the service meanwhile.
+The service's subscribers (bot.core.subscriptions) hear of an unplanned down and its end.
 Down inside a maintenance window is a planned outage: recorded, no incident, no alert.
 """
 
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices, tickets
+from bot.core import alerts, notices, subscriptions, tickets
 from bot.core.availability import add_interval, bump_days
 from bot.core.readings import Reading
 from bot.core.roles import Role
@@ -270,6 +271,15 @@ def open_outage(
     if alert is not None and service.criticality == "tinggi":
         for ident in recovery_coordinator_chats(session):
             alerts.post(session, alert, ident.channel, ident.external_id, now=now)
+    subscriptions.announce(
+        session,
+        service_id=service.id,
+        topic="outage",
+        dedupe_key=f"outage:{outage.id}:down",
+        text_key="subscription.outage.down",
+        params={"service": service.name, "since": now},
+        now=now,
+    )
     return outage
 
 
@@ -325,6 +335,18 @@ def close_outage(
         )
         tickets.comment(session, ticket, tickets.SYSTEM, note, now=now)
         _ask_root_cause(session, ticket, name, outage)
+    if not outage.planned:  # subscribers heard of the window, not of a planned outage
+        # first, so a chat that also reported gets the notice with its "Berhenti" button
+        subscriptions.announce(
+            session,
+            service_id=outage.service_id,
+            topic="outage",
+            dedupe_key=f"outage:{outage.id}:back",
+            text_key="subscription.outage.up",
+            params={"service": name, "at": now},
+            now=now,
+            tz=tz,
+        )
     _tell_reporters(session, outage, name, now)
     return outage
 

@@ -23,7 +23,7 @@ from bot.core.knowledge_base import KnowledgeBase
 from bot.core.limits import LimitExceeded, Limits, check_turn
 from bot.core.notices import pending_for
 from bot.dialogue.flows import DEFAULT_FLOWS
-from bot.dialogue.messages import Incoming, Reply
+from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.dialogue.router import Flow, Router
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import norm_lang, t
@@ -147,7 +147,11 @@ class Conversations:
         """Pull channels (web chat, console) collect what the system has to tell them."""
         with session_scope(self.engine) as session:
             return [
-                Reply(n.payload.get("text", ""), kind="notice")
+                Reply(
+                    n.payload.get("text", ""),
+                    [Choice(c["label"], c["action"]) for c in n.payload.get("choices") or []],
+                    kind="notice",
+                )
                 for n in pending_for(session, channel, chat_id)
             ]
 

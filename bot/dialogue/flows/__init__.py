@@ -15,6 +15,7 @@ from bot.dialogue.flows import (
     report_documents,
     review,
     review_cycle,
+    subscriptions,
     ticket_commands,
     triage,
 )
@@ -31,4 +32,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     review_cycle.FLOW,
     triage.FLOW,
     account.FLOW,
+    subscriptions.FLOW,
 )

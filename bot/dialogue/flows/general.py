@@ -9,6 +9,7 @@ import logging
 from bot.core import catalog, limits, people, summary, usecases
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.roles import is_operator
+from bot.dialogue.flows.subscriptions import service_choice
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import service_detail, service_line
 from bot.dialogue.router import Button, Flow, split_first
@@ -59,7 +60,7 @@ def services(turn: Turn, query: str) -> list[Reply]:
         if len(found) == 1 or found_scores[0] - found_scores[1] >= 50:
             return turn.say(
                 service_detail(turn, turn.session, found[0]),
-                [turn.choice("menu.report", "menu:report")],
+                [turn.choice("menu.report", "menu:report"), *service_choice(turn, found[0])],
             )
     else:
         found = catalog.list_services(turn.session)
@@ -129,7 +130,8 @@ def service_info(turn: Turn, service_id: str) -> list[Reply] | None:
     if svc is None:
         return None
     return turn.say(
-        service_detail(turn, turn.session, svc), [turn.choice("menu.report", "menu:report")]
+        service_detail(turn, turn.session, svc),
+        [turn.choice("menu.report", "menu:report"), *service_choice(turn, svc)],
     )
 
 

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from bot.core import availability, catalog, maintenance, outages
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.when import parse_span
+from bot.dialogue.flows.subscriptions import service_choice, services_choices
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.router import Button, Flow, TextHandler
 from bot.dialogue.turn import Turn
@@ -64,10 +65,12 @@ def availability_command(turn: Turn, query: str) -> list[Reply]:
     states = {st.service_id: st.state for st in turn.session.exec(select(ServiceState))}
     maint = outages.in_maintenance(turn.session, list(figs), turn.now)
     lines = [turn.t("availability.header_all")]
+    shown: list[Service] = []
     for svc in catalog.list_services(turn.session):
         f = figs.get(svc.id)
         if f is None:
             continue
+        shown.append(svc)
         state = "maintenance" if svc.id in maint else states.get(svc.id, "unknown")
         mark = turn.t("availability.below_target") if f.meets_target is False else ""
         lines.append(
@@ -81,7 +84,7 @@ def availability_command(turn: Turn, query: str) -> list[Reply]:
             )
         )
     lines.append(turn.t("availability.hint"))
-    return turn.say("\n".join(lines))
+    return turn.say("\n".join(lines), services_choices(turn, shown))
 
 
 def _service_availability(turn: Turn, service: Service) -> list[Reply]:
@@ -139,7 +142,7 @@ def _service_availability(turn: Turn, service: Service) -> list[Reply]:
                 end=turn.dt(nxt[0].ends_at),
             )
         )
-    return turn.say("\n".join(lines))
+    return turn.say("\n".join(lines), service_choice(turn, service))
 
 
 # -- /pemeliharaan ------------------------------------------------------------------
