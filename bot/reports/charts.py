@@ -172,7 +172,8 @@ def swimlane_figure(
     """The trail of one ticket as a swimlane diagram (guideline ch. 3.6, level 3 e): a
     lane per role, the steps in time order joined by a line that crosses lanes where the
     work is handed over. Times on the axis in the agency's zone."""
-    fig, ax = plt.subplots(figsize=(9, 0.7 * len(lanes) + 1.6))
+    # a long trail gets a wider picture (the PDF scales it to the page), up to twice
+    fig, ax = plt.subplots(figsize=(min(18, max(9, 0.55 * len(steps))), 0.7 * len(lanes) + 1.6))
     zone = ZoneInfo(tz)
     xs = list(range(len(steps)))
     ys = [s.lane for s in steps]
