@@ -8,7 +8,9 @@ The setup inserts rows in bulk (it is not what is measured): every incident of t
 becomes a ticket (the newest 2 % still open), cycled with shifted dates until N tickets exist, with its priority,
 category, state and times moved so that the newest falls on today; due times from the
 catalog's SLA minutes. Measured: one summary (build + text + chart) and the monthly
-evaluation and exception reports (build + HTML + PDF + CSV). Last line: one JSON object.
+evaluation and exception reports (build + HTML + PDF + CSV), and the monthly SPBE evidence
+pack (every form, the self-assessment front page, the manifest, one zip). Last line: one
+JSON object.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.config import Settings  # noqa: E402
 from bot.core import availability, summary  # noqa: E402
 from bot.reports import build_report, to_csv, to_html, to_pdf  # noqa: E402
 from bot.reports.charts import summary_availability  # noqa: E402
+from bot.reports.evidence import build_pack  # noqa: E402
 from bot.runtime import load_samples  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 from storage.models import Alert, Service, ServiceState, Ticket  # noqa: E402
@@ -174,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
                 report = build_report(kind, s, start=start, end=end, tz=TZ, now=now)
                 to_html(report), to_pdf(report), to_csv(report)
             monthly_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pack = build_pack(s, start=start, end=end, tz=TZ, now=now)
+            pack_s = time.perf_counter() - t0
         print(text, file=sys.stderr)
         print(
             json.dumps(
@@ -182,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                     "tickets": count,
                     "summary_seconds": round(summary_s, 3),
                     "monthly_report_seconds": round(monthly_s, 3),
+                    "monthly_pack_seconds": round(pack_s, 3),
+                    "pack_bytes": len(pack),
                     "open_tickets": result.open_total,
                     "chart_bytes": len(png or b""),
                     "month": [start.isoformat(), end.isoformat()],

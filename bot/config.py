@@ -421,6 +421,28 @@ class Settings(BaseSettings):
         "15 2 * * *", validation_alias=AliasChoices("RETENTION_CRON", "retention_cron")
     )
 
+    # The SPBE evidence pack's front page (bot.reports.evidence): the agency and who
+    # prepares and approves the self-assessment; unset ones are named on the page.
+    agency_name: str = Field(
+        "", validation_alias=AliasChoices("HELPDESK_AGENCY_NAME", "agency_name")
+    )
+    #: the place of the approval block ("Jakarta, 2 Desember 2026")
+    agency_place: str = Field(
+        "", validation_alias=AliasChoices("HELPDESK_AGENCY_PLACE", "agency_place")
+    )
+    preparer_name: str = Field(
+        "", validation_alias=AliasChoices("HELPDESK_PREPARER_NAME", "preparer_name")
+    )
+    preparer_title: str = Field(
+        "", validation_alias=AliasChoices("HELPDESK_PREPARER_TITLE", "preparer_title")
+    )
+    approver_name: str = Field(
+        "", validation_alias=AliasChoices("HELPDESK_APPROVER_NAME", "approver_name")
+    )
+    approver_title: str = Field(
+        "", validation_alias=AliasChoices("HELPDESK_APPROVER_TITLE", "approver_title")
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The embedded default is a SQLite file inside the data folder."""

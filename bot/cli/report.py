@@ -57,7 +57,11 @@ def report(
     helpdesk = build_helpdesk(settings)
     with session_scope(helpdesk.engine) as s:
         if kind == "spbe-evidence":
-            out.write_bytes(build_pack(s, start=start, end=end, tz=settings.timezone, now=now))
+            out.write_bytes(
+                build_pack(
+                    s, start=start, end=end, tz=settings.timezone, now=now, settings=settings
+                )
+            )
             typer.echo(f"wrote {out}")
             return
         name = resolve_kind(kind)

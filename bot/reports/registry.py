@@ -10,7 +10,17 @@ from sqlmodel import Session
 
 from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG, norm_lang, t
-from bot.reports import catalog_docs, changes, problems, reviews, service_levels, tickets
+from bot.reports import (
+    catalog_docs,
+    changes,
+    cross_unit,
+    problems,
+    reviews,
+    service_levels,
+    tickets,
+    trail,
+    usage,
+)
 from bot.reports.model import Report
 
 Builder = Callable[..., Report]
@@ -42,6 +52,9 @@ KINDS: dict[str, tuple[str, Builder, bool]] = {
     "review": ("reports.kind.review", reviews.review_report, True),
     "problems": ("problem.report.kind", problems.register, True),
     "changes": ("reports.kind.changes", changes.change_log, True),
+    "crossunit": ("reports.kind.crossunit", cross_unit.cross_unit_map, False),
+    "usage": ("reports.kind.usage", usage.usage_report, True),
+    "trail": ("reports.kind.trail", trail.trail_report, True),
 }
 ALIASES = {
     "ketersediaan": "availability",
@@ -56,6 +69,9 @@ ALIASES = {
     "reviu": "review",
     "masalah": "problems",
     "perubahan": "changes",
+    "lintas-unit": "crossunit",
+    "penggunaan": "usage",
+    "jejak": "trail",
 }
 
 

@@ -264,15 +264,15 @@ def _charts(
         i18n.t("reports.evaluation.volume_chart", lang),
         lang,
     )
-    weeks: dict[str, list[Row]] = defaultdict(list)
+    weeks: dict[date, list[Row]] = defaultdict(list)
     for r in rows:
-        iso = r.ticket.created_at.astimezone(zone).isocalendar()
-        weeks[f"{iso.year}-W{iso.week:02d}"].append(r)
-    labels = sorted(weeks)
+        day = r.ticket.created_at.astimezone(zone).date()
+        weeks[day - timedelta(days=day.weekday())].append(r)
+    mondays = sorted(weeks)
     comp = charts.compliance(
-        labels,
-        [_pct([r.response_met(now) for r in weeks[w]]) for w in labels],
-        [_pct([r.resolution_met(now) for r in weeks[w]]) for w in labels],
+        [charts.week_label(max(m, start), min(m + timedelta(days=6), end), lang) for m in mondays],
+        [_pct([r.response_met(now) for r in weeks[m]]) for m in mondays],
+        [_pct([r.resolution_met(now) for r in weeks[m]]) for m in mondays],
         i18n.t("reports.evaluation.compliance_chart", lang),
         lang,
     )

@@ -27,6 +27,7 @@ from bot.core import (
 from bot.core.roles import Role
 from bot.core.ticket_states import STATES, TYPES
 from bot.i18n import LANGUAGES, catalogue
+from bot.reports import criteria
 from bot.reports import reviews as review_report
 from tests.text_keys import HOLE, Scanner, Use
 
@@ -67,6 +68,11 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
         p.name for p in availability.periods(datetime.now(UTC), "Asia/Jakarta")
     ],
     "alert.headline.{}": _alert_kinds,
+    # the guideline's criteria and what the agency attaches, from bot/reports/criteria.yaml
+    "reports.evidence.criterion.{}": lambda: [c.code for c in criteria.load().criteria],
+    "reports.evidence.attach.{}": lambda: sorted(
+        {a for c in criteria.load().criteria for a in c.attach}
+    ),
     "review.state.{}": lambda: (*reviews.STATES, *review_actions.STATES),
     "reports.review.event.{}": lambda: reviews.EVENT_KINDS,
     "review.missing.{}": lambda: reviews.RECORD_PARTS,
