@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -114,11 +114,36 @@ def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None
     scheduler.add_job(
         change_job, "interval", seconds=settings.change_tick_seconds, id="changes", **common
     )
+
+    async def alertmanager_job() -> None:  # outages whose "resolved" was lost expire
+        if settings.alertmanager_expire_repeats:
+            await asyncio.to_thread(expire_alertmanager_outages, helpdesk, utcnow())
+
+    scheduler.add_job(
+        alertmanager_job,
+        "interval",
+        seconds=settings.alertmanager_tick_seconds,
+        id="alertmanager-expiry",
+        **common,
+    )
     if settings.probes_enabled:
         prober = Prober.from_settings(helpdesk.engine, settings)
         scheduler.add_job(
             prober.tick, "interval", seconds=settings.probe_tick_seconds, id="probes", **common
         )
+
+
+def expire_alertmanager_outages(helpdesk: Helpdesk, now: datetime) -> list[str]:
+    """Alertmanager repeats a firing alert every repeat interval; an outage silent for
+    `alertmanager_expire_repeats` of them has lost its "resolved"."""
+    from bot.core import alertmanager
+
+    settings = helpdesk.settings
+    after = timedelta(
+        seconds=settings.alertmanager_repeat_interval_seconds * settings.alertmanager_expire_repeats
+    )
+    with session_scope(helpdesk.engine) as s:
+        return alertmanager.expire(s, now, after, tz=settings.timezone)
 
 
 def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
