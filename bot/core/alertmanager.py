@@ -214,7 +214,10 @@ class _Batch:
 
 
 def _load(session: Session, ids: list[str], now: datetime, window: timedelta) -> _Batch:
-    services = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids)))}
+    # the catalogue is tens of services, a post may name thousands of unknown ones: read
+    # the catalogue rather than bind thousands of parameters
+    wanted = set(ids)
+    services = {s.id: s for s in session.exec(select(Service)) if s.id in wanted}
     known = list(services)
     states = {
         st.service_id: st
@@ -310,13 +313,15 @@ def _apply(
         elif status == "resolved":
             resolved[fp] = alert
             firing.pop(fp, None)
-    st = batch.states.get(service.id) or outages.state_of(session, service.id, now)
     outage = batch.open_.get(service.id)
     if outage is not None and outage.source != "alertmanager":
         return  # the probes' outage; they close it
     worst = min(
         (sev for _, sev in firing.values()), key=lambda s: _DOWN_FIRST[s.state or ""], default=None
     )
+    if outage is None and worst is None:
+        return  # nothing open, nothing to open (info, or a resolved nobody saw fire)
+    st = batch.states.get(service.id) or outages.state_of(session, service.id, now)
     if (
         outage is not None
         and worst is not None
