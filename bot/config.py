@@ -402,6 +402,16 @@ class Settings(BaseSettings):
     alertmanager_label: str = Field(
         "service", validation_alias=AliasChoices("ALERTMANAGER_LABEL", "alertmanager_label")
     )
+    #: bearer token Prometheus sends to /metrics; unset serves it to anyone who reaches it.
+    metrics_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("HELPDESK_METRICS_TOKEN", "metrics_token")
+    )
+    #: /healthz calls the scheduler stale when no job ran on any process for this long.
+    scheduler_stale_seconds: float = Field(
+        300.0,
+        gt=0,
+        validation_alias=AliasChoices("HELPDESK_SCHEDULER_STALE", "scheduler_stale_seconds"),
+    )
     #: severity label value → what it does (JSON in ALERTMANAGER_SEVERITIES); a value not
     #: listed, or no severity label, is read as `alertmanager_default_severity`.
     alertmanager_severities: dict[str, AlertSeverity] = Field(

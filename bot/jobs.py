@@ -10,13 +10,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Engine
 
 from bot.core import escalation, sla
 from bot.delivery import Deliverer
 from bot.runtime import Helpdesk
-from storage.db import session_scope
-from storage.models import utcnow
+from storage.db import insert_for, session_scope
+from storage.models import JobRun, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class Jobs:
         self.deliverer = deliverer
         self.escalation = escalation.EscalationPolicy.from_settings(helpdesk.settings)
         self.scheduler = AsyncIOScheduler(timezone=helpdesk.settings.timezone)
+        self._recording: set[asyncio.Future[None]] = set()
 
     async def sla_scan(self, now: datetime | None = None) -> Counter[str]:
         """SLA escalation steps, then alert repeats; the database work runs off the loop."""
@@ -76,10 +79,42 @@ class Jobs:
         add_retention_job(self.scheduler, self.helpdesk)
         add_review_job(self.scheduler, self.helpdesk)
         add_problem_job(self.scheduler, self.helpdesk)
+        self.scheduler.add_listener(self._ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.start()
+
+    def _ran(self, event: JobExecutionEvent) -> None:
+        """Every run is recorded off the event loop, for /metrics and /healthz."""
+        error = repr(event.exception)[:500] if event.exception else None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a listener called off the loop: record in this thread
+            record_run(self.helpdesk.engine, event.job_id, utcnow(), error)
+            return
+        future = loop.run_in_executor(
+            None, record_run, self.helpdesk.engine, event.job_id, utcnow(), error
+        )
+        self._recording.add(future)
+        future.add_done_callback(self._recording.discard)
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+
+
+def record_run(engine: Engine, name: str, at: datetime, error: str | None = None) -> None:
+    """One row per job, updated in place: a failure to record is logged, never the job's."""
+    try:
+        with session_scope(engine) as s:
+            insert = insert_for(s)
+            values = {"name": name[:60], "last_run_at": at, "last_error": error, "runs": 1}
+            if error is None:
+                values["last_ok_at"] = at
+            stmt = insert(JobRun).values(**values)
+            update = {"last_run_at": at, "last_error": error, "runs": JobRun.runs + 1}
+            if error is None:
+                update["last_ok_at"] = at
+            s.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=update))
+    except Exception:
+        log.exception("could not record the run of job %s", name)
 
 
 def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:

@@ -364,6 +364,17 @@ class Outage(SQLModel, table=True):
     last_seen_at: datetime | None = None
 
 
+class JobRun(SQLModel, table=True):
+    """When each scheduled job last ran (any replica): /metrics and /healthz read it, so
+    every web process reports the same scheduler, wherever the jobs run."""
+
+    name: str = Field(primary_key=True, max_length=60)
+    last_run_at: datetime
+    last_ok_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    runs: int = 0
+
+
 class OutageReporter(SQLModel, table=True):
     """A user who reported a service while it was known to be down: told when it is back."""
 

@@ -1,5 +1,5 @@
 """monitoring: an outage's state (down or degraded), whether the public page shows it,
-and when Alertmanager last repeated it (stale outages expire)
+and when Alertmanager last repeated it (stale outages expire); when each job last ran
 
 Revision ID: 0015
 Revises: 0011
@@ -21,6 +21,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "jobrun",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("last_run_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("last_ok_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
     with op.batch_alter_table("outage") as batch:
         batch.add_column(
             sa.Column(
@@ -43,3 +52,4 @@ def downgrade() -> None:
         batch.drop_column("last_seen_at")
         batch.drop_column("public")
         batch.drop_column("state")
+    op.drop_table("jobrun")
