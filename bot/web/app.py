@@ -34,7 +34,7 @@ from bot.intake import Intake, IntakePolicy
 from bot.jobs import Jobs
 from bot.reports.charts import summary_availability
 from bot.runtime import Helpdesk
-from bot.web import alertmanager_hook, metrics, status
+from bot.web import alertmanager_hook, calendar_feed, metrics, status
 from bot.web.chart_cache import ChartCache, ScopeKey
 from bot.web.headers import SecurityHeaders
 from bot.web.limits import BodyLimit
@@ -168,6 +168,7 @@ def create_app(
     routes += status.routes(helpdesk)  # /status, /api/status
     routes += alertmanager_hook.routes(helpdesk)
     routes += metrics.routes(helpdesk)  # /metrics
+    routes += calendar_feed.routes(helpdesk)  # /maintenance.ics
     routes += channel_routes(helpdesk, specs, slots, reserved=routes)
     limits = {**alertmanager_hook.BODY_LIMITS}
     for spec in specs:
