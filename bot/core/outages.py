@@ -138,9 +138,11 @@ def record_readings(engine: Engine, readings: list[Reading], now: datetime, poli
             st.last_error = (r.error or "")[:500] or None
             if r.cert_expires_at is not None:
                 st.cert_expires_at = r.cert_expires_at
-            if st.state in ("down", "degraded") and _external_owner(s, st):
+            if _external_owner(s, st) and (st.state == "down" or r.state != "down"):
                 s.add(st)
-                continue  # an Alertmanager outage is closed by Alertmanager's "resolved"
+                # an Alertmanager outage is closed by Alertmanager's "resolved"; only a
+                # probe that finds a degraded (warning) service down takes it further
+                continue
             new = step(st, r.state, policy)
             s.add(st)
             if new is not None:
@@ -185,6 +187,8 @@ def change(
     old = st.state
     record_change(session, st, new, now, source=source, reason=reason)
     outage = None
+    if new == "down" and old != "down" and st.outage_id is not None:
+        close_outage(session, st, now, tz=tz, recovered=False)  # a degraded one turns down
     if new == "down":
         outage = open_outage(
             session,

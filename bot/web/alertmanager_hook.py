@@ -53,6 +53,7 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
         bucket = int(now.timestamp() // max(1.0, rules.notice_interval.total_seconds()))
         if bucket in told:
             return
+        told.clear()
         told.add(bucket)
         log.warning("alertmanager: refused a post with a bad token from %s", address)
         with session_scope(helpdesk.engine) as s:

@@ -270,3 +270,25 @@ def test_refused_tokens_reach_the_admins_once_per_interval(helpdesk: Helpdesk) -
     (notice,) = admin_notices(helpdesk)  # five refusals, one notice
     assert "token tidak sah" in notice.payload["text"]
     assert outages_of(helpdesk) == []
+
+
+def test_probes_leave_a_warning_alone_unless_they_find_the_service_down(
+    helpdesk: Helpdesk,
+) -> None:
+    from bot.core import outages
+    from bot.core.readings import Reading
+
+    policy = outages.Policy(down_after=3, up_after=2)
+    post(helpdesk, T0, alert("w1", severity="warning"))
+    for n in range(1, 4):  # up readings: the warning is Alertmanager's to resolve
+        outages.record_readings(helpdesk.engine, [Reading("sso", "up")], T0 + n * MIN, policy)
+    assert state(helpdesk) == "degraded" and outages_of(helpdesk)[0].ended_at is None
+    for n in range(4, 7):  # three down readings (down_after = 3): the probes take it down
+        outages.record_readings(helpdesk.engine, [Reading("sso", "down")], T0 + n * MIN, policy)
+    warning, down = outages_of(helpdesk)
+    assert warning.ended_at == T0 + 6 * MIN  # the third down reading, at minute 6
+    assert (down.source, down.state, down.ended_at) == ("probe", "down", None)
+    assert state(helpdesk) == "down"
+    # Alertmanager's "resolved" for its warning leaves the probes' outage alone
+    post(helpdesk, T0 + 7 * MIN, alert("w1", "resolved", severity="warning", at=T0 + 7 * MIN))
+    assert outages_of(helpdesk)[1].ended_at is None and state(helpdesk) == "down"
