@@ -328,9 +328,12 @@ def _apply(
         and worst.state == "down"
         and outage.state != "down"
     ):
-        # a warning's outage turns into a critical one: the down time starts now
+        # a warning's outage turns into a critical one: the down time starts now, and
+        # the warning's incident points at the new one
         _close(session, st, outage, now, now, rules, result, recovered=False)
-        outage = None
+        opened = _open(session, service, st, firing, worst, now, rules, batch, result)
+        _point_to(session, batch.tickets.get(outage.ticket_id or 0), opened, now)
+        return
     if outage is None:
         if worst is not None:
             _open(session, service, st, firing, worst, now, rules, batch, result)
@@ -363,7 +366,7 @@ def _open(
     rules: Rules,
     batch: _Batch,
     result: dict[str, list[str]],
-) -> None:
+) -> Outage:
     alerts = [alert for alert, _ in firing.values()]
     at = min(min((_time(a.get("startsAt"), now) for a in alerts), default=now), now)
     planned = service.id in outages.in_maintenance(session, [service.id], at)
@@ -375,7 +378,7 @@ def _open(
     reason = _reason(alerts[0])
     assert worst.state is not None
     outages.record_change(session, st, worst.state, at, source="alertmanager", reason=reason)
-    outages.open_outage(
+    outage = outages.open_outage(
         session,
         st,
         at,
@@ -393,6 +396,15 @@ def _open(
     )
     session.flush()
     result["opened"].append(service.id)
+    return outage
+
+
+def _point_to(session: Session, old: Ticket | None, outage: Outage, now: datetime) -> None:
+    new = session.get(Ticket, outage.ticket_id) if outage.ticket_id else None
+    if old is None or new is None or old.id == new.id or old.state not in OPEN_STATES:
+        return
+    note = t("alertmanager.escalated", number=new.number)
+    tickets.comment(session, old, tickets.SYSTEM, note, now=now)
 
 
 def _close(

@@ -167,8 +167,16 @@ def test_a_critical_after_a_warning_turns_the_outage_down(helpdesk: Helpdesk) ->
     assert degraded.state == "degraded" and degraded.ended_at == T0 + 5 * MIN
     assert down.state == "down" and down.ended_at is None and down.public
     assert set(down.external_keys) == {"w1", "c1"}
-    assert ticket(helpdesk, down.ticket_id).priority == 1
+    p1 = ticket(helpdesk, down.ticket_id)
+    assert p1.priority == 1 and down.ticket_id != degraded.ticket_id
     assert state(helpdesk) == "down"
+    with Session(helpdesk.engine) as s:
+        from storage.models import TicketEvent
+
+        notes = s.exec(
+            select(TicketEvent.note).where(TicketEvent.ticket_id == degraded.ticket_id)
+        ).all()
+    assert any(n and p1.number in n for n in notes)  # the warning's incident points there
 
 
 def test_the_incident_holds_every_alert_of_the_group(helpdesk: Helpdesk) -> None:
