@@ -26,7 +26,7 @@ class AlertSeverity(BaseModel):
     public: bool = False
 
 
-def _default_severities() -> dict[str, AlertSeverity]:
+def default_severities() -> dict[str, AlertSeverity]:
     return {
         "critical": AlertSeverity(state="down", priority=1, public=True),
         "warning": AlertSeverity(state="degraded", priority=3, public=False),
@@ -415,7 +415,7 @@ class Settings(BaseSettings):
     #: severity label value → what it does (JSON in ALERTMANAGER_SEVERITIES); a value not
     #: listed, or no severity label, is read as `alertmanager_default_severity`.
     alertmanager_severities: dict[str, AlertSeverity] = Field(
-        default_factory=_default_severities,
+        default_factory=default_severities,
         validation_alias=AliasChoices("ALERTMANAGER_SEVERITIES", "alertmanager_severities"),
     )
     alertmanager_default_severity: str = Field(

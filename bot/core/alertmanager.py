@@ -35,7 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.config import AlertSeverity, Settings
+from bot.config import AlertSeverity, Settings, default_severities
 from bot.core import notices, outages, tickets
 from bot.core.roles import Role
 from bot.core.ticket_states import OPEN_STATES
@@ -139,11 +139,7 @@ class Rules:
     """The settings ingest reads, so the core needs no Settings object in tests."""
 
     label: str = "service"
-    severities: Mapping[str, AlertSeverity] = field(
-        default_factory=lambda: Settings.model_fields["alertmanager_severities"].get_default(
-            call_default_factory=True
-        )
-    )
+    severities: Mapping[str, AlertSeverity] = field(default_factory=default_severities)
     default_severity: str = "critical"
     reopen_window: timedelta = timedelta(hours=1)
     notice_interval: timedelta = timedelta(hours=1)
