@@ -114,3 +114,29 @@ def test_alerts_joining_an_open_outage_cost_no_statement_each(helpdesk: Helpdesk
         (outage,) = s.exec(select(Outage)).all()
         # 9 + 90 + 4,500 known alerts: every tenth was unknown
         assert len(outage.external_keys) == 9 + 90 + 4500
+
+
+def test_a_5000_alert_post_goes_through_the_webhook_and_the_inbox(helpdesk: Helpdesk) -> None:
+    import json
+
+    from pydantic import SecretStr
+    from starlette.testclient import TestClient
+
+    from bot.web.app import create_app
+
+    helpdesk.settings.alertmanager_token = SecretStr("s3cret")
+    body = json.dumps(group(5000, "firing", SERVICES, "h")).encode()
+    assert len(body) > 1 << 20  # more than the old 1 MiB limit refused
+    app = create_app(helpdesk, run_jobs=False)
+    with TestClient(app) as client:
+        r = client.post(
+            "/alerts/alertmanager",
+            content=body,
+            headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200, r.text
+        client.portal.call(app.state.intake.idle)
+    with Session(helpdesk.engine) as s:
+        open_ = s.exec(select(Outage).where(Outage.ended_at == None)).all()  # noqa: E711
+        assert sorted(o.service_id for o in open_) == sorted(SERVICES)
+        assert sum(len(o.external_keys) for o in open_) == 4500  # 5000 − every tenth unknown
