@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,6 +22,8 @@ from storage.db import insert_for, session_scope
 from storage.models import JobRun, utcnow
 
 log = logging.getLogger(__name__)
+#: seconds between two records of a job's runs with the same outcome
+RECORD_EVERY = 15.0
 
 
 class Jobs:
@@ -30,6 +33,7 @@ class Jobs:
         self.escalation = escalation.EscalationPolicy.from_settings(helpdesk.settings)
         self.scheduler = AsyncIOScheduler(timezone=helpdesk.settings.timezone)
         self._recording: set[asyncio.Future[None]] = set()
+        self._recorded: dict[str, tuple[float, bool]] = {}  # job → (monotonic, ok)
 
     async def sla_scan(self, now: datetime | None = None) -> Counter[str]:
         """SLA escalation steps, then alert repeats; the database work runs off the loop."""
@@ -83,8 +87,15 @@ class Jobs:
         self.scheduler.start()
 
     def _ran(self, event: JobExecutionEvent) -> None:
-        """Every run is recorded off the event loop, for /metrics and /healthz."""
+        """Runs are recorded off the event loop, for /metrics and /healthz: a job's run
+        at most every RECORD_EVERY seconds while its outcome stays the same (the outbox
+        runs every two seconds; its row need not be written as often)."""
         error = repr(event.exception)[:500] if event.exception else None
+        clock = time.monotonic()
+        last = self._recorded.get(event.job_id)
+        if last is not None and last[1] == (error is None) and clock - last[0] < RECORD_EVERY:
+            return
+        self._recorded[event.job_id] = (clock, error is None)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # a listener called off the loop: record in this thread

@@ -372,6 +372,7 @@ class JobRun(SQLModel, table=True):
     last_run_at: datetime
     last_ok_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
+    #: runs recorded (bot.jobs records a job at most every 15 s while its outcome holds)
     runs: int = 0
 
 
