@@ -8,12 +8,30 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = PACKAGE_ROOT / "knowledge"
+
+
+class AlertSeverity(BaseModel):
+    """What an Alertmanager `severity` does: the service's state (none: no incident), the
+    incident's priority (1 … 4), and whether the public status page shows it."""
+
+    state: Literal["down", "degraded"] | None = None
+    priority: int = Field(3, ge=1, le=4)
+    public: bool = False
+
+
+def default_severities() -> dict[str, AlertSeverity]:
+    return {
+        "critical": AlertSeverity(state="down", priority=1, public=True),
+        "warning": AlertSeverity(state="degraded", priority=3, public=False),
+        "info": AlertSeverity(state=None, public=False),
+    }
 
 
 class Settings(BaseSettings):
@@ -383,6 +401,63 @@ class Settings(BaseSettings):
     )
     alertmanager_label: str = Field(
         "service", validation_alias=AliasChoices("ALERTMANAGER_LABEL", "alertmanager_label")
+    )
+    #: bearer token Prometheus sends to /metrics; unset serves it to anyone who reaches it.
+    metrics_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("HELPDESK_METRICS_TOKEN", "metrics_token")
+    )
+    #: /healthz calls the scheduler stale when no job ran on any process for this long.
+    scheduler_stale_seconds: float = Field(
+        300.0,
+        gt=0,
+        validation_alias=AliasChoices("HELPDESK_SCHEDULER_STALE", "scheduler_stale_seconds"),
+    )
+    #: severity label value → what it does (JSON in ALERTMANAGER_SEVERITIES); a value not
+    #: listed, or no severity label, is read as `alertmanager_default_severity`.
+    alertmanager_severities: dict[str, AlertSeverity] = Field(
+        default_factory=default_severities,
+        validation_alias=AliasChoices("ALERTMANAGER_SEVERITIES", "alertmanager_severities"),
+    )
+    alertmanager_default_severity: str = Field(
+        "critical",
+        validation_alias=AliasChoices(
+            "ALERTMANAGER_DEFAULT_SEVERITY", "alertmanager_default_severity"
+        ),
+    )
+    #: Alertmanager's `repeat_interval` (its default is 4h): a firing alert is sent again
+    #: this often; an outage not repeated for `…_expire_repeats` × it closes (a lost
+    #: "resolved"); 0 repeats never expires.
+    alertmanager_repeat_interval_seconds: float = Field(
+        4 * 3600.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "ALERTMANAGER_REPEAT_INTERVAL", "alertmanager_repeat_interval_seconds"
+        ),
+    )
+    alertmanager_expire_repeats: int = Field(
+        3,
+        ge=0,
+        validation_alias=AliasChoices("ALERTMANAGER_EXPIRE_REPEATS", "alertmanager_expire_repeats"),
+    )
+    #: an alert firing again this soon after its outage closed joins that incident (flapping).
+    alertmanager_reopen_window_seconds: float = Field(
+        3600.0,
+        ge=0,
+        validation_alias=AliasChoices(
+            "ALERTMANAGER_REOPEN_WINDOW", "alertmanager_reopen_window_seconds"
+        ),
+    )
+    #: admins hear of unknown services and refused tokens at most once per this interval.
+    alertmanager_notice_interval_seconds: float = Field(
+        3600.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "ALERTMANAGER_NOTICE_INTERVAL", "alertmanager_notice_interval_seconds"
+        ),
+    )
+    alertmanager_tick_seconds: float = Field(
+        300.0,
+        validation_alias=AliasChoices("ALERTMANAGER_TICK_SECONDS", "alertmanager_tick_seconds"),
     )
 
     # Retention (bot.core.retention): what the daily job prunes; 0 keeps that kind for ever.

@@ -34,6 +34,12 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
+
+class Unreadable(Exception):
+    """A handler cannot read its event at all: trying again cannot help, so it is set
+    aside as dead at once, with this error, for an admin."""
+
+
 #: processes one event's payload; raises to have it retried
 Handler = Callable[[str], Awaitable[None]]
 T = TypeVar("T")
@@ -201,7 +207,7 @@ class Intake:
             await self._handlers[event.source](event.payload)
         except Exception as exc:
             self.failures.append((event.id, exc))
-            retry = event.attempts < self.policy.max_attempts
+            retry = event.attempts < self.policy.max_attempts and not isinstance(exc, Unreadable)
             log.error(
                 "inbox: %s event %s (attempt %d) failed%s",
                 event.source,

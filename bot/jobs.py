@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Engine
 
 from bot.core import escalation, sla
 from bot.delivery import Deliverer
 from bot.runtime import Helpdesk
-from storage.db import session_scope
-from storage.models import utcnow
+from storage.db import insert_for, session_scope
+from storage.models import JobRun, utcnow
 
 log = logging.getLogger(__name__)
+#: seconds between two records of a job's runs with the same outcome
+RECORD_EVERY = 15.0
 
 
 class Jobs:
@@ -27,6 +32,8 @@ class Jobs:
         self.deliverer = deliverer
         self.escalation = escalation.EscalationPolicy.from_settings(helpdesk.settings)
         self.scheduler = AsyncIOScheduler(timezone=helpdesk.settings.timezone)
+        self._recording: set[asyncio.Future[None]] = set()
+        self._recorded: dict[str, tuple[float, bool]] = {}  # job → (monotonic, ok)
 
     async def sla_scan(self, now: datetime | None = None) -> Counter[str]:
         """SLA escalation steps, then alert repeats; the database work runs off the loop."""
@@ -76,10 +83,49 @@ class Jobs:
         add_retention_job(self.scheduler, self.helpdesk)
         add_review_job(self.scheduler, self.helpdesk)
         add_problem_job(self.scheduler, self.helpdesk)
+        self.scheduler.add_listener(self._ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.start()
+
+    def _ran(self, event: JobExecutionEvent) -> None:
+        """Runs are recorded off the event loop, for /metrics and /healthz: a job's run
+        at most every RECORD_EVERY seconds while its outcome stays the same (the outbox
+        runs every two seconds; its row need not be written as often)."""
+        error = repr(event.exception)[:500] if event.exception else None
+        clock = time.monotonic()
+        last = self._recorded.get(event.job_id)
+        if last is not None and last[1] == (error is None) and clock - last[0] < RECORD_EVERY:
+            return
+        self._recorded[event.job_id] = (clock, error is None)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a listener called off the loop: record in this thread
+            record_run(self.helpdesk.engine, event.job_id, utcnow(), error)
+            return
+        future = loop.run_in_executor(
+            None, record_run, self.helpdesk.engine, event.job_id, utcnow(), error
+        )
+        self._recording.add(future)
+        future.add_done_callback(self._recording.discard)
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+
+
+def record_run(engine: Engine, name: str, at: datetime, error: str | None = None) -> None:
+    """One row per job, updated in place: a failure to record is logged, never the job's."""
+    try:
+        with session_scope(engine) as s:
+            insert = insert_for(s)
+            values = {"name": name[:60], "last_run_at": at, "last_error": error, "runs": 1}
+            if error is None:
+                values["last_ok_at"] = at
+            stmt = insert(JobRun).values(**values)
+            update = {"last_run_at": at, "last_error": error, "runs": JobRun.runs + 1}
+            if error is None:
+                update["last_ok_at"] = at
+            s.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=update))
+    except Exception:
+        log.exception("could not record the run of job %s", name)
 
 
 def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
@@ -114,11 +160,36 @@ def add_monitoring_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None
     scheduler.add_job(
         change_job, "interval", seconds=settings.change_tick_seconds, id="changes", **common
     )
+
+    async def alertmanager_job() -> None:  # outages whose "resolved" was lost expire
+        if settings.alertmanager_expire_repeats:
+            await asyncio.to_thread(expire_alertmanager_outages, helpdesk, utcnow())
+
+    scheduler.add_job(
+        alertmanager_job,
+        "interval",
+        seconds=settings.alertmanager_tick_seconds,
+        id="alertmanager-expiry",
+        **common,
+    )
     if settings.probes_enabled:
         prober = Prober.from_settings(helpdesk.engine, settings)
         scheduler.add_job(
             prober.tick, "interval", seconds=settings.probe_tick_seconds, id="probes", **common
         )
+
+
+def expire_alertmanager_outages(helpdesk: Helpdesk, now: datetime) -> list[str]:
+    """Alertmanager repeats a firing alert every repeat interval; an outage silent for
+    `alertmanager_expire_repeats` of them has lost its "resolved"."""
+    from bot.core import alertmanager
+
+    settings = helpdesk.settings
+    after = timedelta(
+        seconds=settings.alertmanager_repeat_interval_seconds * settings.alertmanager_expire_repeats
+    )
+    with session_scope(helpdesk.engine) as s:
+        return alertmanager.expire(s, now, after, tz=settings.timezone)
 
 
 def add_report_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:

@@ -380,6 +380,24 @@ class Outage(SQLModel, table=True):
     external_keys: list[str] = Field(default_factory=list, sa_type=JSONType)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    #: down, or degraded (an Alertmanager warning): only down time counts against availability
+    state: str = Field(default="down", max_length=16, sa_column_kwargs={"server_default": "down"})
+    #: shown on the public status page (Alertmanager severities say which are)
+    public: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    #: when Alertmanager last sent it again; an outage not repeated for long expires
+    last_seen_at: datetime | None = None
+
+
+class JobRun(SQLModel, table=True):
+    """When each scheduled job last ran (any replica): /metrics and /healthz read it, so
+    every web process reports the same scheduler, wherever the jobs run."""
+
+    name: str = Field(primary_key=True, max_length=60)
+    last_run_at: datetime
+    last_ok_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    #: runs recorded (bot.jobs records a job at most every 15 s while its outcome holds)
+    runs: int = 0
 
 
 class OutageReporter(SQLModel, table=True):

@@ -143,7 +143,9 @@ def _open_items(
     stop = min(end, now)
     for o in session.exec(
         select(Outage).where(
-            col(Outage.ended_at).is_(None), col(Outage.service_id).in_(service_ids)
+            col(Outage.ended_at).is_(None),
+            col(Outage.service_id).in_(service_ids),
+            col(Outage.state) == "down",  # degraded time is no down time
         )
     ):
         span = _clip(o.started_at, stop, start, stop)

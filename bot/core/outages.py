@@ -138,9 +138,11 @@ def record_readings(engine: Engine, readings: list[Reading], now: datetime, poli
             st.last_error = (r.error or "")[:500] or None
             if r.cert_expires_at is not None:
                 st.cert_expires_at = r.cert_expires_at
-            if st.state == "down" and _external_owner(s, st):
+            if _external_owner(s, st) and (st.state == "down" or r.state != "down"):
                 s.add(st)
-                continue  # an Alertmanager outage is closed by Alertmanager's "resolved"
+                # an Alertmanager outage is closed by Alertmanager's "resolved"; only a
+                # probe that finds a degraded (warning) service down takes it further
+                continue
             new = step(st, r.state, policy)
             s.add(st)
             if new is not None:
@@ -183,19 +185,10 @@ def change(
     external_key: str | None = None,
 ) -> Outage | None:
     old = st.state
-    session.add(
-        StateChange(
-            service_id=st.service_id,
-            at=now,
-            old=old,
-            new=new,
-            source=source,
-            reason=(reason or "")[:500] or None,
-        )
-    )
-    st.state, st.since, st.candidate, st.streak = new, now, None, 0
-    session.add(st)
+    record_change(session, st, new, now, source=source, reason=reason)
     outage = None
+    if new == "down" and old != "down" and st.outage_id is not None:
+        close_outage(session, st, now, tz=tz, recovered=False)  # a degraded one turns down
     if new == "down":
         outage = open_outage(
             session,
@@ -212,6 +205,41 @@ def change(
     return outage
 
 
+def record_change(
+    session: Session, st: ServiceState, new: str, now: datetime, *, source: str, reason: str | None
+) -> None:
+    """The state change row and the state itself; what it sets off is the caller's."""
+    session.add(
+        StateChange(
+            service_id=st.service_id,
+            at=now,
+            old=st.state,
+            new=new,
+            source=source,
+            reason=(reason or "")[:500] or None,
+        )
+    )
+    st.state, st.since, st.candidate, st.streak = new, now, None, 0
+    session.add(st)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """How an outage that is not a probe's plain "down" opens (Alertmanager's severities):
+    its state, the incident's priority, whether the public page shows it, the text added
+    to the incident, and an open incident to link instead of opening one (flapping)."""
+
+    state: str = "down"
+    priority: int | None = None
+    public: bool = True
+    details: str = ""
+    ticket: Ticket | None = None
+
+
+#: priority → (impact, urgency) on the ITIL matrix (bot.core.priority)
+PRIORITY_IMPACT_URGENCY = {1: (1, 1), 2: (1, 2), 3: (2, 2), 4: (2, 3)}
+
+
 def open_outage(
     session: Session,
     st: ServiceState,
@@ -221,16 +249,22 @@ def open_outage(
     cause: str | None,
     planned: bool,
     external_key: str | None = None,
+    external_keys: list[str] | None = None,
+    opening: Opening | None = None,
 ) -> Outage:
     service = session.get(Service, st.service_id)
     assert service is not None
+    opening = opening or Opening()
     outage = Outage(
         service_id=service.id,
         started_at=now,
         planned=planned,
         source=source,
         cause=(cause or "")[:500] or None,
-        external_keys=[external_key] if external_key else [],
+        external_keys=external_keys or ([external_key] if external_key else []),
+        state=opening.state,
+        public=opening.public,
+        last_seen_at=now if source != "probe" else None,
     )
     session.add(outage)
     session.flush()
@@ -238,20 +272,36 @@ def open_outage(
     session.add(st)
     if planned:
         return outage
-    impact, urgency = IMPACT_URGENCY.get(service.criticality, (2, 1))
+    if opening.ticket is not None:  # the same trouble again: one incident, not one per flap
+        outage.ticket_id = opening.ticket.id
+        note = t("availability.outage.again_note", service=service.name, at=fmt_dt(now))
+        details = f"{note}\n\n{opening.details}" if opening.details else note
+        tickets.comment(session, opening.ticket, tickets.SYSTEM, details, now=now)
+        session.add(outage)
+        return outage
+    if opening.priority is not None:
+        impact, urgency = PRIORITY_IMPACT_URGENCY[opening.priority]
+    else:
+        impact, urgency = IMPACT_URGENCY.get(service.criticality, (2, 1))
+    description = t(
+        "availability.outage.incident_description",
+        service=service.name,
+        at=fmt_dt(now),
+        cause=cause or "-",
+    )
     ticket = tickets.open_ticket(
         session,
         type_=GANGGUAN,
         service_id=service.id,
         impact=impact,
         urgency=urgency,
-        title=t("availability.outage.incident_title", service=service.name),
-        description=t(
-            "availability.outage.incident_description",
+        title=t(
+            "availability.outage.incident_title"
+            if opening.state == "down"
+            else "availability.outage.degraded_title",
             service=service.name,
-            at=fmt_dt(now),
-            cause=cause or "-",
         ),
+        description=f"{description}\n\n{opening.details}" if opening.details else description,
         external_ref=f"outage:{outage.id}",
         alert=False,
         now=now,
@@ -268,9 +318,11 @@ def open_outage(
     outage.ticket_id = ticket.id
     outage.alert_id = alert.id if alert else None
     session.add(outage)
-    if alert is not None and service.criticality == "tinggi":
+    if alert is not None and service.criticality == "tinggi" and opening.state == "down":
         for ident in recovery_coordinator_chats(session):
             alerts.post(session, alert, ident.channel, ident.external_id, now=now)
+    if not opening.public:
+        return outage
     subscriptions.announce(
         session,
         service_id=service.id,
@@ -313,14 +365,15 @@ def close_outage(
     outage.duration_s = int((now - outage.started_at).total_seconds())
     outage.external_keys = []
     session.add(outage)
-    add_interval(
-        session,
-        outage.service_id,
-        outage.started_at,
-        now,
-        "planned_down_s" if outage.planned else "down_s",
-        tz,
-    )
+    if outage.state == "down":  # degraded time is no down time
+        add_interval(
+            session,
+            outage.service_id,
+            outage.started_at,
+            now,
+            "planned_down_s" if outage.planned else "down_s",
+            tz,
+        )
     if not recovered:
         return outage
     service = session.get(Service, outage.service_id)
@@ -335,7 +388,9 @@ def close_outage(
         )
         tickets.comment(session, ticket, tickets.SYSTEM, note, now=now)
         _ask_root_cause(session, ticket, name, outage)
-    if not outage.planned:  # subscribers heard of the window, not of a planned outage
+    if (
+        not outage.planned and outage.public
+    ):  # subscribers heard of the window, not of a planned outage
         # first, so a chat that also reported gets the notice with its "Berhenti" button
         subscriptions.announce(
             session,

@@ -46,6 +46,7 @@ def availability_report(
         select(Outage).where(
             col(Outage.started_at) < hi,
             sa.or_(col(Outage.ended_at).is_(None), col(Outage.ended_at) >= lo),
+            col(Outage.state) == "down",  # a degraded (warning) period is no outage
         )
     ).all()
     count: dict[str, int] = defaultdict(int)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from bot.intake import Intake, IntakePolicy
 from bot.jobs import Jobs
 from bot.reports.charts import summary_availability
 from bot.runtime import Helpdesk
-from bot.web import alertmanager_hook, status
+from bot.web import alertmanager_hook, calendar_feed, metrics, status
 from bot.web.chart_cache import ChartCache, ScopeKey
 from bot.web.headers import SecurityHeaders
 from bot.web.limits import BodyLimit
@@ -85,10 +86,19 @@ def create_app(
 
         try:
             await asyncio.to_thread(ping)
+            stale_after = timedelta(seconds=helpdesk.settings.scheduler_stale_seconds)
+            found = await asyncio.to_thread(metrics.health, helpdesk.engine, utcnow(), stale_after)
         except Exception as exc:
             log.warning("health check: database unreachable: %s", exc.__class__.__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": helpdesk.engine.dialect.name})
+        # a stale scheduler is reported, not failed: the web process does not run the jobs
+        return JSONResponse(
+            {
+                "status": "degraded" if found.scheduler == "stale" else "ok",
+                "database": helpdesk.engine.dialect.name,
+                **found.as_json(),
+            }
+        )
 
     charts = ChartCache()
 
@@ -157,6 +167,8 @@ def create_app(
     ]
     routes += status.routes(helpdesk)  # /status, /api/status
     routes += alertmanager_hook.routes(helpdesk)
+    routes += metrics.routes(helpdesk)  # /metrics
+    routes += calendar_feed.routes(helpdesk)  # /maintenance.ics
     routes += channel_routes(helpdesk, specs, slots, reserved=routes)
     limits = {**alertmanager_hook.BODY_LIMITS}
     for spec in specs:

@@ -66,10 +66,20 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
     first = datetime.combine(now.astimezone(zone).date() - timedelta(days=DAYS - 1), time(0), zone)
     figs = availability.figures(s, first, now, now, tz)
     bars = availability.daily(s, now, tz, DAYS)
+    # an Alertmanager warning is the operators' business, not the public's (settings)
+    hidden = set(
+        s.exec(
+            select(Outage.service_id).where(
+                col(Outage.ended_at).is_(None), col(Outage.public).is_(False)
+            )
+        )
+    )
     out_services = []
     for svc in services:
         st = states.get(svc.id)
         state = "maintenance" if svc.id in maint else (st.state if st else "unmonitored")
+        if svc.id in hidden and state in ("down", "degraded"):
+            state = "up"
         f = figs.get(svc.id)
         out_services.append(
             {
@@ -94,6 +104,7 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
         for o in s.exec(
             select(Outage)
             .where(col(Outage.ended_at).is_(None), col(Outage.planned).is_(False))
+            .where(col(Outage.public).is_(True))
             .order_by(col(Outage.started_at))
         )
     ]

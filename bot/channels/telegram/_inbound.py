@@ -31,13 +31,14 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import first_delivery, utf16_len
+from bot.channels.telegram._defaults import with_defaults
 from bot.channels.telegram._outgoing import KeyedLock, Sender
 from bot.core import alerts, people
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
 from bot.i18n import t
-from bot.intake import Intake
+from bot.intake import Intake, Unreadable
 from storage.db import session_scope
 from storage.inbox import Arrival
 
@@ -168,14 +169,17 @@ class Inbound:
             log.info("telegram callback %s not answered again: %s", query_id, exc.message)
 
     async def process_payload(self, payload: str) -> None:
-        """One stored update (the intake's handler). A shape this PTB version cannot
-        read is logged and finished: trying it again would only fail again."""
-        data = json.loads(payload)
+        """One stored update (the intake's handler). Fields PTB requires but some senders
+        leave out are filled first (`with_defaults`); a shape still unreadable is raised
+        as `Unreadable`, so the intake keeps it as dead with its error for an admin
+        rather than losing it."""
         try:
-            update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("telegram update %s unreadable, skipped: %s", data.get("update_id"), exc)
-            return
+            data = json.loads(payload)
+            update = Update.de_json(with_defaults(data), self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise Unreadable(f"telegram update unreadable: {type(exc).__name__}: {exc}") from exc
+        if update is None:
+            raise Unreadable("telegram update unreadable: empty")
         try:
             await self.process(update)
         except Exception as exc:
