@@ -18,15 +18,6 @@ from bot.cli._boot import build_helpdesk, fail, load_settings
 
 #: what each file type gets: the document and, for .html, its printable PDF beside it
 WRITERS = (".html", ".pdf", ".csv")
-PERIOD_WORDS = {
-    "month": "month",
-    "bulan": "month",
-    "quarter": "quarter",
-    "triwulan": "quarter",
-    "kuartal": "quarter",
-    "year": "year",
-    "tahun": "year",
-}
 
 
 def _refuse(message: str) -> NoReturn:
@@ -39,7 +30,7 @@ def _period(
     today: date, period: str | None, date_from: str | None, date_to: str | None
 ) -> tuple[date, date]:
     from bot.i18n import t
-    from bot.reports.period import containing, last_full
+    from bot.reports.period import PERIOD_WORDS, containing, last_full
 
     if period is not None:
         name = PERIOD_WORDS.get(period.lower())

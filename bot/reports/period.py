@@ -28,6 +28,15 @@ def share(part: int, whole: int) -> float | None:
 
 #: the calendar periods a report can be asked for, by the words the CLI and chat take
 CALENDAR_PERIODS = ("month", "quarter", "year")
+PERIOD_WORDS = {
+    "month": "month",
+    "bulan": "month",
+    "quarter": "quarter",
+    "triwulan": "quarter",
+    "kuartal": "quarter",
+    "year": "year",
+    "tahun": "year",
+}
 
 
 def last_full(period: str, today: date) -> tuple[date, date]:

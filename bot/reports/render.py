@@ -21,9 +21,10 @@ _env = Environment(
 )
 
 
-def _cell(value: Any, lang: str) -> str:
-    """Numbers as the reader writes them (`bot.i18n.fmt_number`): 1.234,50 in Indonesian,
-    1,234.50 in English; a figure with its own precision (`Fixed`) keeps it."""
+def cell_text(value: Any, lang: str) -> str:
+    """A table cell as every document and the chat show it. Numbers as the reader writes
+    them (`bot.i18n.fmt_number`): 1.234,50 in Indonesian, 1,234.50 in English; a figure
+    with its own precision (`Fixed`) keeps it."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -33,6 +34,9 @@ def _cell(value: Any, lang: str) -> str:
     if isinstance(value, int):
         return fmt_number(value, lang)
     return str(value)
+
+
+_cell = cell_text  # the name the PDF and HTML renderers use
 
 
 def _period(report: Report) -> str:
