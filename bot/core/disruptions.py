@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core.ticket_states import GANGGUAN, OPEN_STATES
+from bot.core.ticket_states import DIBATALKAN, GANGGUAN, OPEN_STATES
 from storage.models import Outage, Ticket
 
 
@@ -34,11 +35,11 @@ def reported_incidents(
     *,
     service_ids: list[str] | None = None,
     open_only: bool = False,
-    created_from: datetime | None = None,
-    created_before: datetime | None = None,
+    during: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Reported]:
-    """Per service, the incidents users reported (open ones only, or those reported in
-    [created_from, created_before)), oldest first."""
+    """Per service, the incidents users reported, oldest first: the open ones, or those
+    that were open at some time in `during` = [start, stop) (reported before its end,
+    not resolved before its start; a cancelled report was no disruption)."""
     from_monitoring = select(Outage.ticket_id).where(col(Outage.ticket_id).is_not(None))
     stmt = select(Ticket).where(
         Ticket.type == GANGGUAN,
@@ -47,10 +48,13 @@ def reported_incidents(
     )
     if open_only:
         stmt = stmt.where(col(Ticket.state).in_(OPEN_STATES))
-    if created_from is not None:
-        stmt = stmt.where(col(Ticket.created_at) >= created_from)
-    if created_before is not None:
-        stmt = stmt.where(col(Ticket.created_at) < created_before)
+    if during is not None:
+        start, stop = during
+        stmt = stmt.where(
+            col(Ticket.created_at) < stop,
+            Ticket.state != DIBATALKAN,
+            sa.or_(col(Ticket.resolved_at).is_(None), col(Ticket.resolved_at) > start),
+        )
     if service_ids is not None:
         stmt = stmt.where(col(Ticket.service_id).in_(service_ids))
     out: dict[str, Reported] = {}

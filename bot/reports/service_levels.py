@@ -146,7 +146,7 @@ def _monitoring_notes(
             )
         )
     reported = disruptions.reported_incidents(
-        session, service_ids=[s.id for s in services], created_from=lo, created_before=hi
+        session, service_ids=[s.id for s in services], during=(lo, hi)
     )
     for svc in services:
         item = reported.get(svc.id)

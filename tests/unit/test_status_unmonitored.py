@@ -17,7 +17,7 @@ from bot.runtime import Helpdesk
 from bot.web import status
 from bot.web.app import create_app
 from storage.db import session_scope
-from storage.models import Person, ServiceState, utcnow
+from storage.models import Person, ServiceState, Ticket, utcnow
 
 TZ = "Asia/Jakarta"
 
@@ -118,3 +118,56 @@ def test_all_monitored_up_but_some_unmonitored(helpdesk: Helpdesk) -> None:
     assert data["overall"] == "up" and data["unmonitored"] == 11
     page = _page(helpdesk)
     assert t("status.monitored_up", n=11) in page and t("status.all_up") not in page
+
+
+def test_availability_report_on_a_default_install(helpdesk: Helpdesk) -> None:
+    """Nothing monitored: every service listed as not monitored, and the incidents users
+    reported that were open in November noted under their service."""
+    from datetime import UTC, date, datetime
+
+    from bot.reports import build_report, to_html
+
+    nov = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+    with session_scope(helpdesk.engine) as s:
+        user = _user(s)
+        tech = next(p for p in s.exec(select(Person)) if "pengelola_teknis" in p.roles)
+
+        def report(service: str, at: datetime) -> str:
+            ticket = tickets.open_ticket(
+                s, type_="gangguan", title="x", service_id=service, reporter=user, now=at
+            )
+            return ticket.number
+
+        open_in_nov = report("simpeg", nov)  # still open
+        from_october = report("simpeg", nov - timedelta(days=20))  # open into November
+        old = report("presensi", nov - timedelta(days=40))  # resolved in October
+        done = s.exec(select(Ticket).where(Ticket.number == old)).one()
+        tickets.resolve(
+            s, done, Actor(tech), resolution="server dimulai ulang", root_cause="memori",
+            now=nov - timedelta(days=35),
+        )  # fmt: skip
+        report("presensi", datetime(2026, 12, 2, 3, 0, tzinfo=UTC))  # after November
+    with Session(helpdesk.engine) as s:
+        result = build_report(
+            "availability",
+            s,
+            start=date(2026, 11, 1),
+            end=date(2026, 11, 30),
+            tz=TZ,
+            now=datetime(2026, 12, 3, 3, 0, tzinfo=UTC),
+        )
+    rows = result.tables[0].rows
+    assert len(rows) == 12 and {r[-1] for r in rows} == {"tidak dipantau"}
+    assert all(r[2:7] == [None] * 5 for r in rows)
+    assert result.notes == [
+        t("reports.availability.none_monitored"),
+        t(
+            "reports.availability.reported_unmonitored_note",
+            service="Sistem Informasi Kepegawaian (SIMPEG)",
+            n="2",
+            numbers=f"{from_october}, {open_in_nov}",
+        ),
+    ]
+    assert not result.charts
+    html = to_html(result)
+    assert html.count("<td>tidak dipantau</td>") == 12 and open_in_nov in html
