@@ -109,3 +109,33 @@ def test_console_says_when_it_cannot_save(helpdesk: Helpdesk, tmp_path: Path) ->
     assert f"❗ Dokumen tidak dapat disimpan di {missing / 'r.pdf'}: " in text
     ok = console.render([Reply("📑 x", document=("../../r.pdf", b"%PDF-1.4"))], tmp_path)
     assert ok.endswith(f"📎 Dokumen disimpan: {tmp_path / 'r.pdf'}")  # no way out of the folder
+
+
+def test_ketersediaan_says_what_is_known(helpdesk: Helpdesk, chat: Chat) -> None:
+    from datetime import timedelta
+
+    from bot.core import tickets
+    from storage.db import session_scope
+    from storage.models import ServiceState
+
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=WIB)
+    with session_scope(helpdesk.engine) as s:
+        user = next(p for p in s.exec(select(Person)) if p.roles == ["pengguna"])
+        tickets.open_ticket(
+            s, type_="gangguan", title="x", service_id="simpeg", reporter=user,
+            now=now - timedelta(hours=1),
+        )  # fmt: skip
+    chat.say("/ketersediaan", now=now)
+    assert chat.text.splitlines() == [
+        "Belum ada layanan yang dipantau otomatis.",
+        "🟠 Sistem Informasi Kepegawaian (SIMPEG): 1 gangguan dilaporkan pengguna,"
+        " sejak 3 Des 2026 09.00 WIB",
+    ]
+    with session_scope(helpdesk.engine) as s:
+        since = now - timedelta(days=2)
+        s.add(ServiceState(service_id="vpn", state="up", since=since, monitored_since=since))
+    chat.say("/ketersediaan", now=now)
+    lines = chat.text.splitlines()
+    assert lines[1] == "🟢 Akses Jarak Jauh (VPN): 100,00% (target 99,0%)"
+    unmonitored = next(line for line in lines if line.startswith("⚪"))
+    assert len(unmonitored.split(": ", 1)[1].split(", ")) == 11  # the other 11 services
