@@ -3,7 +3,9 @@ maintenance, against the catalog's target.
 
 Closed outages and finished maintenance windows are rolled up into `ServiceDay`
 (agency-local days) when they end, so a figure is one SQL SUM … GROUP BY over a few
-rows per service and day; what is still open is added from its own row.
+rows per service and day; what is still open is added from its own row. Periods are
+half-open, [start, stop): a day only partly inside one (the first and last of a rolling
+7 days, today so far) is read from its outage and window rows, not from the day's sum.
 
 Two figures per period:
 - without maintenance (the SLA figure): unplanned downtime over the period minus the
