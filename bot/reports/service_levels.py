@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -247,7 +248,7 @@ def exception_report(
             .order_by(col(TicketEvent.id))
         ):
             events[e.ticket_id].append(e)
-    dated: list[tuple[datetime, str, list[object]]] = []
+    dated: list[tuple[datetime, str, list[Any]]] = []
     links = follow_up.linked_actions(session, lang)
     not_yet = i18n.t("reports.exception.not_yet", lang)
     for kind, items, due_attr, done_attr in (
