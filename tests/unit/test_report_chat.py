@@ -131,6 +131,9 @@ def test_ketersediaan_says_what_is_known(helpdesk: Helpdesk, chat: Chat) -> None
         "🟠 Sistem Informasi Kepegawaian (SIMPEG): 1 gangguan dilaporkan pengguna,"
         " sejak 3 Des 2026 09.00 WIB",
     ]
+    chat.say("/ketersediaan simpeg", now=now)
+    assert "belum dipantau otomatis" in chat.text
+    assert "🟠 Sistem Informasi Kepegawaian (SIMPEG): 1 gangguan dilaporkan pengguna" in chat.text
     with session_scope(helpdesk.engine) as s:
         since = now - timedelta(days=2)
         s.add(ServiceState(service_id="vpn", state="up", since=since, monitored_since=since))

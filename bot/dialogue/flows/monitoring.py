@@ -114,7 +114,11 @@ def _reported(turn: Turn, reported: dict[str, disruptions.Reported]) -> list[str
 def _service_availability(turn: Turn, service: Service) -> list[Reply]:
     st = turn.session.get(ServiceState, service.id)
     if st is None:
-        return turn.say(turn.t("availability.not_monitored", service=service.name))
+        reported = disruptions.reported_incidents(
+            turn.session, service_ids=[service.id], open_only=True
+        )
+        lines = [turn.t("availability.not_monitored", service=service.name)]
+        return turn.say("\n".join([*lines, *_reported(turn, reported)]))
     lines = [
         turn.t(
             "availability.header",
