@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     load_samples: bool = Field(
         True, validation_alias=AliasChoices("HELPDESK_LOAD_SAMPLES", "load_samples")
     )
+    #: where `helpdesk chat` saves the documents it is sent (a /laporan PDF); empty: the
+    #: current directory
+    documents_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("HELPDESK_DOCUMENTS_DIR", "documents_dir")
+    )
 
     faq_answer_threshold: float | None = Field(
         None, validation_alias=AliasChoices("FAQ_ANSWER_THRESHOLD", "faq_answer_threshold")

@@ -87,19 +87,35 @@ def availability_report() -> None:
     """Availability of each monitored service today, this week and this month (tanpa / dengan pemeliharaan)."""
     from sqlmodel import Session
 
-    from bot.core import availability
+    from bot.core import availability, catalog
+    from bot.i18n import fmt_number, t
     from storage.models import utcnow
 
     helpdesk = build_helpdesk()
     tz = helpdesk.settings.timezone
     now = utcnow()
     with Session(helpdesk.engine) as s:
+        services = catalog.list_services(s)
+        monitored: set[str] = set()
         for period in availability.periods(now, tz):
             figs = availability.figures(s, period.start, period.end, now, tz)
+            monitored |= set(figs)
             for sid, f in sorted(figs.items()):
-                without = "-" if f.without_maintenance is None else f"{f.without_maintenance:.3f}"
-                with_ = "-" if f.with_maintenance is None else f"{f.with_maintenance:.3f}"
-                flag = "" if f.meets_target is not False else "  BELOW TARGET"
+                mark = t("cli.availability.below_target") if f.meets_target is False else ""
                 typer.echo(
-                    f"{period.name:5} {sid:16} {without:>8}% {with_:>8}%  target {f.target:g}%{flag}"
+                    t(
+                        "cli.availability.line",
+                        period=f"{period.name:5}",
+                        service=f"{sid:16}",
+                        without=f"{fmt_number(f.without_maintenance, None, 3):>8}",
+                        with_maint=f"{fmt_number(f.with_maintenance, None, 3):>8}",
+                        target=fmt_number(f.target, None, 1),
+                        mark=mark,
+                    )
                 )
+    if not monitored:
+        typer.echo(t("cli.availability.none_monitored"))
+        return
+    rest = [svc.id for svc in services if svc.id not in monitored]
+    if rest:
+        typer.echo(t("cli.availability.unmonitored", services=", ".join(rest)))

@@ -105,4 +105,4 @@ def chat(
                         person_id=saved_id(person), channel=console.CHANNEL, external_id=user_id
                     )
                 )
-    console.run(helpdesk.conversations, user_id)
+    console.run(helpdesk.conversations, user_id, documents=settings.documents_dir)

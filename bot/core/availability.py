@@ -3,7 +3,9 @@ maintenance, against the catalog's target.
 
 Closed outages and finished maintenance windows are rolled up into `ServiceDay`
 (agency-local days) when they end, so a figure is one SQL SUM … GROUP BY over a few
-rows per service and day; what is still open is added from its own row.
+rows per service and day; what is still open is added from its own row. Periods are
+half-open, [start, stop): a day only partly inside one (the first and last of a rolling
+7 days, today so far) is read from its outage and window rows, not from the day's sum.
 
 Two figures per period:
 - without maintenance (the SLA figure): unplanned downtime over the period minus the
@@ -183,6 +185,72 @@ def _monitored(
     return {sid: (target, since) for sid, target, since in session.execute(stmt).all()}
 
 
+def _midnight(d: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(d, time(0), zone)
+
+
+def _whole_days(start: datetime, stop: datetime, zone: ZoneInfo) -> tuple[date, date]:
+    """The local days lying wholly inside [start, stop), as [first, after): the days the
+    daily roll-up may be summed over. `first >= after` when there is none."""
+    local_start = start.astimezone(zone)
+    first = local_start.date()
+    if local_start != _midnight(first, zone):
+        first += timedelta(days=1)
+    return first, stop.astimezone(zone).date()
+
+
+def _edges(
+    start: datetime, stop: datetime, first: date, after: date, zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, stop) outside the whole days: the rest of the first day and
+    the part of the last one up to `stop` (or all of it, inside a single day)."""
+    if first >= after:
+        return [(start, stop)] if stop > start else []
+    spans = [(start, _midnight(first, zone)), (_midnight(after, zone), stop)]
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _closed_items(
+    session: Session, service_ids: list[str], spans: list[tuple[datetime, datetime]]
+) -> list[tuple[str, str, datetime, datetime]]:
+    """(service, counter, from, to) of what the roll-up already holds (closed outages,
+    finished windows), clipped to `spans`: the days only partly inside a period cannot
+    be read from the daily sums, so they are read from the records themselves."""
+    items: list[tuple[str, str, datetime, datetime]] = []
+    for lo, hi in spans:
+        for o in session.exec(
+            select(Outage).where(
+                col(Outage.ended_at).is_not(None),
+                col(Outage.service_id).in_(service_ids),
+                col(Outage.started_at) < hi,
+                col(Outage.ended_at) > lo,
+                col(Outage.state) == "down",  # as the roll-up: degraded time is no down time
+            )
+        ):
+            span = _clip(o.started_at, o.ended_at or hi, lo, hi)
+            if span:
+                items.append((o.service_id, "planned_down_s" if o.planned else "down_s", *span))
+        windows = session.execute(
+            select(
+                MaintenanceService.service_id,
+                MaintenanceWindow.starts_at,
+                MaintenanceWindow.ends_at,
+            )
+            .join(MaintenanceWindow, col(MaintenanceWindow.id) == col(MaintenanceService.window_id))
+            .where(
+                col(MaintenanceWindow.rolled_up).is_(True),
+                col(MaintenanceWindow.cancelled_at).is_(None),
+            )
+            .where(col(MaintenanceWindow.starts_at) < hi, col(MaintenanceWindow.ends_at) > lo)
+            .where(col(MaintenanceService.service_id).in_(service_ids))
+        ).all()
+        for sid, w_start, w_end in windows:
+            span = _clip(w_start, w_end, lo, hi)
+            if span:
+                items.append((sid, "maintenance_s", *span))
+    return items
+
+
 def figures(
     session: Session,
     start: datetime,
@@ -191,8 +259,11 @@ def figures(
     tz: str,
     service_ids: list[str] | None = None,
 ) -> dict[str, Figures]:
-    """Figures of every monitored service over [start, end) (whole local days for the
-    rolled-up part). Services never monitored are absent."""
+    """Figures of every monitored service over the half-open period [start, end), cut
+    at `now`: an outage at 00:00 of the day after a month is not the month's, one that
+    crosses midnight counts on both sides with its own minutes. Whole local days come
+    from the daily roll-up; the days only partly inside, from the records. Services
+    never monitored are absent."""
     mon = _monitored(session, service_ids)
     if not mon:
         return {}
@@ -202,26 +273,30 @@ def figures(
         sid: Figures(sid, target, period_s=max(0.0, (stop - max(start, since)).total_seconds()))
         for sid, (target, since) in mon.items()
     }
-    sums = session.execute(
-        sa.select(
-            col(ServiceDay.service_id),
-            sa.func.sum(ServiceDay.down_s),
-            sa.func.sum(ServiceDay.planned_down_s),
-            sa.func.sum(ServiceDay.maintenance_s),
-        )
-        .where(col(ServiceDay.service_id).in_(list(mon)))
-        .where(col(ServiceDay.day) >= start.astimezone(zone).date())
-        .where(col(ServiceDay.day) <= stop.astimezone(zone).date())
-        .group_by(ServiceDay.service_id)
-    ).all()
-    for sid, down, planned, maint in sums:
-        f = out[sid]
-        f.down_s, f.planned_down_s, f.maintenance_s = (
-            float(down or 0),
-            float(planned or 0),
-            float(maint or 0),
-        )
-    for sid, counter, a, b in _open_items(session, list(mon), start, stop, now):
+    if stop <= start:
+        return out
+    first, after = _whole_days(start, stop, zone)
+    if first < after:
+        sums = session.execute(
+            sa.select(
+                col(ServiceDay.service_id),
+                sa.func.sum(ServiceDay.down_s),
+                sa.func.sum(ServiceDay.planned_down_s),
+                sa.func.sum(ServiceDay.maintenance_s),
+            )
+            .where(col(ServiceDay.service_id).in_(list(mon)))
+            .where(col(ServiceDay.day) >= first, col(ServiceDay.day) < after)
+            .group_by(ServiceDay.service_id)
+        ).all()
+        for sid, down, planned, maint in sums:
+            f = out[sid]
+            f.down_s, f.planned_down_s, f.maintenance_s = (
+                float(down or 0),
+                float(planned or 0),
+                float(maint or 0),
+            )
+    edges = _closed_items(session, list(mon), _edges(start, stop, first, after, zone))
+    for sid, counter, a, b in [*edges, *_open_items(session, list(mon), start, stop, now)]:
         f = out[sid]
         setattr(f, counter, getattr(f, counter) + (b - a).total_seconds())
     return out

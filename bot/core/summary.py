@@ -134,6 +134,7 @@ def build(
             )
         ).all()
     )
+    # the last 7 × 24 hours, [now − 7 days, now): the figures cut both edges exactly
     for sid, figures in availability.figures(
         session, now - timedelta(days=7), now, now, tz, ids
     ).items():
@@ -246,7 +247,7 @@ def _week_line(s: Summary, lang: str) -> str | None:
     if not s.week_availability:
         return None
     worst = sorted(((v, k) for k, v in s.week_availability.items() if v is not None))[:5]
-    items = ", ".join(f"{s.names.get(k, k)} {v:.2f}%" for v, k in worst) or "-"
+    items = ", ".join(f"{s.names.get(k, k)} {fmt_percent(v, lang)}" for v, k in worst) or "-"
     return t("summary.week", lang, items=items)
 
 

@@ -8,6 +8,7 @@ from bot.core import sla
 from bot.core.priority import PRIORITY_NAMES
 from bot.core.ticket_states import MENUNGGU
 from bot.dialogue.turn import Turn
+from bot.i18n import fmt_number
 from storage.models import Person, Service, Ticket
 
 
@@ -91,7 +92,7 @@ def service_detail(turn: Turn, session: Session, service: Service) -> str:
             turn.t("service.provider", unit=service.provider_unit),
             turn.t("service.manager", name=manager.name if manager else "-"),
             turn.t("service.access", access=service.access or "-"),
-            turn.t("service.target", target=f"{service.availability_target:g}"),
+            turn.t("service.target", target=fmt_number(service.availability_target, turn.lang, 1)),
             turn.t("service.hours", hours=service.business_hours),
         ]
     )

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from bot.core.catalog import list_services, technicians
 from bot.core.priority import priority_for
-from bot.i18n import DEFAULT_LANG, t
-from bot.reports.labels import priority_label
+from bot.i18n import DEFAULT_LANG, fmt_percent, t
+from bot.reports.labels import criticality_label, priority_label
 from bot.reports.model import Report, Table
 from storage.models import Person
 
@@ -35,8 +35,8 @@ def catalogue(session: Session, *, now: datetime, lang: str = DEFAULT_LANG, **_:
                 manager.name if manager else "-",
                 ", ".join(p.name for p in technicians(session, s.id)),
                 s.access,
-                f"{s.availability_target:g}%",
-                s.criticality,
+                fmt_percent(s.availability_target, lang, 1),
+                criticality_label(s.criticality, lang),
                 s.business_hours,
             ]
         )
@@ -82,7 +82,7 @@ def sla_document(
                     target.get("response"),
                     target.get("resolution"),
                     s.business_hours,
-                    f"{s.availability_target:g}%",
+                    fmt_percent(s.availability_target, lang, 1),
                 ]
             )
     return Report(
@@ -170,8 +170,8 @@ def continuity_plan(
         rows.append(
             [
                 s.name,
-                s.criticality,
-                f"{s.availability_target:g}%",
+                criticality_label(s.criticality, lang),
+                fmt_percent(s.availability_target, lang, 1),
                 p1.get("resolution"),
                 s.provider_unit,
                 manager.name if manager else "-",

@@ -22,6 +22,7 @@ from bot.reports import (
     usage,
 )
 from bot.reports.model import Report
+from storage.models import Service
 
 Builder = Callable[..., Report]
 
@@ -99,6 +100,10 @@ def build_report(
     """Every text of the report (titles, headers, notes, chart labels) is in `lang`."""
     _, builder, periodic = KINDS[kind]
     lang = norm_lang(lang)
-    if periodic:
-        return builder(session, start, end, tz=tz, now=now, service_id=service_id, lang=lang)
-    return builder(session, now=now, lang=lang)
+    if not periodic:
+        return builder(session, now=now, lang=lang)
+    report = builder(session, start, end, tz=tz, now=now, service_id=service_id, lang=lang)
+    service = session.get(Service, service_id) if service_id else None
+    if service is not None:  # the heading names the service, not its catalogue code
+        report.service = service.name
+    return report

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bot.i18n import fmt_dt, t
+from bot.i18n import fmt_dt, fmt_number, t
 from bot.reports.model import Chart, Report, Table
 
 _env = Environment(
@@ -22,14 +22,22 @@ _env = Environment(
 )
 
 
-def _cell(value: Any, lang: str) -> str:
-    """Numbers as the reader writes them: 1.234,50 in Indonesian, 1,234.50 in English."""
+def cell_text(value: Any, lang: str) -> str:
+    """A table cell as every document and the chat show it. Numbers as the reader writes
+    them (`bot.i18n.fmt_number`): 1.234,50 in Indonesian, 1,234.50 in English; a figure
+    with its own precision (`Fixed`) keeps it."""
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
-        text = f"{value:,.2f}"
-        return text if lang == "en" else text.replace(",", "·").replace(".", ",").replace("·", ".")
+        return fmt_number(value, lang, getattr(value, "digits", 2))
+    if isinstance(value, int):
+        return fmt_number(value, lang)
     return str(value)
+
+
+_cell = cell_text  # the name the PDF and HTML renderers use
 
 
 def _period(report: Report) -> str:
@@ -82,19 +90,31 @@ def to_html(report: Report) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """Tables one after another, each headed by a '# title' line; charts are left out."""
+    """Tables one after another, each headed by a '# title' line; charts are left out.
+    Cells keep raw numbers (a spreadsheet reads 99.854 as a number); the '#' lines
+    (title, period, generated, notes) are written in the report's language."""
+    lang = report.lang
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([f"# {report.title}"])
     if report.start and report.end:
-        label = t("reports.meta.period_csv", report.lang)
+        label = t("reports.meta.period_csv", lang)
         writer.writerow([f"# {label}", report.start.isoformat(), report.end.isoformat()])
+    writer.writerow(
+        [f"# {t('reports.meta.generated_csv', lang)}", fmt_dt(report.generated_at, lang)]
+    )
     for table in report.tables:
         writer.writerow([])
         writer.writerow([f"# {table.title}"])
         writer.writerow([_csv_cell(h) for h in table.headers])
         for row in table.rows:
             writer.writerow([_csv_cell(c) for c in row])
+        if table.note:
+            writer.writerow([f"# {table.note}"])
+    if report.notes:
+        writer.writerow([])
+        for note in report.notes:
+            writer.writerow([f"# {note}"])
     return out.getvalue()
 
 

@@ -21,6 +21,7 @@ from bot.core.business_calendar import Holidays
 from bot.core.roles import Role
 from bot.i18n import DEFAULT_LANG, norm_lang, t
 from bot.reports.registry import build_report
+from bot.reports.render import cell_text
 from storage.db import session_scope
 from storage.models import Identity, Person
 
@@ -108,7 +109,7 @@ def _evaluation_text(
     figures = next(tb for tb in report.tables if tb.name == "summary").rows
     title = t(title_key, lang)
     lines = [t("posts.period", lang, title=title, start=start.isoformat(), end=end.isoformat())]
-    lines += [f"• {name}: {'-' if value is None else value}" for name, value in figures]
+    lines += [f"• {name}: {cell_text(value, lang)}" for name, value in figures]
     lines.append(t("posts.more", lang, start=start.isoformat(), end=end.isoformat()))
     return "\n".join(lines)
 

@@ -6,23 +6,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot import i18n  # i18n.t: in this module `t` is a ticket
-from bot.core import availability
+from bot.core import availability, disruptions
+from bot.core.catalog import list_services
 from bot.core.ticket_states import DIBATALKAN, FINAL_STATES, MENUNGGU
-from bot.i18n import DEFAULT_LANG
+from bot.i18n import DEFAULT_LANG, fmt_dt, fmt_number
 from bot.reports import charts, follow_up
+from bot.reports.labels import alert_kind_label
 from bot.reports.model import Chart, Report, Table
+from bot.reports.numbers import fixed
 from bot.reports.period import bounds, hours
 from storage.models import Alert, Outage, Service, Ticket, TicketEvent
 
 
-def _local(value: datetime | None, tz: str) -> str | None:
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if value else None
+def _local(value: datetime | None, tz: str, lang: str) -> str | None:
+    """A time in the agency's zone as the reader writes it: "2 Mar 2026 10.00 WIB"."""
+    return fmt_dt(value, lang, tz) if value else None
 
 
 def availability_report(
@@ -35,17 +39,22 @@ def availability_report(
     service_id: str | None = None,
     lang: str = DEFAULT_LANG,
 ) -> Report:
+    """Every active service of the catalogue (or the one asked for): the monitored ones
+    with their figures, the others marked "tidak dipantau" rather than left out, and a
+    note for each service users reported incidents about in the period."""
     lo, hi = bounds(start, end, tz)
     met = {
         True: i18n.t("reports.availability.met", lang),
         False: i18n.t("reports.availability.not_met", lang),
     }
-    figures = availability.figures(session, lo, hi, now, tz, [service_id] if service_id else None)
-    services = {s.id: s for s in session.exec(select(Service))}
+    not_monitored = i18n.t("reports.availability.not_monitored", lang)
+    ids = [service_id] if service_id else None
+    figures = availability.figures(session, lo, hi, now, tz, ids)
+    services = [s for s in list_services(session) if service_id in (None, s.id)]
     outages = session.exec(
         select(Outage).where(
             col(Outage.started_at) < hi,
-            sa.or_(col(Outage.ended_at).is_(None), col(Outage.ended_at) >= lo),
+            sa.or_(col(Outage.ended_at).is_(None), col(Outage.ended_at) > lo),
             col(Outage.state) == "down",  # a degraded (warning) period is no outage
         )
     ).all()
@@ -53,25 +62,29 @@ def availability_report(
     for o in outages:
         if not o.planned:
             count[o.service_id] += 1
-    rows, names, values, targets = [], [], [], []
-    for sid, f in sorted(
-        figures.items(), key=lambda kv: services[kv[0]].name if kv[0] in services else kv[0]
-    ):
-        name = services[sid].name if sid in services else sid
+    rows: list[list[object]] = []
+    names: list[str] = []
+    values: list[float | None] = []
+    targets: list[float] = []
+    for svc in services:
+        f = figures.get(svc.id)
+        if f is None:
+            rows.append([svc.name, fixed(svc.availability_target, 1), *[None] * 5, not_monitored])
+            continue
         value = f.without_maintenance
         rows.append(
             [
-                name,
-                f"{f.target:g}",
-                None if value is None else round(value, 3),
-                None if f.with_maintenance is None else round(f.with_maintenance, 3),
-                round(f.down_s / 60, 1),
-                round(f.maintenance_s / 60, 1),
-                count.get(sid, 0),
+                svc.name,
+                fixed(f.target, 1),
+                fixed(value, 3),
+                fixed(f.with_maintenance, 3),
+                fixed(f.down_s / 60, 1),
+                fixed(f.maintenance_s / 60, 1),
+                count.get(svc.id, 0),
                 "-" if f.meets_target is None else met[f.meets_target],
             ]
         )
-        names.append(name)
+        names.append(svc.name)
         values.append(value)
         targets.append(f.target)
     per_service = i18n.t("reports.availability.per_service", lang)
@@ -102,14 +115,60 @@ def availability_report(
         ],
         lang=lang,
     )
-    if not rows:
-        report.notes.append(i18n.t("reports.availability.none_monitored", lang))
-    else:
+    report.notes += _monitoring_notes(session, services, figures, lo, hi, lang)
+    if names:
         chart_title = i18n.t("reports.availability.chart", lang)
         report.sections.append(
             Chart(per_service, charts.availability(names, values, targets, chart_title, lang))
         )
     return report
+
+
+def _monitoring_notes(
+    session: Session,
+    services: list[Service],
+    figures: dict[str, availability.Figures],
+    lo: datetime,
+    hi: datetime,
+    lang: str,
+) -> list[str]:
+    """What the figures cannot say: which services nobody monitors, and the incidents
+    users reported — for an unmonitored service the only sign of a disruption."""
+    notes = []
+    unmonitored = [s.name for s in services if s.id not in figures]
+    if not figures:
+        notes.append(i18n.t("reports.availability.none_monitored", lang))
+    elif unmonitored:
+        notes.append(
+            i18n.t(
+                "reports.availability.unmonitored_note",
+                lang,
+                n=fmt_number(len(unmonitored), lang),
+                services=", ".join(unmonitored),
+            )
+        )
+    reported = disruptions.reported_incidents(
+        session, service_ids=[s.id for s in services], during=(lo, hi)
+    )
+    for svc in services:
+        item = reported.get(svc.id)
+        if item is None:
+            continue
+        key = (
+            "reports.availability.reported_note"
+            if svc.id in figures
+            else "reports.availability.reported_unmonitored_note"
+        )
+        notes.append(
+            i18n.t(
+                key,
+                lang,
+                service=svc.name,
+                n=fmt_number(item.count, lang),
+                numbers=", ".join(item.numbers[:10]) + (" …" if item.count > 10 else ""),
+            )
+        )
+    return notes
 
 
 def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime, lang: str) -> str:
@@ -129,7 +188,8 @@ def _reasons(events: list[TicketEvent], ticket: Ticket, now: datetime, lang: str
     if since is not None:
         waited += (now - since).total_seconds()
     if waited:
-        reasons.append(i18n.t("reports.exception.reason.waited", lang, hours=hours(waited)))
+        waited_h = fmt_number(waited / 3600, lang, 1)
+        reasons.append(i18n.t("reports.exception.reason.waited", lang, hours=waited_h))
     if ticket.resolved_at is None and ticket.state not in FINAL_STATES:
         state = i18n.t(f"state.{ticket.state}", lang)
         reasons.append(i18n.t("reports.exception.reason.still_open", lang, state=state))
@@ -189,7 +249,7 @@ def exception_report(
             .order_by(col(TicketEvent.id))
         ):
             events[e.ticket_id].append(e)
-    breaches = []
+    dated: list[tuple[datetime, str, list[Any]]] = []
     links = follow_up.linked_actions(session, lang)
     not_yet = i18n.t("reports.exception.not_yet", lang)
     for kind, items, due_attr, done_attr in (
@@ -209,20 +269,20 @@ def exception_report(
         for t in items:
             due, done = getattr(t, due_attr), getattr(t, done_attr)
             over = ((done or now) - due).total_seconds()
-            breaches.append(
-                [
-                    kind,
-                    t.number,
-                    names.get(t.service_id or "", "-"),
-                    f"P{t.priority}",
-                    _local(due, tz),
-                    _local(done, tz) or not_yet,
-                    hours(over),
-                    _reasons(events[t.id or 0], t, now, lang),
-                    follow_up.follow_up_cell(links, t.id, t.service_id),
-                ]
-            )
-    breaches.sort(key=lambda r: (r[4] or "", r[1]))
+            row = [
+                kind,
+                t.number,
+                names.get(t.service_id or "", "-"),
+                f"P{t.priority}",
+                _local(due, tz, lang),
+                _local(done, tz, lang) or not_yet,
+                hours(over),
+                _reasons(events[t.id or 0], t, now, lang),
+                follow_up.follow_up_cell(links, t.id, t.service_id),
+            ]
+            dated.append((due, t.number, row))
+    dated.sort(key=lambda b: (b[0], b[1]))
+    breaches = [row for _, _, row in dated]
     alerts_stmt = select(Alert).where(
         col(Alert.created_at) >= lo,
         col(Alert.created_at) < hi,
@@ -232,10 +292,10 @@ def exception_report(
         alerts_stmt = alerts_stmt.where(Alert.service_id == service_id)
     unacked = [
         [
-            a.kind,
+            alert_kind_label(a.kind, lang),
             names.get(a.service_id or "", "-"),
             f"P{a.priority}",
-            _local(a.created_at, tz),
+            _local(a.created_at, tz, lang),
             a.repeats,
             a.level,
         ]
@@ -249,9 +309,9 @@ def exception_report(
             below.append(
                 [
                     names.get(sid, sid),
-                    f"{f.target:g}",
-                    round(f.without_maintenance or 0, 3),
-                    round(f.down_s / 60, 1),
+                    fixed(f.target, 1),
+                    fixed(f.without_maintenance or 0, 3),
+                    fixed(f.down_s / 60, 1),
                     follow_up.follow_up_cell(links, None, sid),
                 ]
             )

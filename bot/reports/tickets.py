@@ -19,7 +19,7 @@ from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG
 from bot.reports import charts, follow_up
 from bot.reports import trends as trend_sections
-from bot.reports.labels import priority_label
+from bot.reports.labels import priority_label, state_label
 from bot.reports.model import Chart, Report, Table
 from bot.reports.period import bounds, hours, mean, share
 from bot.reports.ratings import ratings_table
@@ -317,7 +317,7 @@ def handling_records(
             t.number,
             names.get(t.service_id or "", "-"),
             f"P{t.priority}",
-            t.state,
+            state_label(t.state, lang),
             t.title,
             t.created_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
             t.acknowledged_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")

@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot.core import availability, catalog, maintenance, outages
-from bot.i18n import fmt_dt, norm_lang, t
+from bot.core import availability, catalog, disruptions, maintenance, outages
+from bot.i18n import fmt_dt, fmt_number, fmt_percent, norm_lang, t
 from bot.runtime import Helpdesk
 from storage.models import Outage, ServiceState, utcnow
 
@@ -74,18 +74,21 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
             )
         )
     )
+    reported = disruptions.reported_incidents(s, service_ids=ids, open_only=True)
     out_services = []
     for svc in services:
         st = states.get(svc.id)
-        state = "maintenance" if svc.id in maint else (st.state if st else "unmonitored")
+        state = _state(svc.id in maint, st, svc.id in reported)
         if svc.id in hidden and state in ("down", "degraded"):
-            state = "up"
+            state = "reported" if svc.id in reported else "up"
         f = figs.get(svc.id)
         out_services.append(
             {
                 "id": svc.id,
                 "name": svc.name,
                 "state": state,
+                "monitored": st is not None,
+                "reported": reported[svc.id].count if svc.id in reported else 0,
                 "since": st.since.isoformat() if st else None,
                 "target": svc.availability_target,
                 "uptime_90d": round(f.without_maintenance, 3)
@@ -108,6 +111,15 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
             .order_by(col(Outage.started_at))
         )
     ]
+    reports = [
+        {
+            "service": sid,
+            "service_name": names.get(sid, sid),
+            "since": item.since.isoformat() if item.since else None,
+            "count": item.count,
+        }
+        for sid, item in reported.items()
+    ]
     windows = []
     for w in maintenance.upcoming(s, now, limit=20):
         affected = maintenance.services_of(s, w.id or 0)
@@ -122,21 +134,40 @@ def _snapshot(s: Session, now: datetime, tz: str) -> dict[str, Any]:
                 "running": w.starts_at <= now,
             }
         )
-    states_now = {x["state"] for x in out_services}
-    overall = (
-        "down"
-        if "down" in states_now
-        else "maintenance"
-        if "maintenance" in states_now
-        else ("degraded" if "degraded" in states_now else "up")
-    )
     return {
         "generated_at": now.isoformat(),
-        "overall": overall,
+        "overall": _overall(out_services),
+        "unmonitored": sum(1 for x in out_services if not x["monitored"]),
         "services": out_services,
         "incidents": incidents,
+        "reported": reports,
         "maintenance": windows,
     }
+
+
+def _state(in_maintenance: bool, st: ServiceState | None, reported: bool) -> str:
+    """What the page says of one service. Monitoring's "down" and a running window win;
+    otherwise an open incident users reported is a disruption, whether monitoring sees
+    the service up or does not watch it at all."""
+    if in_maintenance:
+        return "maintenance"
+    if st is not None and st.state == "down":
+        return "down"
+    if reported:
+        return "reported"
+    return st.state if st else "unmonitored"
+
+
+def _overall(services: list[dict[str, Any]]) -> str:
+    """The banner: the worst known state; "unmonitored" when nothing is monitored and
+    nothing reported (then nobody knows that all is well)."""
+    states = {x["state"] for x in services}
+    for state in ("down", "reported", "maintenance", "degraded"):
+        if state in states:
+            return state
+    if services and not any(x["monitored"] for x in services):
+        return "unmonitored"
+    return "up"
 
 
 def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
@@ -146,10 +177,7 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
         return fmt_dt(datetime.fromisoformat(value), lang, tz) if value else "-"
 
     def pct(value: float | None) -> str:
-        if value is None:
-            return t("status.no_data", lang)
-        text = f"{value:.2f}%"
-        return text.replace(".", ",") if lang == "id" else text
+        return t("status.no_data", lang) if value is None else fmt_percent(value, lang)
 
     bar_text = t("status.bar", lang)
     no_data = t("status.no_data", lang)
@@ -159,20 +187,19 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
         parts = []
         for d in days:
             value = d["availability"]
-            shown = (
-                no_data
-                if value is None
-                else (f"{value:.2f}%".replace(".", ",") if lang == "id" else f"{value:.2f}%")
-            )
+            shown = no_data if value is None else fmt_percent(value, lang)
             title = escape(bar_text.format(day=d["date"], value=shown))
             parts.append(f'<span class="{d["level"]}" title="{title}"></span>')
         return Markup("".join(parts))
 
-    headline = {
+    headline_key = {
         "down": "status.some_down",
+        "reported": "status.some_reported",
         "maintenance": "status.some_maintenance",
         "degraded": "status.some_down",
-    }.get(data["overall"], "status.all_up")
+        "unmonitored": "status.none_monitored",
+    }.get(data["overall"], "status.monitored_up" if data["unmonitored"] else "status.all_up")
+    headline = t(headline_key, lang, n=fmt_number(data["unmonitored"], lang))
     services = []
     for svc in data["services"]:
         services.append(
@@ -180,9 +207,12 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
                 **svc,
                 "state_text": t(f"status.state.{svc['state']}", lang),
                 "uptime_text": t(
-                    "status.uptime", lang, value=pct(svc["uptime_90d"]), target=f"{svc['target']:g}"
+                    "status.uptime",
+                    lang,
+                    value=pct(svc["uptime_90d"]),
+                    target=fmt_number(svc["target"], lang, 1),
                 )
-                if svc["state"] != "unmonitored"
+                if svc["monitored"]
                 else "",
                 "bars_html": bars_html(svc["days"]) if svc["days"] else None,
             }
@@ -191,12 +221,16 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
         "lang": lang,
         "t": lambda key, **kw: t(key, lang, **kw),
         "overall": data["overall"],
-        "headline": t(headline, lang),
+        "headline": headline,
         "updated": t("status.updated", lang, at=dt(data["generated_at"])),
         "services": services,
         "incidents": [
             t("status.incident_line", lang, service=i["service_name"], since=dt(i["since"]))
             for i in data["incidents"]
+        ]
+        + [
+            t("status.reported_line", lang, service=r["service_name"], since=dt(r["since"]))
+            for r in data["reported"]
         ],
         "maintenance": [
             {

@@ -18,6 +18,7 @@ from bot.core import (
     availability,
     change_states,
     changes,
+    outages,
     priority,
     review_actions,
     review_figures,
@@ -36,8 +37,8 @@ ROOTS = ("bot", "knowledge")
 _TEMPLATE_KEY = re.compile(r"""\bt\(\s*(["'])([^"'{}]+)\1""")
 
 #: Where no module exports a list of them: what ServiceState.state holds (storage/models.py:
-#: "unknown | up | degraded | down") and the two states only the status views add.
-SERVICE_STATES = ("unknown", "up", "degraded", "down", "maintenance", "unmonitored")
+#: "unknown | up | degraded | down") and the states only the status views add.
+SERVICE_STATES = ("unknown", "up", "degraded", "down", "maintenance", "unmonitored", "reported")
 
 
 @cache
@@ -88,6 +89,8 @@ DOMAINS: dict[str, Callable[[], Iterable[object]]] = {
     "changes.short.{}": lambda: changes.TEXT_FIELDS,
     "changes.ask_note.{}": lambda: ("tolak", "info"),
     "reports.changes.decision.{}": lambda: change_states.DECISIONS,
+    "reports.label.alert.{}": _alert_kinds,
+    "reports.label.criticality.{}": lambda: outages.IMPACT_URGENCY,
 }
 
 

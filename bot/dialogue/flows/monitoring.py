@@ -10,13 +10,14 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot.core import availability, catalog, maintenance, outages
+from bot.core import availability, catalog, disruptions, maintenance, outages
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.when import parse_span
 from bot.dialogue.flows.subscriptions import service_choice, services_choices
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.router import Button, Flow, TextHandler
 from bot.dialogue.turn import Turn
+from bot.i18n import fmt_number, fmt_percent
 from storage.models import Service, ServiceState, Ticket
 
 #: scheduling maintenance, step by step: which service, when, what users will notice, confirm
@@ -32,10 +33,8 @@ CANCEL_WORDS = {"batal", "batalkan", "cancel"}
 
 
 def pct(value: float | None, lang: str) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.2f}%"
-    return text.replace(".", ",") if lang == "id" else text
+    """Availability in chat as in the documents: "99,85%" / "99.85%"; "–" without a figure."""
+    return "–" if value is None else fmt_percent(value, lang)
 
 
 def _find_service(turn: Turn, text: str) -> Service | None:
@@ -60,15 +59,20 @@ def availability_command(turn: Turn, query: str) -> list[Reply]:
         return _service_availability(turn, service)
     month = availability.periods(turn.now, turn.timezone)[2]
     figs = availability.figures(turn.session, month.start, month.end, turn.now, turn.timezone)
+    reported = disruptions.reported_incidents(turn.session, open_only=True)
     if not figs:
-        return turn.say(turn.t("availability.none_monitored"))
+        return turn.say(
+            "\n".join([turn.t("availability.none_monitored"), *_reported(turn, reported)])
+        )
     states = {st.service_id: st.state for st in turn.session.exec(select(ServiceState))}
     maint = outages.in_maintenance(turn.session, list(figs), turn.now)
     lines = [turn.t("availability.header_all")]
     shown: list[Service] = []
+    unmonitored = []
     for svc in catalog.list_services(turn.session):
         f = figs.get(svc.id)
         if f is None:
+            unmonitored.append(svc.name)
             continue
         shown.append(svc)
         state = "maintenance" if svc.id in maint else states.get(svc.id, "unknown")
@@ -79,21 +83,47 @@ def availability_command(turn: Turn, query: str) -> list[Reply]:
                 icon=ICONS[state],
                 service=svc.name,
                 value=pct(f.without_maintenance, turn.lang),
-                target=f"{svc.availability_target:g}",
+                target=fmt_number(svc.availability_target, turn.lang, 1),
                 mark=mark,
             )
         )
+    if unmonitored:
+        lines.append(turn.t("availability.unmonitored_list", services=", ".join(unmonitored)))
+    lines += _reported(turn, reported)
     lines.append(turn.t("availability.hint"))
     return turn.say("\n".join(lines), services_choices(turn, shown))
+
+
+def _reported(turn: Turn, reported: dict[str, disruptions.Reported]) -> list[str]:
+    """Open incidents users reported, per service: for a service nobody monitors, the
+    only thing known about its state."""
+    lines = []
+    for sid, item in reported.items():
+        svc = turn.session.get(Service, sid)
+        lines.append(
+            turn.t(
+                "availability.reported_line",
+                service=svc.name if svc else sid,
+                n=fmt_number(item.count, turn.lang),
+                since=turn.dt(item.since),
+            )
+        )
+    return lines
 
 
 def _service_availability(turn: Turn, service: Service) -> list[Reply]:
     st = turn.session.get(ServiceState, service.id)
     if st is None:
-        return turn.say(turn.t("availability.not_monitored", service=service.name))
+        reported = disruptions.reported_incidents(
+            turn.session, service_ids=[service.id], open_only=True
+        )
+        lines = [turn.t("availability.not_monitored", service=service.name)]
+        return turn.say("\n".join([*lines, *_reported(turn, reported)]))
     lines = [
         turn.t(
-            "availability.header", service=service.name, target=f"{service.availability_target:g}"
+            "availability.header",
+            service=service.name,
+            target=fmt_number(service.availability_target, turn.lang, 1),
         )
     ]
     state = (

@@ -3,15 +3,19 @@ document with its key figures as text, built from the same records as the CLI.""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.core import catalog, usecases
 from bot.dialogue.messages import Reply
 from bot.dialogue.router import Flow
 from bot.dialogue.turn import Turn
-from bot.reports import KINDS, build_report, to_pdf
+from bot.i18n import fmt_number
+from bot.reports import KINDS, Table, build_report, to_pdf
+from bot.reports.period import PERIOD_WORDS, containing, last_full
 from bot.reports.registry import ALIASES, resolve_kind
+from bot.reports.render import cell_text
 
 
 def command(turn: Turn, text: str) -> list[Reply]:
@@ -26,7 +30,11 @@ def command(turn: Turn, text: str) -> list[Reply]:
     today = turn.now.astimezone(ZoneInfo(tz)).date()
     dates: list[date] = []
     service_id = None
+    period = None
     for word in words[1:]:
+        if word.lower() in PERIOD_WORDS:
+            period = PERIOD_WORDS[word.lower()]
+            continue
         try:
             dates.append(date.fromisoformat(word))
         except ValueError:
@@ -34,10 +42,12 @@ def command(turn: Turn, text: str) -> list[Reply]:
             if not found:
                 return turn.say(turn.t("report_chat.bad_argument", word=word[:40]))
             service_id = found[0][0].id
-    end = dates[1] if len(dates) > 1 else (dates[0] if dates else today)
-    if end.year < 2000:
-        return turn.say(turn.t("report_chat.bad_period"))
-    start = dates[0] if len(dates) > 1 else end - timedelta(days=29)
+    if len(dates) > 1:
+        start, end = dates[0], dates[1]
+    elif dates:  # one day: the month (or the period named) it lies in
+        start, end = containing(period or "month", dates[0])
+    else:  # nothing: the last full calendar month (or quarter, or year)
+        start, end = last_full(period or "month", today)
     if start > end or start.year < 2000 or (end - start).days > 3 * 366:
         return turn.say(turn.t("report_chat.bad_period"))
     report = build_report(
@@ -53,18 +63,38 @@ def command(turn: Turn, text: str) -> list[Reply]:
     lines = [f"📑 {report.title}"]
     if KINDS[kind][2]:
         lines.append(turn.t("report_chat.period", start=start.isoformat(), end=end.isoformat()))
-    first = report.tables[0] if report.tables else None
-    if first is not None:
-        lines.append(turn.t("report_chat.rows", title=first.title, n=len(first.rows)))
-        lines += [
-            " · ".join("-" if c is None else str(c) for c in row)[:200] for row in first.rows[:8]
-        ]
+    for table in report.tables:
+        lines += _table_lines(table, turn.lang, turn.t)
+    lines += report.notes
     turn.say("\n".join(lines))
     turn.replies[-1].document = (
         f"{kind}-{start.isoformat()}-{end.isoformat()}.pdf",
         to_pdf(report),
     )
     return turn.replies
+
+
+#: rows of each table shown in chat; the PDF has them all
+ROWS_SHOWN = 5
+ROW_CHARS = 300
+
+
+def _table_lines(table: Table, lang: str, text: Callable[..., str]) -> list[str]:
+    """A table in chat: its title and row count, then each row as "column: value"
+    pairs, so a figure is never shown without saying what it is."""
+    lines = ["", text("report_chat.rows", title=table.title, n=fmt_number(len(table.rows), lang))]
+    if not table.rows:
+        lines.append(text("reports.meta.no_data"))
+    for row in table.rows[:ROWS_SHOWN]:
+        pairs = " · ".join(
+            f"{h}: {cell_text(c, lang)}" for h, c in zip(table.headers, row, strict=False)
+        )
+        line = "• " + pairs
+        lines.append(line if len(line) <= ROW_CHARS else line[: ROW_CHARS - 1] + "…")
+    if len(table.rows) > ROWS_SHOWN:
+        rest = fmt_number(len(table.rows) - ROWS_SHOWN, lang)
+        lines.append(text("report_chat.more_rows", n=rest))
+    return lines
 
 
 FLOW = Flow(name="report_documents", commands={("laporan", "reportdoc"): command})
