@@ -43,6 +43,7 @@ ERRORS: dict[int, tuple[int, str, str]] = {
     190: (401, "OAuthException", "Error validating access token: Session has expired"),
     131026: (400, "OAuthException", "Message undeliverable"),
     100: (400, "OAuthException", "Invalid parameter"),
+    131000: (500, "OAuthException", "Something went wrong"),
 }
 
 

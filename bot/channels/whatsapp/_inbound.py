@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels.base import first_delivery, person_lang
+from bot.channels.whatsapp._graph import GraphError
 from bot.channels.whatsapp._outgoing import Sender
 from bot.channels.whatsapp._people import arrived
 from bot.core import notices
@@ -197,8 +198,13 @@ class Inbound:
         if not replies:
             return
         lang = await asyncio.to_thread(self.conversations.lang, incoming)
-        for reply in replies:
-            await self.sender.send_reply(wa_id, reply, lang)
+        try:
+            for reply in replies:
+                await self.sender.send_reply(wa_id, reply, lang)
+        except GraphError as exc:
+            # The turn is committed with this message's id: running the event again
+            # would change nothing and send nothing, so it is not raised for a retry.
+            log.error("whatsapp reply to …%s for %s not delivered: %s", wa_id[-4:], message_id, exc)
 
     @staticmethod
     def _content(message: dict[str, Any]) -> tuple[str | None, str | None]:

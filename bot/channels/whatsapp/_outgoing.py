@@ -32,6 +32,9 @@ LIST_BUTTON = 20
 REPLY_RETRIES = 3
 #: the longest a reply waits for one retry; the person is waiting
 REPLY_WAIT_CAP = 5.0
+#: tries again after a request that did not get through or a server error (5xx)
+TRANSIENT_RETRIES = 2
+TRANSIENT_BACKOFF = 0.5
 Message = dict[str, Any]
 
 
@@ -146,11 +149,26 @@ class Sender:
             ref = await self._send(to, message, retries)
         return ref
 
+    async def _upload(self, data: bytes, mime: str, name: str) -> str:
+        """A media upload is repeated after a server error or a lost connection: unlike
+        a message, a second upload can only cost a second copy at Meta, never a second
+        message in the chat."""
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            try:
+                return await self.graph.upload(data, mime, name)
+            except GraphError as exc:
+                transient = exc.status == 0 or exc.status >= 500
+                if not transient or attempt == TRANSIENT_RETRIES:
+                    raise
+                log.info("whatsapp: upload of %s failed (%s), tried again", name, exc)
+                await self._sleep(TRANSIENT_BACKOFF * (attempt + 1))
+        raise AssertionError("unreachable")
+
     async def send_reply(self, to: str, reply: Reply, lang: str) -> None:
         if reply.text.strip() or reply.choices:
             await self.send_text(to, reply.text, reply.choices, lang)
         if reply.image:
-            media = await self.graph.upload(reply.image, "image/png", "grafik.png")
+            media = await self._upload(reply.image, "image/png", "grafik.png")
             await self._send(to, {"type": "image", "image": {"id": media}}, REPLY_RETRIES)
         if reply.document:
             name, data = reply.document
@@ -161,7 +179,7 @@ class Sender:
                 if name.lower().endswith(".csv")
                 else "application/octet-stream"
             )
-            media = await self.graph.upload(data, mime, name)
+            media = await self._upload(data, mime, name)
             await self._send(
                 to, {"type": "document", "document": {"id": media, "filename": name}}, REPLY_RETRIES
             )

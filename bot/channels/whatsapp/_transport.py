@@ -32,7 +32,7 @@ TEMPLATE_PARAMETER = 1000
 THROTTLE_BACKOFF = 5.0
 THROTTLE_BACKOFF_MAX = 600.0
 _BREAKS = re.compile(r"\s*\n\s*")
-_SPACES = re.compile(r"[ \t]{2,}")
+_SPACES = re.compile(r"[ \t]+")
 
 
 def template_parameter(text: str) -> str:
