@@ -22,6 +22,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -323,6 +324,8 @@ class Webhooks:
         self.phone_number_id = phone_number_id
         self.secret = secret
         self._ids = itertools.count(1)
+        #: message ids are unique across Webhooks objects, as Meta's are
+        self._run = uuid.uuid4().hex[:8].upper()
         #: the Unix time of the next message, as Meta stamps it (the 24-hour window runs
         #: from it); now, so what a test sends opens the window
         self.clock = int(time.time())
@@ -352,7 +355,7 @@ class Webhooks:
         self.clock += 1
         message = {
             "from": wa_id,
-            "id": message_id or f"wamid.IN{next(self._ids):06d}",
+            "id": message_id or f"wamid.IN{self._run}{next(self._ids):06d}",
             "timestamp": str(self.clock),
             **content,
         }
