@@ -252,3 +252,43 @@ def test_an_operator_acts_from_whatsapp_with_buttons(
     with Session(helpdesk.engine) as s:
         acked = s.get(Ticket, ticket.id)
     assert acked is not None and acked.acknowledged_at is not None
+
+
+def test_an_unlinked_number_is_not_linked_by_phone_again(
+    helpdesk: Helpdesk, wa: WhatsAppUnderTest, tmp_path: Path
+) -> None:
+    people_file = tmp_path / "people.yaml"
+    people_file.write_text(
+        "people:\n  - name: Sari Dewi\n    email: sari@kominfo.go.id\n    phone: '0812 3456 7002'\n",
+        encoding="utf-8",
+    )
+    with session_scope(helpdesk.engine) as s:
+        people.import_people(s, people_file)
+    wa.say("6281234567002", "halo")
+    with session_scope(helpdesk.engine) as s:
+        assert people.unlink_account(s, "whatsapp", "6281234567002") is not None
+    wa.say("6281234567002", "halo lagi")
+    with Session(helpdesk.engine) as s:
+        again = people.identify(s, "whatsapp", "6281234567002")
+    assert again is None  # only a link code links it again
+
+
+def test_reactions_and_group_messages_get_no_answer(
+    wa: WhatsAppUnderTest, api: FakeCloudApi
+) -> None:
+    reaction = {"type": "reaction", "reaction": {"message_id": "wamid.X", "emoji": "👍"}}
+    assert wa.post(wa.hooks.message(BUDI, reaction)) == 200
+    group = {"type": "text", "text": {"body": "/lapor"}, "group_id": "120363000000000001"}
+    assert wa.post(wa.hooks.message(BUDI, group)) == 200
+    assert api.sent() == []
+
+
+def test_people_import_refuses_what_is_no_phone_number(tmp_path: Path) -> None:
+    bad = tmp_path / "people.csv"
+    bad.write_text("name,email,phone\nSari,sari@kominfo.go.id,kantor pusat\n", encoding="utf-8")
+    with pytest.raises(people.PeopleError, match="phone"):
+        people.parse_people(bad)
+    assert people.normalize_phone("+62 812-3456-7002") == "6281234567002"
+    assert people.normalize_phone("0812 3456 7002") == "6281234567002"  # 0 → 62
+    assert people.normalize_phone("0062 812 3456 7002") == "6281234567002"
+    assert people.normalize_phone("1234567") is None  # 7 digits: shorter than E.164 allows

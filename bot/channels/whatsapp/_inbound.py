@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 CHANNEL = SOURCE = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 RECEIPTS = frozenset(notices.RECEIPT_ORDER)
+#: messages that are no question: an emoji reaction to one of ours, a system notice
+#: (the user changed their number), a message WhatsApp itself could not read
+SILENT_TYPES = frozenset({"reaction", "system", "ephemeral"})
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -175,6 +178,9 @@ class Inbound:
         )
         if message.get("group_id"):  # WhatsApp groups: not a place the helpdesk serves
             log.info("whatsapp group message %s: ignored", message_id)
+            return
+        if message.get("type") in SILENT_TYPES:
+            log.debug("whatsapp %s %s: nothing to answer", message.get("type"), message_id)
             return
         text, action = self._content(message)
         if text is None and action is None:
