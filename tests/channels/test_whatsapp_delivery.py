@@ -6,13 +6,13 @@ are cut to the Cloud API's limits."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.channels.whatsapp import messages_for, template_parameter
-from bot.core import notices
+from bot.core import chat_contacts, notices
 from bot.dialogue.messages import Choice
 from bot.i18n import t
 from bot.runtime import Helpdesk
@@ -114,7 +114,10 @@ def test_the_window_closes_24_hours_after_the_last_message(
     helpdesk: Helpdesk, wa: WhatsAppUnderTest, api: FakeCloudApi
 ) -> None:
     wa.say(BUDI, "halo")
-    wrote = utcnow()
+    with Session(helpdesk.engine) as s:
+        wrote = chat_contacts.last_inbound(s, "whatsapp", BUDI)
+    assert wrote is not None
+    wrote = wrote.replace(tzinfo=UTC)  # the message's own time, as Meta stamped it
     wa.channel.transport.now = lambda: wrote + timedelta(hours=23, minutes=59)
     enqueue(helpdesk, "n1")
     assert wa.deliver() == 1

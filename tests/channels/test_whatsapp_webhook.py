@@ -181,3 +181,23 @@ def test_status_callbacks_are_recorded_on_the_notice(
     assert first.receipt_at is not None
     assert (second.status, second.receipt) == ("failed", "failed")
     assert second.last_error == "code 131026: Message undeliverable (not on WhatsApp)"
+
+
+def test_enabled_when_its_four_settings_are_set(helpdesk: Helpdesk) -> None:
+    from pydantic import SecretStr
+
+    from bot.channels import registry, whatsapp
+
+    assert whatsapp.SPEC not in registry.enabled_specs(helpdesk.settings)
+    four = {
+        "whatsapp_access_token": SecretStr("t"),
+        "whatsapp_phone_number_id": "1",
+        "whatsapp_app_secret": SecretStr("s"),
+        "whatsapp_verify_token": SecretStr("v"),
+    }
+    assert whatsapp.SPEC in registry.enabled_specs(helpdesk.settings.model_copy(update=four))
+    for missing in four:
+        three = {**four, missing: None}
+        assert not whatsapp.SPEC.enabled(helpdesk.settings.model_copy(update=three))
+    empty = {**four, "whatsapp_app_secret": SecretStr("")}  # an empty secret is no secret
+    assert not whatsapp.SPEC.enabled(helpdesk.settings.model_copy(update=empty))
