@@ -224,6 +224,19 @@ def record_ref(session: Session, notice_id: int, ref: str) -> None:
     )
 
 
+def sending_to(session: Session, channel: str, target: str) -> bool:
+    """Whether a notice to this chat is being sent right now: a receipt that names no
+    notice may be for it, its message id not recorded yet."""
+    return (
+        session.exec(
+            select(Notice.id).where(
+                Notice.channel == channel, Notice.target == target, Notice.status == "sending"
+            )
+        ).first()
+        is not None
+    )
+
+
 def record_receipt(
     session: Session,
     channel: str,

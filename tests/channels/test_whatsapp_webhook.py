@@ -201,3 +201,48 @@ def test_enabled_when_its_four_settings_are_set(helpdesk: Helpdesk) -> None:
         assert not whatsapp.SPEC.enabled(helpdesk.settings.model_copy(update=three))
     empty = {**four, "whatsapp_app_secret": SecretStr("")}  # an empty secret is no secret
     assert not whatsapp.SPEC.enabled(helpdesk.settings.model_copy(update=empty))
+
+
+def test_a_receipt_before_its_send_is_recorded_is_taken_again_later(
+    helpdesk: Helpdesk, wa: WhatsAppUnderTest, api: FakeCloudApi
+) -> None:
+    import dataclasses
+    from datetime import timedelta
+
+    intake = wa.app.state.intake
+    intake.policy = dataclasses.replace(intake.policy, backoff=timedelta(0))
+    with session_scope(helpdesk.engine) as s:
+        notices.enqueue(
+            s,
+            channel="whatsapp",
+            target=BUDI,
+            kind="ticket.state",
+            payload={"text": "x"},
+            dedupe_key="racing",
+        )
+        racing = s.exec(select(Notice)).one()
+        racing.status = "sending"  # the transport has it at Meta; its id not yet stored
+        s.add(racing)
+    body = wa.hooks.encode(wa.hooks.status("wamid.RACE", "delivered", BUDI))
+    assert wa.post_raw(body, wa.hooks.sign(body)).status_code == 200
+    # the worker finds no notice with that id while one to Budi is being sent: not done
+    wa.server.run(_until(lambda: len(intake.failures) >= 1))
+    assert type(intake.failures[0][1]).__name__ == "ReceiptTooEarly"
+    with session_scope(helpdesk.engine) as s:
+        racing = s.exec(select(Notice)).one()
+        racing.status, racing.platform_ref = "sent", "wamid.RACE"  # the send is recorded
+        s.add(racing)
+    wa.settle()  # the receipt is taken again and finds its notice
+    with Session(helpdesk.engine) as s:
+        assert s.exec(select(Notice)).one().receipt == "delivered"
+
+
+async def _until(check: object, timeout: float = 10.0) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await asyncio.to_thread(check):  # type: ignore[arg-type]
+        if loop.time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.02)

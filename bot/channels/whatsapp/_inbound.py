@@ -119,6 +119,11 @@ def _error_of(status: dict[str, Any]) -> str | None:
     return f"{text} ({details})" if details else text
 
 
+class ReceiptTooEarly(Exception):
+    """A receipt that names no notice while a notice to its recipient is being sent:
+    the send's message id is not recorded yet. The inbox runs the receipt again later."""
+
+
 class Inbound:
     def __init__(self, conversations: Conversations, engine: Engine, sender: Sender) -> None:
         self.conversations = conversations
@@ -146,6 +151,8 @@ class Inbound:
                 await asyncio.to_thread(self._receipt, event["status"])
             else:
                 await self._message(event["message"], event.get("name"))
+        except ReceiptTooEarly:
+            raise  # expected now and then: not a handler error
         except Exception as exc:
             self.errors.append(exc)
             raise
@@ -166,6 +173,12 @@ class Inbound:
                 at=_at(status.get("timestamp")),
                 error=_error_of(status),
             )
+            if notice is None and notices.sending_to(
+                session, CHANNEL, str(status.get("recipient_id") or "")
+            ):
+                raise ReceiptTooEarly(
+                    f"status {receipt} of {status['id']} before its send is recorded"
+                )
         if notice is None:
             log.debug("whatsapp status %s of %s: no notice sent it", receipt, status["id"])
 
