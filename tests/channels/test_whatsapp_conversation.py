@@ -292,3 +292,35 @@ def test_people_import_refuses_what_is_no_phone_number(tmp_path: Path) -> None:
     assert people.normalize_phone("0812 3456 7002") == "6281234567002"  # 0 → 62
     assert people.normalize_phone("0062 812 3456 7002") == "6281234567002"
     assert people.normalize_phone("1234567") is None  # 7 digits: shorter than E.164 allows
+
+
+def test_an_operator_takes_and_resolves_from_whatsapp(
+    helpdesk: Helpdesk, wa: WhatsAppUnderTest, api: FakeCloudApi
+) -> None:
+    test_an_operator_acts_from_whatsapp_with_buttons(helpdesk, wa, api)  # paged, acknowledged
+    with Session(helpdesk.engine) as s:
+        ticket = s.exec(select(Ticket)).one()
+        operator = s.get(Person, ticket.assignee_id)
+        assert operator is not None
+        phone = s.exec(
+            select(Identity.external_id).where(
+                Identity.person_id == operator.id, Identity.channel == "whatsapp"
+            )
+        ).one()
+    lang, n = operator.lang or "id", ticket.number
+    (detail,) = wa.say(phone, f"/status {n}")
+    assert actions_of(detail) == [f"t:take:{n}", f"t:resolve:{n}"]
+    assert titles_of(detail) == [
+        t("button.take", lang),
+        t("button.resolve", lang),
+    ]  # Ambil, Selesai
+    (taken,) = wa.press(phone, f"t:take:{n}")
+    assert actions_of(taken) == [f"t:resolve:{n}"]
+    wa.press(phone, f"t:resolve:{n}")
+    wa.say(phone, "Konfigurasi VPN gateway dipulihkan dan diuji dari dua lokasi.")
+    (done,) = wa.say(phone, "Sertifikat gateway kedaluwarsa")  # the root cause
+    assert kind(done) == "text" and n in body_text(done)
+    with Session(helpdesk.engine) as s:
+        resolved = s.get(Ticket, ticket.id)
+    assert resolved is not None and resolved.state == "selesai"
+    assert api.refused() == []
