@@ -209,6 +209,36 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_OPERATOR_CHANNELS", "slack_operator_channels"),
     )
 
+    whatsapp_access_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WHATSAPP_ACCESS_TOKEN", "whatsapp_access_token")
+    )
+    whatsapp_phone_number_id: str | None = Field(
+        None,
+        validation_alias=AliasChoices("WHATSAPP_PHONE_NUMBER_ID", "whatsapp_phone_number_id"),
+    )
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WHATSAPP_APP_SECRET", "whatsapp_app_secret")
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WHATSAPP_VERIFY_TOKEN", "whatsapp_verify_token")
+    )
+    whatsapp_api_base_url: str = Field(
+        "https://graph.facebook.com/v21.0",
+        validation_alias=AliasChoices("WHATSAPP_API_BASE_URL", "whatsapp_api_base_url"),
+    )
+    #: the approved template a notice goes as outside the 24-hour window, by notice kind
+    #: ("ticket.state", "ticket.assigned", …); "default" for every other kind. Each has
+    #: one body parameter, {{1}}, filled with the notice's text.
+    whatsapp_templates: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("WHATSAPP_TEMPLATES", "whatsapp_templates"),
+    )
+    #: the template language code for each of our languages (as approved at Meta)
+    whatsapp_template_languages: dict[str, str] = Field(
+        default_factory=lambda: {"id": "id", "en": "en"},
+        validation_alias=AliasChoices("WHATSAPP_TEMPLATE_LANGUAGES", "whatsapp_template_languages"),
+    )
+
     # SLA clocks, escalation and the outbox (bot.core.sla, bot.core.escalation, bot.delivery).
     #: default targets in minutes for priorities 1..4 when a service's catalog entry has none.
     sla_response_minutes: list[int] = Field(

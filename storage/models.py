@@ -25,6 +25,9 @@ class Person(SQLModel, table=True):
     skills: list[str] = Field(default_factory=list, sa_type=JSONType)
     lang: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
+    #: digits only, with the country code (6281234567890): how a WhatsApp sender, known
+    #: by that number, is linked to the person without a code
+    phone: str | None = Field(default=None, max_length=32, index=True)
 
 
 class Identity(SQLModel, table=True):
@@ -195,6 +198,21 @@ class Notice(SQLModel, table=True):
     locked_until: datetime | None = None
     sent_at: datetime | None = None
     last_error: str | None = None
+    #: the platform's id of the message sent (a WhatsApp wamid), which its delivery
+    #: receipts name; and the last receipt: sent, delivered, read or failed
+    platform_ref: str | None = Field(default=None, max_length=200, index=True)
+    receipt: str | None = Field(default=None, max_length=16)
+    receipt_at: datetime | None = None
+
+
+class ChatContact(SQLModel, table=True):
+    """When a chat last wrote to us: platforms that only let a business answer freely
+    for a while after that (WhatsApp's 24-hour customer-service window) are asked
+    before a notice goes out."""
+
+    channel: str = Field(primary_key=True, max_length=20)
+    chat_id: str = Field(primary_key=True, max_length=200)
+    last_inbound_at: datetime
 
 
 class Conversation(SQLModel, table=True):

@@ -7,13 +7,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.channels import console, slack, telegram, webchat
+from bot.channels import console, slack, telegram, webchat, whatsapp
 from bot.channels.base import ChannelSpec, StartHook
 from bot.config import Settings
 from bot.delivery import Pacing
 
 #: in start order (the lifespan starts them one after the other)
-CHANNELS: tuple[ChannelSpec[Any], ...] = (telegram.SPEC, slack.SPEC, webchat.SPEC, console.SPEC)
+CHANNELS: tuple[ChannelSpec[Any], ...] = (
+    telegram.SPEC,
+    slack.SPEC,
+    whatsapp.SPEC,
+    webchat.SPEC,
+    console.SPEC,
+)
 
 
 def enabled_specs(

@@ -45,7 +45,7 @@ def people_unlink(
 
 @people_app.command("import")
 def people_import(file: Path) -> None:
-    """Import or update people from YAML or CSV (name,email,unit,roles,skills,lang)."""
+    """Import or update people from YAML or CSV (name,email,unit,roles,skills,lang,phone)."""
     from bot.core.people import PeopleError, import_people
     from storage.db import session_scope
 

@@ -210,3 +210,59 @@ def pending_for(
     )
     rows = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
     return sorted(rows, key=lambda n: n.id or 0)
+
+
+#: a receipt never goes back to an earlier one (a late "delivered" after "read"); a
+#: failure stands whatever came before
+RECEIPT_ORDER = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def record_ref(session: Session, notice_id: int, ref: str) -> None:
+    """The platform's id of the message a notice became, so its receipts find it."""
+    session.execute(
+        sa.update(Notice).where(col(Notice.id) == notice_id).values(platform_ref=ref[:200])
+    )
+
+
+def sending_to(session: Session, channel: str, target: str) -> bool:
+    """Whether a notice to this chat is being sent right now: a receipt that names no
+    notice may be for it, its message id not recorded yet."""
+    return (
+        session.exec(
+            select(Notice.id).where(
+                Notice.channel == channel, Notice.target == target, Notice.status == "sending"
+            )
+        ).first()
+        is not None
+    )
+
+
+def record_receipt(
+    session: Session,
+    channel: str,
+    ref: str,
+    receipt: str,
+    *,
+    at: datetime,
+    error: str | None = None,
+) -> Notice | None:
+    """A platform's delivery receipt (sent, delivered, read, failed) on the notice whose
+    message it names; None when no notice sent that message (a conversation reply).
+    A failure after the platform had accepted the message fails the notice with the
+    platform's reason, so the outbox shows what did not arrive."""
+    if receipt not in RECEIPT_ORDER:
+        raise ValueError(f"unknown receipt {receipt!r}")
+    notice = session.exec(
+        select(Notice).where(Notice.channel == channel, Notice.platform_ref == ref)
+    ).first()
+    if notice is None:
+        return None
+    if RECEIPT_ORDER.get(notice.receipt or "", 0) >= RECEIPT_ORDER[receipt]:
+        return notice  # an older receipt arriving late, or the same one again
+    notice.receipt, notice.receipt_at = receipt, at
+    if receipt == "failed":
+        notice.status = "failed"
+        notice.last_error = (error or receipt)[:1000]
+    session.add(notice)
+    session.flush()
+    return notice

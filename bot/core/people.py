@@ -31,6 +31,18 @@ class PersonEntry(BaseModel):
     roles: list[str] = ["pengguna"]
     skills: list[str] = []
     lang: str | None = None
+    #: a mobile number in any usual writing (+62 812-3456-7890, 0812 3456 7890)
+    phone: str | None = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        digits = normalize_phone(str(value))
+        if digits is None:
+            raise ValueError(f"not a phone number: {value!r}")
+        return digits
 
     @field_validator("roles", "skills", mode="before")
     @classmethod
@@ -93,6 +105,7 @@ def import_people(session: Session, path: Path) -> tuple[int, int]:
             "roles": e.roles,
             "skills": e.skills,
             "lang": e.lang,
+            "phone": e.phone,
         }
         if person is None:
             session.add(Person(email=email, **values))
@@ -104,6 +117,36 @@ def import_people(session: Session, path: Path) -> tuple[int, int]:
             updated += 1
     session.flush()
     return created, updated
+
+
+#: the country code a number written nationally (0812…) is in; the helpdesk serves
+#: Indonesian government offices
+DEFAULT_COUNTRY_CODE = "62"
+
+
+def normalize_phone(raw: str, country_code: str = DEFAULT_COUNTRY_CODE) -> str | None:
+    """Digits with the country code, as WhatsApp names its users (wa_id): "+62 812-3456
+    7890", "0812 3456 7890" and "6281234567890" are one number. None for what cannot be
+    a phone number (E.164 has 8 to 15 digits)."""
+    text = raw.strip()
+    if not text or any(c.isalpha() for c in text):
+        return None
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+") or text.startswith("00"):
+        digits = digits[2:] if text.startswith("00") else digits
+    elif digits.startswith("0"):
+        digits = country_code + digits[1:]
+    return digits if 8 <= len(digits) <= 15 else None
+
+
+def find_by_phone(session: Session, phone: str) -> Person | None:
+    """The one person with this number; None when nobody or several people have it (a
+    shared office number links nobody by itself: they use a link code)."""
+    digits = normalize_phone(phone)
+    if digits is None:
+        return None
+    found = list(session.exec(select(Person).where(Person.phone == digits).limit(2)))
+    return found[0] if len(found) == 1 else None
 
 
 def identify(session: Session, channel: str, external_id: str) -> Person | None:

@@ -161,8 +161,8 @@ def test_the_registry_functions_take_a_list_of_specs(settings: Settings) -> None
     assert ECHO_SPEC in registry.enabled_specs(settings, specs)
     assert registry.spec(ECHO, specs) is ECHO_SPEC
     assert registry.push_channels(settings, specs) == {ECHO}  # nothing else configured
-    assert registry.push_channels(specs=specs) == {"telegram", "slack", ECHO}
-    assert registry.push_channels() == {"telegram", "slack"}
+    assert registry.push_channels(specs=specs) == {"telegram", "slack", "whatsapp", ECHO}
+    assert registry.push_channels() == {"telegram", "slack", "whatsapp"}
     with pytest.raises(KeyError):
         registry.spec(ECHO)
 
@@ -204,8 +204,13 @@ def test_registered_names_are_unique_and_pacing_comes_from_the_specs(
     assert len(names) == len(set(names))
     limiter = Deliverer.from_settings(engine, settings, registry.pacing()).limiter
     # the figures DELIVERY_CHANNEL_RATES / DELIVERY_TARGET_INTERVALS always defaulted to
-    assert limiter.rates == {"telegram": 30.0, "slack": 20.0}
-    assert limiter.intervals == {"telegram": 1.0, "telegram_group": 3.0, "slack": 1.0}
+    assert limiter.rates == {"telegram": 30.0, "slack": 20.0, "whatsapp": 80.0}
+    assert limiter.intervals == {
+        "telegram": 1.0,
+        "telegram_group": 3.0,
+        "slack": 1.0,
+        "whatsapp": 6.0,
+    }
     assert limiter._interval("telegram", "-1001") == 3.0
     assert limiter._interval("telegram", "1001") == 1.0
     assert limiter._interval("slack", "-C1") == 1.0  # Telegram's group rule is Telegram's
