@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.channels.base import Capabilities, ChannelSpec
+from bot.channels.markdown import shown
 from bot.config import Settings
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
@@ -16,7 +17,7 @@ def render(replies: list[Reply]) -> str:
     out = []
     for r in replies:
         prefix = "🔔 " if r.kind == "notice" else ""
-        out.append(prefix + r.text)
+        out.append(prefix + shown(r))
         for n, choice in enumerate(r.choices, start=1):
             out.append(f"  [{n}] {choice.label}")
     return "\n".join(out)

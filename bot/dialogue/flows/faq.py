@@ -60,7 +60,7 @@ def answer(turn: Turn, article_id: str, query: str) -> list[Reply]:
         turn.reset()
         return turn.say(turn.t("faq.article_gone"))
     turn.go(FEEDBACK, keep=False, query=query, article=article.id, service=article.service)
-    turn.say(f"{article.question}\n\n{article.answer}")
+    turn.say(f"**{article.question}**\n\n{article.answer}", markdown=True)
     return turn.say(
         turn.t("faq.helpful"),
         [
