@@ -63,7 +63,7 @@ def fit(sets: list[Data], neg: float, l2: float = 1e-3) -> np.ndarray:
     return b
 
 
-def figures(b: np.ndarray, data: Data, answer: float, suggest: float) -> dict[str, float]:
+def figures(b: np.ndarray, data: Data, answer: float, suggest: float) -> dict[str, float | None]:
     x, y, none = data
     p = 1 / (1 + np.exp(-x @ b))
     sure = p >= answer
@@ -71,7 +71,9 @@ def figures(b: np.ndarray, data: Data, answer: float, suggest: float) -> dict[st
         "answered": round(float(sure.mean()), 4),
         "confident_wrong": round(float((sure & (y == 0)).mean()), 4),
         "confident_right": round(float((sure & (y == 1)).sum() / max(sure.sum(), 1)), 4),
-        "no_match_recall": round(float((none & (p < suggest)).sum() / max(none.sum(), 1)), 4),
+        "no_match_recall": round(float((none & (p < suggest)).sum() / none.sum()), 4)
+        if none.any()
+        else None,
     }
 
 
