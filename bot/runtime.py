@@ -57,6 +57,7 @@ def build(
         engine,
         answer_threshold=settings.faq_answer_threshold,
         suggest_threshold=settings.faq_suggest_threshold,
+        catalog_file=settings.catalog_file,
     )
     conversations = Conversations(
         engine,

@@ -43,7 +43,7 @@ def evaluate_matcher(matcher: Matcher, queries: list[tuple[str, str | None]]) ->
     """Metrics for an already built matcher (used by tests on the bundled KB)."""
     hits = answerable = 0
     rr = 0.0  # reciprocal ranks add up to a fraction
-    nomatch_ok = unanswerable = confident_wrong = 0
+    nomatch_ok = unanswerable = confident_wrong = confident = 0
     times: list[float] = []
     for text, _ in queries[:20]:
         matcher.search(text, k=5)  # warm the stemming cache the way a running bot has it
@@ -61,14 +61,18 @@ def evaluate_matcher(matcher: Matcher, queries: list[tuple[str, str | None]]) ->
             hits += bool(ids) and ids[0] == expected
             if expected in ids:
                 rr += 1 / (ids.index(expected) + 1)
-        if decision.kind == "answer" and decision.matches[0].article.id != expected:
-            confident_wrong += 1
+        if decision.kind == "answer":
+            confident += 1
+            confident_wrong += decision.matches[0].article.id != expected
     n = len(queries)
     return {
         "top1": round(hits / answerable, 4) if answerable else None,
         "mrr5": round(rr / answerable, 4) if answerable else None,
         "no_match_recall": round(nomatch_ok / unanswerable, 4) if unanswerable else None,
         "confident_wrong": round(confident_wrong / n, 4) if n else 0.0,
+        # what the threshold means: how many are answered outright, and how many of those right
+        "answered": round(confident / n, 4) if n else 0.0,
+        "confident_right": round(1 - confident_wrong / confident, 4) if confident else None,
         "p50_ms": round(_percentile(times, 0.50), 3),
         "p99_ms": round(_percentile(times, 0.99), 3),
         "n_queries": n,

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz, process
 from knowledge.articles import Article
 from knowledge.normalize import Normalizer, guess_lang
 from knowledge.semantic import SemanticIndex, default_embedder
+from knowledge.services import DEFAULT_CATALOG, ServiceTerms, conflicts, read_catalog_terms
 
 DEFAULT_ANSWER = 0.75
 DEFAULT_SUGGEST = 0.35
@@ -52,11 +53,20 @@ _W_CHAR = 0.3
 # fitted leaving one set out, the held-out top-1 drops by 0.01-0.02.
 _RANK_W = (0.0, 0.2193, 0.2604, 0.3812, 0.0935, 0.0353, 0.2579, 0.4134)
 _SEL_SEM = 0.06
-# Logistic weights over (bias, score, margin, coverage, fuzzy, log query length):
-# a logistic fit of "top answer right", then rescaled so that, on every set,
-# at most 4% (Indonesian 2%) of queries are answered wrongly above
-# DEFAULT_ANSWER and 75% of unanswerable ones fall below DEFAULT_SUGGEST.
-_CALIB = (-7.476, 1.424, 8.676, 3.406, 2.59, 1.645)
+#: least confidence for a question that is, word for word, one of the top article's
+#: phrasings while no other article ranks as high (a confirmed phrasing is known)
+_VERBATIM = 0.95
+#: fused score kept by an article of another service than the one the question names
+_CONFLICT = 0.5
+# Logistic weights over (bias, score, margin, coverage, fuzzy, log query length,
+# margin relative to the score): a logistic fit of "top answer right" with equal
+# weight per set (stackfaq, clinc150, the Indonesian set) and wrong answers and
+# unanswerable questions counted three times (a wrong confident answer costs more
+# than a choice). The relative margin makes the threshold mean the same on
+# knowledge bases of different sizes, where scores themselves do not. No
+# per-set rescaling; left-one-set-out figures come from
+# scripts/fit_faq_calibration.py, which refits these.
+_CALIB = (-6.395, 1.207, 4.29, 2.519, 1.027, 1.228, 5.656)
 
 
 @contextmanager
@@ -199,7 +209,11 @@ class _Index:
     """Immutable search structures; a new one is built and swapped on change."""
 
     def __init__(
-        self, articles: list[Article], norm: Normalizer, cache: dict[str, _Analysed]
+        self,
+        articles: list[Article],
+        norm: Normalizer,
+        cache: dict[str, _Analysed],
+        catalog: dict[str, list[str]] | None = None,
     ) -> None:
         self.articles = articles
         self.by_id = {a.id: i for i, a in enumerate(articles)}
@@ -217,10 +231,13 @@ class _Index:
         owner: list[int] = []
         pooled: list[list[int]] = []
         self.phr_clean: list[list[str]] = []
+        phr_toks: list[frozenset[str]] = []
         for i, a in enumerate(articles):
             cleaned, pool = [], []
+            seen: set[str] = set()
             for p in a.phrasings:
                 words, toks = analyse(p)
+                seen.update(toks)
                 ids = [vid(t, len(self.vocab)) for t in toks]
                 phr_docs.append(ids)
                 pool.extend(ids)
@@ -228,7 +245,12 @@ class _Index:
                 cleaned.append(" ".join(words))
             self.phr_clean.append(cleaned)
             pooled.append(pool)
-        answers = [[vid(t, len(self.vocab)) for t in analyse(a.answer)[1][:200]] for a in articles]
+            phr_toks.append(frozenset(seen))
+        answer_toks = [analyse(a.answer)[1][:200] for a in articles]
+        answers = [[vid(t, len(self.vocab)) for t in toks] for toks in answer_toks]
+        #: every stemmed word an article uses (phrasings and answer), for service agreement
+        self.words = [p.union(a) for p, a in zip(phr_toks, answer_toks, strict=True)]
+        self.services = ServiceTerms(catalog or {}, articles, phr_toks, norm)
         self.terms = [frozenset(p).union(a) for p, a in zip(pooled, answers, strict=True)]
         n = max(len(articles), 1)
         df = np.bincount(
@@ -296,6 +318,8 @@ class _Index:
         new.phr_clean[i] = [*self.phr_clean[i], " ".join(words)]
         new.terms = list(self.terms)
         new.terms[i] = self.terms[i].union(ids)
+        new.words = list(self.words)
+        new.words[i] = self.words[i].union(toks)
         if self.sem is not None:
             new.sem = self.sem.with_phrasing(phrasing, i)
         return new
@@ -316,11 +340,13 @@ class Matcher:
         suggest_threshold: float = DEFAULT_SUGGEST,
         slang_path: Path | None = None,
         default_lang: str = "id",
+        catalog_path: Path | None = DEFAULT_CATALOG,
     ) -> None:
         self.answer_threshold = answer_threshold
         self.suggest_threshold = suggest_threshold
         self.default_lang = default_lang
         self.normalizer = Normalizer(slang_path)
+        self._catalog = read_catalog_terms(catalog_path)
         self._cache: dict[str, _Analysed] = {}
         self._lock = threading.Lock()
         #: the language-independent ranking of recent queries, by (index, text, k)
@@ -328,7 +354,7 @@ class Matcher:
             OrderedDict()
         )
         with _no_gc():
-            self._index = _Index(list(articles), self.normalizer, self._cache)
+            self._index = _Index(list(articles), self.normalizer, self._cache, self._catalog)
 
     @property
     def articles(self) -> list[Article]:
@@ -342,7 +368,7 @@ class Matcher:
     def rebuild(self, articles: Iterable[Article]) -> None:
         """Replace the whole knowledge base (reload after files change)."""
         with _no_gc():
-            new = _Index(list(articles), self.normalizer, self._cache)
+            new = _Index(list(articles), self.normalizer, self._cache, self._catalog)
         with self._lock:
             self._index = new
             self._ranked.clear()
@@ -390,6 +416,14 @@ class Matcher:
             return [], np.zeros((0, 5))
         terms, ids, term_idf, qmass, top, comps = ranked
         fused = comps @ np.asarray(_RANK_W)
+        named = idx.services.named(terms)
+        if named:
+            clash = np.fromiter(
+                (conflicts(named, idx.articles[int(i)].service, idx.words[int(i)]) for i in top),
+                dtype=bool,
+                count=len(top),
+            )
+            fused = np.where(clash, fused * _CONFLICT, fused)
         fz = comps[:, 4]
         shown = top.copy()
         order = self._one_per_family(
@@ -524,8 +558,11 @@ class Matcher:
         top, feats = self.features(text, k, lang, idx)
         if not top:
             return []
-        z = feats @ np.asarray(_CALIB[1:]) + _CALIB[0]
+        relative = feats[:, 1] / np.maximum(feats[:, 0], 1e-3)
+        z = np.column_stack([feats, relative]) @ np.asarray(_CALIB[1:]) + _CALIB[0]
         conf = 1 / (1 + np.exp(-z))
+        if feats[0, 3] >= 0.999 and feats[0, 1] > 0:
+            conf[0] = max(conf[0], _VERBATIM)
         arts = idx.articles
         return [Match(arts[i], float(c)) for i, c in zip(top, conf, strict=True)]
 

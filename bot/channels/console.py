@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.channels.base import Capabilities, ChannelSpec
+from bot.channels.markdown import shown
 from bot.config import Settings
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
@@ -33,7 +34,7 @@ def render(replies: list[Reply], documents: Path | None = None) -> str:
     out = []
     for r in replies:
         prefix = "🔔 " if r.kind == "notice" else ""
-        out.append(prefix + r.text)
+        out.append(prefix + shown(r))
         for n, choice in enumerate(r.choices, start=1):
             out.append(f"  [{n}] {choice.label}")
         if r.document is not None:

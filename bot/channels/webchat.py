@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from bot.channels.base import Capabilities, ChannelSpec, Slot
+from bot.channels.markdown import shown, to_html
 from bot.config import Settings
 from bot.core import subscriptions, web_sessions
 from bot.core.errors import HelpdeskError
@@ -193,7 +194,9 @@ def no_session() -> Response:
 def render(replies: list[Reply]) -> list[dict[str, Any]]:
     return [
         {
-            "text": r.text,
+            "text": shown(r),
+            # Markdown answers also as a safe HTML subset (everything escaped first)
+            "html": to_html(r.text) if r.markdown else None,
             "kind": r.kind,
             "choices": [{"label": c.label, "action": c.action} for c in r.choices],
             "image": base64.b64encode(r.image).decode() if r.image else None,

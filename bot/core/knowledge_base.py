@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from knowledge import Article, Matcher, load_articles
+from knowledge.services import DEFAULT_CATALOG
 from storage.models import KbCandidate
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class KnowledgeBase:
         answer_threshold: float | None = None,
         suggest_threshold: float | None = None,
         check_every: float = 2.0,
+        catalog_file: Path | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.engine = engine
@@ -53,6 +55,8 @@ class KnowledgeBase:
         if suggest_threshold is not None:
             self.thresholds["suggest_threshold"] = suggest_threshold
         self.check_every = check_every
+        #: the service catalog whose names tell the matcher which service a question is about
+        self.catalog_file = catalog_file
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
         self._signature: tuple | None = None
@@ -113,7 +117,9 @@ class KnowledgeBase:
             self.last_error = str(exc)
             log.error("knowledge base not reloaded: %s", exc)
             if self._matcher is None:
-                self._matcher = Matcher([], **self.thresholds)
+                self._matcher = Matcher(
+                    [], **self.thresholds, catalog_path=self.catalog_file or DEFAULT_CATALOG
+                )
             self._signature = signature
             return
         approved = self._approved()
@@ -122,7 +128,9 @@ class KnowledgeBase:
             if answer and article_id not in known:
                 articles.append(Article(article_id, phrasing, (), answer, source="masalah"))
                 known.add(article_id)
-        matcher = Matcher(articles, **self.thresholds)
+        matcher = Matcher(
+            articles, **self.thresholds, catalog_path=self.catalog_file or DEFAULT_CATALOG
+        )
         for article_id, phrasing, answer in approved:
             if not answer and matcher.article(article_id) is not None:
                 matcher.add_alternate(article_id, phrasing)

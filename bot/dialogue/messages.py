@@ -30,6 +30,9 @@ class Reply:
     image: bytes | None = None
     #: a document to attach, as (file name, bytes): a report's PDF, for example.
     document: tuple[str, bytes] | None = None
+    #: the text is Markdown (a knowledge-base answer): channels format it where they
+    #: can and show it as plain text where they cannot (bot/channels/markdown.py)
+    markdown: bool = False
 
 
 @dataclass(frozen=True)

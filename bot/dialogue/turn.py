@@ -52,8 +52,10 @@ class Turn:
     def dt(self, value: datetime | None) -> str:
         return fmt_dt(value, self.lang, self.timezone)
 
-    def say(self, text: str, choices: list[Choice] | None = None) -> list[Reply]:
-        self.replies.append(Reply(text=text, choices=list(choices or [])))
+    def say(
+        self, text: str, choices: list[Choice] | None = None, *, markdown: bool = False
+    ) -> list[Reply]:
+        self.replies.append(Reply(text=text, choices=list(choices or []), markdown=markdown))
         return self.replies
 
     def choice(self, key: str, action: str, **params: Any) -> Choice:

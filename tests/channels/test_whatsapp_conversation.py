@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from bot.channels.whatsapp._outgoing import whatsapp_text
 from bot.core import escalation, people
 from bot.i18n import t
 from bot.runtime import Helpdesk
@@ -61,7 +62,9 @@ def test_faq_answer_with_yes_no_buttons(
     article = an_article(helpdesk)
     answer, helpful = wa.say(BUDI, article.question)
     assert kind(answer) == "text" and answer.body["to"] == BUDI
-    assert body_text(answer) == f"{article.question}\n\n{article.answer}".strip()
+    # the article's Markdown in WhatsApp's own formatting: *bold*, no "**"
+    assert body_text(answer) == whatsapp_text(f"**{article.question}**\n\n{article.answer}")
+    assert body_text(answer).startswith(f"*{article.question}*") and "**" not in body_text(answer)
     assert answer.body["text"]["preview_url"] is False
     assert kind(helpful) == "interactive.button"
     assert body_text(helpful) == "Apakah ini membantu?"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from bot.channels.slack._mrkdwn import escape
+from bot.channels.markdown import to_plain
+from bot.channels.slack._mrkdwn import escape, from_markdown
 from bot.core.ticket_states import GANGGUAN, TYPES, requires_root_cause
 from bot.core.usecases import MIN_DESCRIPTION, MIN_NOTE
 from bot.dialogue.messages import Choice, Reply
@@ -46,17 +47,22 @@ def plain(text: str, limit: int = MAX_LABEL) -> dict[str, Any]:
     }
 
 
-def chunks(text: str) -> list[str]:
-    """The text escaped, cut at line ends into pieces that fit one section block."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def chunks(text: str, esc: Callable[[str], str] = escape) -> list[str]:
+    """The text escaped (unless `esc` says it is already), cut at line ends into
+    pieces that fit one section block."""
     pieces: list[str] = []
     current = ""
     for line in text.split("\n"):
         parts = [line[i : i + _HARD_SPLIT] for i in range(0, len(line), _HARD_SPLIT)] or [""]
         for part in parts:
-            candidate = f"{current}\n{escape(part)}" if current else escape(part)
+            candidate = f"{current}\n{esc(part)}" if current else esc(part)
             if len(candidate) > MAX_SECTION:
                 pieces.append(current)
-                candidate = escape(part)
+                candidate = esc(part)
             current = candidate
     if current.strip():
         pieces.append(current)
@@ -98,7 +104,11 @@ def message(replies: Iterable[Reply]) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     texts: list[str] = []
     for n, reply in enumerate(replies):
-        if reply.text.strip():
+        if reply.text.strip() and reply.markdown:
+            texts.append(to_plain(reply.text))
+            pieces = chunks(from_markdown(reply.text), esc=_as_is)
+            blocks += [section(c) for c in pieces[:MAX_SECTIONS_PER_REPLY]]
+        elif reply.text.strip():
             texts.append(reply.text)
             blocks += [section(c) for c in chunks(reply.text)[:MAX_SECTIONS_PER_REPLY]]
         blocks += button_rows(reply.choices, str(n))

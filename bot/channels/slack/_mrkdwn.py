@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from bot.channels.markdown import SAFE_SCHEMES, Style, render_text
+
 _SPECIAL = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
 
@@ -45,3 +47,15 @@ def from_slack(text: str | None) -> str:
 def strip_leading_mention(text: str | None) -> str:
     """`<@UBOT> lupa sandi` in an app mention is addressed to us; the question follows."""
     return _LEADING_MENTION.sub("", text or "", count=1)
+
+
+def _link(label: str, href: str) -> str:
+    return f"<{escape(href)}|{label}>" if href.startswith(SAFE_SCHEMES) else label
+
+
+_MRKDWN = Style(escape, ("*", "*"), ("_", "_"), lambda s: f"`{escape(s)}`", _link)
+
+
+def from_markdown(text: str) -> str:
+    """An article's Markdown as mrkdwn (`**bold**` -> `*bold*`), escaped by `escape`."""
+    return render_text(text, _MRKDWN)

@@ -31,6 +31,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import first_delivery, utf16_len
+from bot.channels.markdown import shown
 from bot.channels.telegram._defaults import with_defaults
 from bot.channels.telegram._outgoing import KeyedLock, Sender
 from bot.core import alerts, people
@@ -288,7 +289,7 @@ class Inbound:
             self.conversations.handle, self._incoming(chat, user, text=message.text)
         )
         for reply in replies:
-            await self.sender.send(chat.id, reply.text, reply.choices)
+            await self.sender.send(chat.id, shown(reply), reply.choices)
             await self.sender.attach(chat.id, reply)
 
     async def _group_text(self, message: Message, user: User) -> None:
@@ -314,10 +315,10 @@ class Inbound:
         reaches the bot in privacy mode; selective, so only that operator is prompted."""
         for i, reply in enumerate(replies):
             if not (waiting and i == len(replies) - 1):
-                await self.sender.send(chat_id, reply.text, reply.choices, reply_to=reply_to)
+                await self.sender.send(chat_id, shown(reply), reply.choices, reply_to=reply_to)
                 continue
             lang = await asyncio.to_thread(self.conversations.lang, msg)
-            text = f"{reply.text}\n{t('telegram.reply_hint', lang)}"
+            text = f"{shown(reply)}\n{t('telegram.reply_hint', lang)}"
             entities = None
             if mention is not None:  # a button press has no message to reply to: mention instead
                 name = mention.full_name or str(mention.id)
@@ -417,13 +418,13 @@ class Inbound:
                         "telegram keyboard of %s not removed: %s", message.message_id, exc.message
                     )
             for reply in replies:
-                await self.sender.send(chat.id, reply.text, reply.choices)
+                await self.sender.send(chat.id, shown(reply), reply.choices)
         elif waiting:
             await self._answer(query)
             await self._send_group(chat.id, replies, True, msg, mention=user)
         else:
             # In a group the alert itself is edited in place; a short answer is a toast.
-            toast = "\n".join(r.text for r in replies)
+            toast = "\n".join(shown(r) for r in replies)
             if utf16_len(toast) <= TOAST:
                 await self._answer(query, toast or None)
             else:

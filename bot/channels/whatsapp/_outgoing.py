@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.channels import base
+from bot.channels.markdown import Style, render_text, shown
 from bot.channels.whatsapp._graph import Graph, GraphError
 from bot.dialogue.messages import Choice, Reply
 from bot.i18n import t
@@ -109,6 +110,19 @@ def messages_for(text: str, choices: Sequence[Choice], lang: str) -> list[Messag
     return out
 
 
+def _link(label: str, href: str) -> str:
+    return href if label in ("", href) else f"{label} ({href})"
+
+
+#: WhatsApp's own formatting: *bold*, _italic_, ```monospace```
+_WHATSAPP = Style(lambda s: s, ("*", "*"), ("_", "_"), lambda s: f"```{s}```", _link)
+
+
+def whatsapp_text(markdown: str) -> str:
+    """An article's Markdown as WhatsApp shows it (`**bold**` -> `*bold*`)."""
+    return render_text(markdown, _WHATSAPP)
+
+
 class Sender:
     """Sends replies to one person: texts with their choices, then the reply's chart
     and document."""
@@ -166,7 +180,7 @@ class Sender:
 
     async def send_reply(self, to: str, reply: Reply, lang: str) -> None:
         if reply.text.strip() or reply.choices:
-            await self.send_text(to, reply.text, reply.choices, lang)
+            await self.send_text(to, shown(reply, whatsapp_text), reply.choices, lang)
         if reply.image:
             media = await self._upload(reply.image, "image/png", "grafik.png")
             await self._send(to, {"type": "image", "image": {"id": media}}, REPLY_RETRIES)

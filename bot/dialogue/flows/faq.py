@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from bot.core import learning
 from bot.dialogue.flows import guided_report as reporting
 from bot.dialogue.messages import Choice, Reply
@@ -17,6 +19,13 @@ OFFER_REPORT = "offer_report"
 STATES = (CHOOSE, FEEDBACK, OFFER_REPORT)
 
 MAX_QUERY_KEEP = 300
+#: longest suggestion label; buttons on small screens cut longer ones mid-word
+MAX_LABEL = 60
+
+
+def label_of(question: str) -> str:
+    """A suggestion's label, shortened at a word boundary so it still reads as words."""
+    return textwrap.shorten(question, width=MAX_LABEL, placeholder=" …")
 
 
 def ask(turn: Turn, text: str) -> list[Reply]:
@@ -27,7 +36,7 @@ def ask(turn: Turn, text: str) -> list[Reply]:
     if decision.kind == "choices" and decision.matches:
         turn.go(CHOOSE, keep=False, query=query)
         choices = [
-            Choice(m.article.question[:60], f"faq:pick:{m.article.id}")
+            Choice(label_of(m.article.question), f"faq:pick:{m.article.id}")
             for m in decision.matches[:3]
         ]
         choices.append(turn.choice("faq.none_fit", "faq:none"))
@@ -51,7 +60,7 @@ def answer(turn: Turn, article_id: str, query: str) -> list[Reply]:
         turn.reset()
         return turn.say(turn.t("faq.article_gone"))
     turn.go(FEEDBACK, keep=False, query=query, article=article.id, service=article.service)
-    turn.say(f"{article.question}\n\n{article.answer}")
+    turn.say(f"**{article.question}**\n\n{article.answer}", markdown=True)
     return turn.say(
         turn.t("faq.helpful"),
         [
@@ -100,9 +109,10 @@ def _feedback_button(helpful: bool) -> Button:
 
 
 def none_fit(turn: Turn) -> list[Reply]:
+    """No article was shown, so the reply must not speak of one that did not help."""
     turn.go(OFFER_REPORT, keep=False, query=turn.data.get("query", ""))
     return turn.say(
-        turn.t("faq.sorry_offer_report"),
+        turn.t("faq.none_fit_offer_report"),
         [turn.choice("faq.report_yes", "rep:start"), turn.choice("faq.report_no", "faq:drop")],
     )
 

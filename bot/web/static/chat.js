@@ -24,10 +24,16 @@
     return true;
   }
 
-  function bubble(text, who, kind) {
+  function bubble(text, who, kind, html) {
     const div = document.createElement("div");
     div.className = "msg " + who + (kind === "notice" ? " notice" : "");
-    div.textContent = text;
+    if (html) {
+      // A knowledge-base answer: the server escaped everything and made only a
+      // safe subset of tags (bot/channels/markdown.py to_html).
+      div.innerHTML = html;
+    } else {
+      div.textContent = text;
+    }
     box.appendChild(div);
     box.scrollTop = box.scrollHeight;
     return div;
@@ -35,7 +41,7 @@
 
   function show(replies) {
     for (const r of replies) {
-      const div = bubble(r.text, "bot", r.kind);
+      const div = bubble(r.text, "bot", r.kind, r.html);
       if (r.image) {
         const img = document.createElement("img");
         img.src = "data:image/png;base64," + r.image;
