@@ -76,6 +76,7 @@ class Jobs:
         add_retention_job(self.scheduler, self.helpdesk)
         add_review_job(self.scheduler, self.helpdesk)
         add_problem_job(self.scheduler, self.helpdesk)
+        add_backup_jobs(self.scheduler, self.helpdesk)
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -241,3 +242,38 @@ def add_problem_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
         max_instances=1,
         coalesce=True,
     )
+
+
+def add_backup_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """The helpdesk's own backup and the restore test of the newest one, at cron times
+    (an empty cron turns either off); both record their result, failures alert the admins.
+    Every replica runs them: give the replicas' BACKUP_CRON to one of them only."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.core import backups
+
+    settings = helpdesk.settings
+    policy = backups.Policy.from_settings(settings)
+    url = settings.resolved_database_url
+
+    async def backup_job() -> None:
+        run = await asyncio.to_thread(backups.run_backup, helpdesk.engine, url, policy, utcnow())
+        log.info("backup: %s", run.path if run.ok else run.error)
+
+    async def restore_job() -> None:
+        test = await asyncio.to_thread(backups.restore_test, helpdesk.engine, url, policy, utcnow())
+        log.info("restore test: %s %s s", "ok" if test.ok else test.error, test.restore_seconds)
+
+    for job_id, cron, work in (
+        ("backup", settings.backup_cron, backup_job),
+        ("restore-test", settings.restore_test_cron, restore_job),
+    ):
+        if cron.strip():
+            scheduler.add_job(
+                work,
+                CronTrigger.from_crontab(cron, timezone=settings.timezone),
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )

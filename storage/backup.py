@@ -317,10 +317,12 @@ def is_empty(engine: Engine) -> dict[str, int]:
         return {n: c for n, c in row_counts(conn).items() if c}
 
 
-def restore(backup_file: Path, target_url: str, *, force: bool = False) -> RestoreResult:
+def restore(
+    backup_file: Path, target_url: str, *, force: bool = False, verify: bool = True
+) -> RestoreResult:
     """Restores a backup into `target_url` after checking its checksum and schema, then
     counts the rows against the manifest. A non-empty target is refused unless `force`
-    (its data is replaced)."""
+    (its data is replaced). `verify=False` returns the differences instead of raising."""
     manifest = read_manifest(backup_file)
     if sha256_of(backup_file) != manifest.sha256:
         raise BackupError("backup.checksum_mismatch", path=str(backup_file))
@@ -360,7 +362,7 @@ def restore(backup_file: Path, target_url: str, *, force: bool = False) -> Resto
         seconds=round(time.perf_counter() - started, 3),
         mismatches=compare(manifest.tables, counts),
     )
-    if result.mismatches or revision != manifest.revision:
+    if verify and (result.mismatches or revision != manifest.revision):
         raise BackupError(
             "backup.restore_mismatch",
             tables=", ".join(f"{n} {a}→{b}" for n, (a, b) in sorted(result.mismatches.items())),
