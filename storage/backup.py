@@ -41,7 +41,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (the tables register on SQLModel.metadata)
 from storage import migrate
-from storage.db import make_engine, read_session
+from storage.db import make_engine
 
 MANIFEST_FORMAT = 1
 VERSION_TABLE = "alembic_version"
@@ -469,13 +469,25 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One consistent read of a live database: on SQLite a read transaction (it does not
     take the write lock the product needs), on PostgreSQL repeatable read."""
     if engine.dialect.name == "sqlite":
-        with read_session(engine) as session:
-            yield session.connection()
+        # its own engine, not the product's: a read-only flag there is per thread and
+        # would also make the copy's target refuse its writes
+        plain = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+        sa.event.listen(plain, "connect", _autocommit_driver)
+        sa.event.listen(plain, "begin", lambda conn: conn.exec_driver_sql("BEGIN DEFERRED"))
+        try:
+            with plain.connect() as conn, conn.begin():
+                yield conn
+        finally:
+            plain.dispose()
         return
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
+
+
+def _autocommit_driver(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    dbapi_conn.isolation_level = None  # the "begin" listener emits BEGIN itself
 
 
 def _copy_table(src: Connection, dst: Connection, table: sa.Table, batch: int) -> None:

@@ -53,22 +53,37 @@ def _settings() -> Settings:
 def db_backup(
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default: BACKUP_DIR).")] = None,
 ) -> None:
-    """A backup of the configured database with its manifest (.json beside it)."""
+    """A backup of the configured database with its manifest (.json beside it), the
+    off-site copy and the folder kept to BACKUP_KEEP, recorded like a scheduled one."""
+    from dataclasses import replace
+
+    from bot.core import backups
     from bot.i18n import fmt_number, t
-    from storage import backup
+    from storage import migrate
+    from storage.db import make_engine
+    from storage.models import utcnow
 
     settings = _settings()
-    with _refusals():
-        path, manifest = backup.backup(
-            settings.resolved_database_url, out or settings.resolved_backup_dir
-        )
+    policy = backups.Policy.from_settings(settings)
+    if out is not None:
+        policy = replace(policy, folder=out)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+        run = backups.run_backup(engine, settings.resolved_database_url, policy, utcnow())
+    finally:
+        engine.dispose()
+    if not run.ok:
+        if run.path:
+            typer.echo(run.path)
+        fail(t("backup.cli.failed", error=run.error or "-"))
     typer.echo(
         t(
             "backup.cli.done",
-            path=str(path),
-            rows=fmt_number(manifest.rows, "id"),
-            bytes=fmt_number(manifest.bytes, "id"),
-            seconds=fmt_number(manifest.seconds, "id", 2),
+            path=run.path or "-",
+            rows=fmt_number(run.rows, "id"),
+            bytes=fmt_number(run.bytes, "id"),
+            seconds=fmt_number(run.seconds, "id", 2),
         )
     )
 
