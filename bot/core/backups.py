@@ -52,8 +52,12 @@ class Policy:
 def describe(exc: Exception, lang: str = "id") -> str:
     """A failure as the admins read it: our refusals in words, anything else by type."""
     if isinstance(exc, backup.BackupError):
-        return t(exc.key, lang, **exc.params)
+        return refusal(exc, lang)
     return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def refusal(exc: backup.BackupError, lang: str = "id") -> str:
+    return t(exc.key, lang, **exc.params)
 
 
 def run_backup(engine: Engine, url: str, policy: Policy, now: datetime) -> BackupRun:
