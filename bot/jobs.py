@@ -247,7 +247,8 @@ def add_problem_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
 def add_backup_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     """The helpdesk's own backup and the restore test of the newest one, at cron times
     (an empty cron turns either off); both record their result, failures alert the admins.
-    Every replica runs them: give the replicas' BACKUP_CRON to one of them only."""
+    Every replica (and worker process) fires them; the first to claim the scheduled minute
+    does the work."""
     from apscheduler.triggers.cron import CronTrigger
 
     from bot.core import backups
@@ -257,12 +258,22 @@ def add_backup_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
     url = settings.resolved_database_url
 
     async def backup_job() -> None:
-        run = await asyncio.to_thread(backups.run_backup, helpdesk.engine, url, policy, utcnow())
-        log.info("backup: %s", run.path if run.ok else run.error)
+        now = utcnow()
+        slot = backups.slot_of("backup", now)
+        run = await asyncio.to_thread(
+            backups.run_backup, helpdesk.engine, url, policy, now, slot=slot
+        )
+        if run is not None:  # None: another replica claimed this run
+            log.info("backup: %s", run.path if run.ok else run.error)
 
     async def restore_job() -> None:
-        test = await asyncio.to_thread(backups.restore_test, helpdesk.engine, url, policy, utcnow())
-        log.info("restore test: %s %s s", "ok" if test.ok else test.error, test.restore_seconds)
+        now = utcnow()
+        slot = backups.slot_of("restore-test", now)
+        test = await asyncio.to_thread(
+            backups.restore_test, helpdesk.engine, url, policy, now, slot=slot
+        )
+        if test is not None:
+            log.info("restore test: %s %s s", test.ok or test.error, test.restore_seconds)
 
     for job_id, cron, work in (
         ("backup", settings.backup_cron, backup_job),

@@ -778,6 +778,9 @@ class BackupRun(SQLModel, table=True):
 
     __table_args__ = (sa.Index("ix_backuprun_started", "started_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    #: the scheduled time it ran for: unique, so replicas (and worker processes) that all
+    #: run the job take one backup between them; None for one taken by hand
+    slot: str | None = Field(default=None, max_length=40, unique=True)
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     ok: bool = False
@@ -799,6 +802,7 @@ class RestoreTest(SQLModel, table=True):
 
     __table_args__ = (sa.Index("ix_restoretest_started", "started_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    slot: str | None = Field(default=None, max_length=40, unique=True)
     started_at: datetime = Field(default_factory=utcnow)
     backup_path: str | None = Field(default=None, max_length=500)
     backup_taken_at: datetime | None = None

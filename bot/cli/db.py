@@ -71,6 +71,7 @@ def db_backup(
     try:
         migrate.upgrade(engine)
         run = backups.run_backup(engine, settings.resolved_database_url, policy, utcnow())
+        assert run is not None  # only a scheduled run (with a slot) can find it claimed
     finally:
         engine.dispose()
     if not run.ok:
@@ -164,6 +165,7 @@ def db_restore_test() -> None:
     test = backups.restore_test(
         engine, settings.resolved_database_url, backups.Policy.from_settings(settings), utcnow()
     )
+    assert test is not None  # only a scheduled test (with a slot) can find it claimed
     engine.dispose()
     if not test.ok:
         fail(t("backup.cli.failed", error=test.error or "-"))

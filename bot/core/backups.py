@@ -23,7 +23,7 @@ from bot.core import reviews
 from bot.core.roles import Role
 from bot.i18n import t
 from storage import backup
-from storage.db import session_scope
+from storage.db import insert_for, session_scope
 from storage.models import BackupRun, RestoreTest
 
 #: who hears of a failed backup or restore test
@@ -60,10 +60,19 @@ def refusal(exc: backup.BackupError, lang: str = "id") -> str:
     return t(exc.key, lang, **exc.params)
 
 
-def run_backup(engine: Engine, url: str, policy: Policy, now: datetime) -> BackupRun:
+def run_backup(
+    engine: Engine, url: str, policy: Policy, now: datetime, *, slot: str | None = None
+) -> BackupRun | None:
     """One backup of the database at `url`, its off-site copy and the pruning, recorded
-    in the database at `engine` (the same one, except in tests)."""
-    run = BackupRun(started_at=now)
+    in the database at `engine` (the same one, except in tests). With a `slot` (the
+    scheduled time), None when another replica has already claimed it. The record is
+    written before the work, so a backup that never finished shows as such."""
+    run_id = _claim(engine, BackupRun, slot, now)
+    if run_id is None:
+        return None
+    with session_scope(engine) as s:
+        run = s.get(BackupRun, run_id)
+        assert run is not None
     try:
         path, manifest = backup.backup(url, policy.folder, now=now)
         run.path, run.sha256, run.bytes = str(path), manifest.sha256, manifest.bytes
@@ -78,10 +87,31 @@ def run_backup(engine: Engine, url: str, policy: Policy, now: datetime) -> Backu
         run.error = describe(exc)
     with session_scope(engine) as s:
         s.add(run)
-        s.flush()
         if not run.ok:
             alert(s, "backup.notice.backup_failed", f"backup:run:{run.id}", now, error=run.error)
     return run
+
+
+def _claim(
+    engine: Engine, table: type[BackupRun] | type[RestoreTest], slot: str | None, now: datetime
+) -> int | None:
+    with session_scope(engine) as s:
+        stmt = (
+            insert_for(s)(table)
+            .values(slot=slot, started_at=now, ok=False, **_defaults(table))
+            .on_conflict_do_nothing(index_elements=["slot"])
+            .returning(table.id)
+        )
+        return s.execute(stmt).scalar_one_or_none()
+
+
+def _defaults(table: type[BackupRun] | type[RestoreTest]) -> dict[str, object]:
+    return {"mismatches": {}} if table is RestoreTest else {}
+
+
+def slot_of(job: str, now: datetime) -> str:
+    """The scheduled minute a job runs for: the same on every replica that fires it."""
+    return f"{job}:{now.replace(second=0, microsecond=0).isoformat()}"
 
 
 def offsite_copy(path: Path, policy: Policy) -> str | None:
@@ -115,10 +145,18 @@ def offsite_copy(path: Path, policy: Policy) -> str | None:
     return "ok"
 
 
-def restore_test(engine: Engine, url: str, policy: Policy, now: datetime) -> RestoreTest:
+def restore_test(
+    engine: Engine, url: str, policy: Policy, now: datetime, *, slot: str | None = None
+) -> RestoreTest | None:
     """The newest backup in the folder, restored into a scratch database beside the
-    product's and checked: checksum first, then rows per table and the revision."""
-    test = RestoreTest(started_at=now)
+    product's and checked: checksum first, then rows per table and the revision. With a
+    `slot`, None when another replica has claimed it."""
+    test_id = _claim(engine, RestoreTest, slot, now)
+    if test_id is None:
+        return None
+    with session_scope(engine) as s:
+        test = s.get(RestoreTest, test_id)
+        assert test is not None
     try:
         found = backup.list_backups(policy.folder)
         if not found:
@@ -143,7 +181,6 @@ def restore_test(engine: Engine, url: str, policy: Policy, now: datetime) -> Res
         test.error = describe(exc)
     with session_scope(engine) as s:
         s.add(test)
-        s.flush()
         if not test.ok:
             alert(
                 s,

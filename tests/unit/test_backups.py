@@ -307,3 +307,21 @@ def test_cli_backup_restore_and_copy(
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["db", "backups"], env=env(settings))
     assert result.exit_code == 0 and str(out / manifest.file) in result.output
+
+
+def test_replicas_take_one_scheduled_backup_and_test_between_them(
+    helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    policy = backups.Policy(folder=tmp_path / "bk")
+    slot = backups.slot_of("backup", datetime(2026, 12, 3, 1, 0, 0, 400_000, tzinfo=UTC))
+    assert slot == "backup:2026-12-03T01:00:00+00:00"  # the minute, not the instant
+    first = backups.run_backup(engine, db_url, policy, NOW, slot=slot)
+    second = backups.run_backup(engine, db_url, policy, NOW, slot=slot)
+    assert first is not None and first.ok and second is None
+    assert len(backup.list_backups(policy.folder)) == 1
+    test_slot = backups.slot_of("restore-test", NOW)
+    assert backups.restore_test(engine, db_url, policy, NOW, slot=test_slot) is not None
+    assert backups.restore_test(engine, db_url, policy, NOW, slot=test_slot) is None
+    with Session(engine) as s:
+        assert len(s.exec(select(BackupRun)).all()) == 1
+        assert [r.ok for r in s.exec(select(RestoreTest))] == [True]

@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "backuprun",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slot", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("ok", sa.Boolean(), nullable=False),
@@ -36,12 +37,14 @@ def upgrade() -> None:
         sa.Column("offsite", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("slot"),
     )
     with op.batch_alter_table("backuprun", schema=None) as batch_op:
         batch_op.create_index("ix_backuprun_started", ["started_at"], unique=False)
     op.create_table(
         "restoretest",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slot", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("backup_path", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("backup_taken_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -55,6 +58,7 @@ def upgrade() -> None:
         ),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("slot"),
     )
     with op.batch_alter_table("restoretest", schema=None) as batch_op:
         batch_op.create_index("ix_restoretest_started", ["started_at"], unique=False)
