@@ -14,7 +14,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -22,6 +21,7 @@ from bot.runtime import Helpdesk
 from storage import backup
 from storage.db import make_engine
 from storage.models import Ticket
+from tests.unit.test_backups import pg_tools_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,8 +55,7 @@ class Confirmed:
 def test_killed_during_writes_the_last_backup_has_every_confirmed_ticket(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
-    if engine.dialect.name == "postgresql" and backup.shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump is not on the PATH")
+    pg_tools_or_skip(db_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.ticket_writer", db_url],
         cwd=ROOT,

@@ -67,6 +67,23 @@ def _numbers(url: str) -> list[str]:
         engine.dispose()
 
 
+def pg_tools_or_skip(url: str) -> None:
+    """On PostgreSQL, pg_dump and pg_restore of the server's major version (or newer) are
+    needed; without them the test is skipped with the reason the product would give."""
+    if not url.startswith("postgresql"):
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            for tool in ("pg_dump", "pg_restore"):
+                try:
+                    backup.pg_tool(tool, conn)
+                except backup.BackupError as exc:
+                    pytest.skip(t(exc.key, "en", **exc.params))
+    finally:
+        engine.dispose()
+
+
 def _admin_identity(engine: Engine) -> Person:
     with session_scope(engine) as s:
         admin = next(p for p in s.exec(select(Person)) if "admin" in (p.roles or []))
@@ -77,6 +94,7 @@ def _admin_identity(engine: Engine) -> Person:
 def test_backup_manifest_and_restore(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     numbers = _open(engine, 3)
     path, manifest = backup.backup(db_url, tmp_path / "bk", now=NOW)
     with Session(engine) as s:
@@ -107,6 +125,7 @@ def test_backup_manifest_and_restore(
 def test_restore_checks_the_checksum_and_the_schema_first(
     helpdesk: Helpdesk, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     path, manifest = backup.backup(db_url, tmp_path / "bk", now=NOW)
     with backup.scratch_database(db_url) as fresh:
         meta = backup.manifest_path(path)
@@ -147,6 +166,7 @@ def test_pg_dump_missing_is_said_plainly(
 def test_a_pg_dump_backup_restores_only_into_postgresql(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     if engine.dialect.name != "postgresql":
         pytest.skip("the PostgreSQL half")
     path, _ = backup.backup(db_url, tmp_path / "bk", now=NOW)
@@ -208,6 +228,7 @@ def ids(engine: Engine) -> list[int]:
 def test_scheduled_backup_keeps_its_folder_and_copies_off_site(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     hook_log = tmp_path / "hook.log"
     hook = f"{sys.executable} -c \"import sys; open({str(hook_log)!r}, 'a').write(sys.argv[1] + '\\n')\""
     policy = backups.Policy(
@@ -232,6 +253,7 @@ def test_scheduled_backup_keeps_its_folder_and_copies_off_site(
 def test_a_failing_hook_alerts_the_admins(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     _admin_identity(engine)
     policy = backups.Policy(
         folder=tmp_path / "bk", hook=f"{sys.executable} -c 'raise SystemExit(3)'"
@@ -248,6 +270,7 @@ def test_a_failing_hook_alerts_the_admins(
 def test_restore_test_records_the_result_and_alerts_on_failure(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     _admin_identity(engine)
     policy = backups.Policy(folder=tmp_path / "bk")
     none = backups.restore_test(engine, db_url, policy, NOW)
@@ -277,6 +300,7 @@ def test_restore_test_records_the_result_and_alerts_on_failure(
 def test_cli_backup_restore_and_copy(
     settings: Settings, helpdesk: Helpdesk, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(settings.resolved_database_url)
     _open(helpdesk.engine, 2)
     out = tmp_path / "out"
     result = runner.invoke(app, ["db", "backup", "--out", str(out)], env=env(settings))
@@ -312,6 +336,7 @@ def test_cli_backup_restore_and_copy(
 def test_replicas_take_one_scheduled_backup_and_test_between_them(
     helpdesk: Helpdesk, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    pg_tools_or_skip(db_url)
     policy = backups.Policy(folder=tmp_path / "bk")
     slot = backups.slot_of("backup", datetime(2026, 12, 3, 1, 0, 0, 400_000, tzinfo=UTC))
     assert slot == "backup:2026-12-03T01:00:00+00:00"  # the minute, not the instant
@@ -325,3 +350,17 @@ def test_replicas_take_one_scheduled_backup_and_test_between_them(
     with Session(engine) as s:
         assert len(s.exec(select(BackupRun)).all()) == 1
         assert [r.ok for r in s.exec(select(RestoreTest))] == [True]
+
+
+def test_the_jobs_follow_the_cron_settings(helpdesk: Helpdesk) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.jobs import add_backup_jobs
+
+    scheduler = AsyncIOScheduler(timezone="Asia/Jakarta")
+    add_backup_jobs(scheduler, helpdesk)
+    assert sorted(j.id for j in scheduler.get_jobs()) == ["backup", "restore-test"]
+    off = AsyncIOScheduler(timezone="Asia/Jakarta")
+    helpdesk.settings.backup_cron = ""
+    add_backup_jobs(off, helpdesk)
+    assert [j.id for j in off.get_jobs()] == ["restore-test"]
