@@ -492,18 +492,19 @@ def _autocommit_driver(dbapi_conn: sqlite3.Connection, _record: object) -> None:
 
 def _copy_table(src: Connection, dst: Connection, table: sa.Table, batch: int) -> None:
     """JSON columns travel as their text, so a SQL NULL stays NULL and a JSON null stays
-    a JSON null (read as Python objects, both would be None)."""
-    json_cols = {c.name for c in table.columns if isinstance(c.type, sa.JSON | JSONB)}
+    a JSON null (read as Python objects, both would be None). Only the columns the source
+    has: an older backup (restored into PostgreSQL) lacks those added since."""
+    present = {c["name"] for c in sa.inspect(src).get_columns(table.name)}
+    columns = [c for c in table.columns if c.name in present]
+    json_cols = {c.name for c in columns if isinstance(c.type, sa.JSON | JSONB)}
     pg = dst.dialect.name == "postgresql"
-    picked = [
-        sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c for c in table.columns
-    ]
+    picked = [sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c for c in columns]
     values: dict[str, Any] = {}
-    for c in table.columns:
+    for c in columns:
         param = sa.bindparam(c.name, type_=sa.Text if c.name in json_cols else c.type)
         values[c.name] = sa.cast(param, JSONB) if c.name in json_cols and pg else param
     insert = table.insert().values(values)
-    order = list(table.primary_key.columns) or list(table.columns)
+    order = list(table.primary_key.columns) or columns
     result = src.execution_options(stream_results=True, yield_per=batch).execute(
         sa.select(*picked).order_by(*order)
     )

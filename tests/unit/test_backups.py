@@ -364,3 +364,27 @@ def test_the_jobs_follow_the_cron_settings(helpdesk: Helpdesk) -> None:
     helpdesk.settings.backup_cron = ""
     add_backup_jobs(off, helpdesk)
     assert [j.id for j in off.get_jobs()] == ["restore-test"]
+
+
+def test_an_older_schemas_backup_restores_and_is_migrated_at_start(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    pg_url: str = request.getfixturevalue("pg_database")
+    old = backup.known_revisions()[-2]  # the revision before this code's newest
+    sqlite_url = f"sqlite:///{tmp_path}/old.db"
+    source = make_engine(sqlite_url)
+    migrate.upgrade(source, old)
+    with source.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO ticketcounter (key, value) VALUES ('INC-2026', 7)")
+    source.dispose()
+    path, manifest = backup.backup(sqlite_url, tmp_path / "bk", now=NOW)
+    assert manifest.revision == old and manifest.rows == 1
+    with backup.scratch_database(pg_url) as pg:
+        result = backup.restore(path, pg)
+        assert result.revision == old and result.tables["ticketcounter"] == 1
+        target = make_engine(pg)
+        migrate.upgrade(target)  # what the product does at start
+        with target.connect() as conn:
+            assert backup.current_revision(conn) == backup.head_revision()
+            assert conn.exec_driver_sql("SELECT value FROM ticketcounter").scalar_one() == 7
+        target.dispose()
