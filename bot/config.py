@@ -531,6 +531,35 @@ class Settings(BaseSettings):
         "15 2 * * *", validation_alias=AliasChoices("RETENTION_CRON", "retention_cron")
     )
 
+    # Backups of the helpdesk itself (bot.core.backups, storage.backup).
+    #: when the backup runs, in HELPDESK_TIMEZONE; empty turns scheduled backups off.
+    backup_cron: str = Field(
+        "0 1 * * *", validation_alias=AliasChoices("BACKUP_CRON", "backup_cron")
+    )
+    #: where backups go; unset: the data folder's `backups`.
+    backup_dir: Path | None = Field(None, validation_alias=AliasChoices("BACKUP_DIR", "backup_dir"))
+    #: how many backups the folder keeps (the oldest go after each backup); 0 keeps all.
+    backup_keep: int = Field(14, ge=0, validation_alias=AliasChoices("BACKUP_KEEP", "backup_keep"))
+    #: off-site copy: a second folder (another disk, a mounted share) that gets each
+    #: backup and its manifest, and keeps as many as the first.
+    backup_copy_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("BACKUP_COPY_DIR", "backup_copy_dir")
+    )
+    #: off-site copy: a command run after each backup with the backup's path as its last
+    #: argument (e.g. "rclone copyto" or a script); a non-zero exit alerts the admins.
+    backup_hook: str | None = Field(
+        None, validation_alias=AliasChoices("BACKUP_HOOK", "backup_hook")
+    )
+    backup_hook_timeout_seconds: float = Field(
+        3600,
+        gt=0,
+        validation_alias=AliasChoices("BACKUP_HOOK_TIMEOUT", "backup_hook_timeout_seconds"),
+    )
+    #: when the newest backup is restored into a scratch database and checked; empty: never.
+    restore_test_cron: str = Field(
+        "30 3 * * sun", validation_alias=AliasChoices("RESTORE_TEST_CRON", "restore_test_cron")
+    )
+
     # The SPBE evidence pack's front page (bot.reports.evidence): the agency and who
     # prepares and approves the self-assessment; unset ones are named on the page.
     agency_name: str = Field(
@@ -552,6 +581,10 @@ class Settings(BaseSettings):
     approver_title: str = Field(
         "", validation_alias=AliasChoices("HELPDESK_APPROVER_TITLE", "approver_title")
     )
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"
 
     @property
     def resolved_database_url(self) -> str:

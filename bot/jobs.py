@@ -83,6 +83,7 @@ class Jobs:
         add_retention_job(self.scheduler, self.helpdesk)
         add_review_job(self.scheduler, self.helpdesk)
         add_problem_job(self.scheduler, self.helpdesk)
+        add_backup_jobs(self.scheduler, self.helpdesk)
         self.scheduler.add_listener(self._ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.start()
 
@@ -312,3 +313,49 @@ def add_problem_job(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
         max_instances=1,
         coalesce=True,
     )
+
+
+def add_backup_jobs(scheduler: AsyncIOScheduler, helpdesk: Helpdesk) -> None:
+    """The helpdesk's own backup and the restore test of the newest one, at cron times
+    (an empty cron turns either off); both record their result, failures alert the admins.
+    Every replica (and worker process) fires them; the first to claim the scheduled minute
+    does the work."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.core import backups
+
+    settings = helpdesk.settings
+    policy = backups.Policy.from_settings(settings)
+    url = settings.resolved_database_url
+
+    async def backup_job() -> None:
+        now = utcnow()
+        slot = backups.slot_of("backup", now)
+        run = await asyncio.to_thread(
+            backups.run_backup, helpdesk.engine, url, policy, now, slot=slot
+        )
+        if run is not None:  # None: another replica claimed this run
+            log.info("backup: %s", run.path if run.ok else run.error)
+
+    async def restore_job() -> None:
+        now = utcnow()
+        slot = backups.slot_of("restore-test", now)
+        test = await asyncio.to_thread(
+            backups.restore_test, helpdesk.engine, url, policy, now, slot=slot
+        )
+        if test is not None:
+            log.info("restore test: %s %s s", test.ok or test.error, test.restore_seconds)
+
+    for job_id, cron, work in (
+        ("backup", settings.backup_cron, backup_job),
+        ("restore-test", settings.restore_test_cron, restore_job),
+    ):
+        if cron.strip():
+            scheduler.add_job(
+                work,
+                CronTrigger.from_crontab(cron, timezone=settings.timezone),
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )

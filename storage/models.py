@@ -806,3 +806,45 @@ class Release(SQLModel, table=True):
     published_by: int | None = Field(default=None, foreign_key="person.id")
     channel: str | None = Field(default=None, max_length=20)
     published_at: datetime = Field(default_factory=utcnow)
+
+
+class BackupRun(SQLModel, table=True):
+    """One backup the product took of itself (bot.core.backups): where it went, its
+    checksum and size, how long it took, the off-site copy, or why it failed."""
+
+    __table_args__ = (sa.Index("ix_backuprun_started", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    #: the scheduled time it ran for: unique, so replicas (and worker processes) that all
+    #: run the job take one backup between them; None for one taken by hand
+    slot: str | None = Field(default=None, max_length=40, unique=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    ok: bool = False
+    path: str | None = Field(default=None, max_length=500)
+    sha256: str | None = Field(default=None, max_length=64)
+    bytes: int | None = None
+    rows: int | None = None
+    revision: str | None = Field(default=None, max_length=32)
+    seconds: float | None = None
+    #: the second folder and/or the hook command: "ok", "failed: …" or None (none set)
+    offsite: str | None = None
+    error: str | None = None
+
+
+class RestoreTest(SQLModel, table=True):
+    """A backup restored into a scratch database and checked against its manifest (rows
+    per table, checksum, revision): the evidence that the backups can be restored, and
+    how long a restore takes."""
+
+    __table_args__ = (sa.Index("ix_restoretest_started", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    slot: str | None = Field(default=None, max_length=40, unique=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    backup_path: str | None = Field(default=None, max_length=500)
+    backup_taken_at: datetime | None = None
+    ok: bool = False
+    restore_seconds: float | None = None
+    rows: int | None = None
+    #: tables whose rows differed: {name: [expected, found]}
+    mismatches: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    error: str | None = None

@@ -43,7 +43,7 @@ def test_every_command_is_registered_in_help_order() -> None:
 
 def test_subcommands() -> None:
     expected = {
-        "db": ["upgrade"],
+        "db": ["upgrade", "backup", "restore", "copy", "restore-test", "backups"],
         "catalog": ["import", "list"],
         "people": ["import", "link-code"],
         "kb": ["check", "eval", "candidates"],

@@ -33,7 +33,7 @@ from bot.reports import reviews as review_report
 from tests.text_keys import HOLE, Scanner, Use
 
 REPO = Path(__file__).resolve().parents[2]
-ROOTS = ("bot", "knowledge")
+ROOTS = ("bot", "knowledge", "storage")  # storage: the keys of storage.backup.BackupError
 _TEMPLATE_KEY = re.compile(r"""\bt\(\s*(["'])([^"'{}]+)\1""")
 
 #: Where no module exports a list of them: what ServiceState.state holds (storage/models.py:
