@@ -345,7 +345,10 @@ def run_backend(
     api = FakeBotApi().start()
     try:
         with fresh_database(None if backend == "sqlite" else args.database_url) as (_, db_url):
-            with product(db_url, api.url, args.rate_limit, args.processes == "split") as (
+            split = args.processes == "split" or (
+                args.processes == "auto" and backend == "postgresql"
+            )
+            with product(db_url, api.url, args.rate_limit, split) as (
                 url,
                 errors,
             ):
@@ -357,6 +360,7 @@ def run_backend(
                 result = client_run(
                     load(url, api, questions, reporters, args.concurrency, first_user=100_000)
                 )
+            result["processes"] = "split" if split else "single"
             result["tickets"] = tickets_in(db_url)
             try:
                 result["handler_errors"] = errors.get(timeout=10)
@@ -400,10 +404,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--processes",
-        choices=("split", "single"),
-        default="split",
-        help="split: a web process and a worker process, as `helpdesk run` starts them "
-        "(HELPDESK_WORKER_PROCESSES=1, the default); single: everything in one process",
+        choices=("auto", "split", "single"),
+        default="auto",
+        help="split: a web process and a worker process (HELPDESK_WORKER_PROCESSES=1); "
+        "single: everything in one process (0); auto: as `helpdesk run` chooses by "
+        "default, split on PostgreSQL and single on SQLite",
     )
     args = parser.parse_args()
 

@@ -310,9 +310,12 @@ class Settings(BaseSettings):
     #: `helpdesk run` starts this many worker processes beside the web process: the web
     #: process only acknowledges (stores) what platforms post, at its own pace, while the
     #: workers run the turns, the outbox and the scheduled jobs at a lower CPU priority.
-    #: 0: everything in the one web process.
-    worker_processes: int = Field(
-        1,
+    #: 0: everything in the one web process. Unset: 1 on PostgreSQL, 0 on SQLite, whose
+    #: one writer is shared best inside one process (storage.db's write gate, the inbox's
+    #: writes first): across processes SQLite's busy handler sleeps, and a burst's
+    #: acknowledgements waited up to 1.7 s behind the worker's turns (bench/telegram_webhook.py).
+    worker_processes: int | None = Field(
+        None,
         ge=0,
         le=16,
         validation_alias=AliasChoices("HELPDESK_WORKER_PROCESSES", "worker_processes"),
@@ -585,6 +588,12 @@ class Settings(BaseSettings):
     @property
     def resolved_backup_dir(self) -> Path:
         return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"
+
+    @property
+    def resolved_worker_processes(self) -> int:
+        if self.worker_processes is not None:
+            return self.worker_processes
+        return 0 if self.resolved_database_url.startswith("sqlite") else 1
 
     @property
     def resolved_database_url(self) -> str:

@@ -42,7 +42,7 @@ def run(
 
     settings = load_settings()
     helpdesk = build_helpdesk(settings)
-    count = settings.worker_processes
+    count = settings.resolved_worker_processes
     if count == 0:
         web = create_app(helpdesk, channels=enabled_specs(settings))
         uvicorn.run(web, **uvicorn_options(settings, host, port))

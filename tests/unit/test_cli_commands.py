@@ -180,3 +180,14 @@ def test_inbox_status_dead_and_retry(settings: Settings) -> None:
     none = runner.invoke(app, ["inbox", "dead"], env=env(settings))
     assert none.output.strip() == "no events set aside"
     engine.dispose()
+
+
+def test_helpdesk_run_starts_workers_beside_postgresql_not_sqlite() -> None:
+    """SQLite's one writer is shared best in one process; PostgreSQL's workers get their own."""
+    pg = "postgresql+psycopg://helpdesk@db.example/helpdesk"
+    assert Settings(_env_file=None, database_url=pg).resolved_worker_processes == 1
+    assert Settings(_env_file=None, database_url="sqlite:///x.db").resolved_worker_processes == 0
+    assert Settings(_env_file=None).resolved_worker_processes == 0  # the embedded SQLite file
+    explicit = Settings(_env_file=None, database_url=pg, worker_processes=0)
+    assert explicit.resolved_worker_processes == 0
+    assert Settings(_env_file=None, worker_processes=2).resolved_worker_processes == 2
