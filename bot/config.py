@@ -302,6 +302,11 @@ class Settings(BaseSettings):
     inbox_workers: int = Field(
         16, ge=1, validation_alias=AliasChoices("HELPDESK_INBOX_WORKERS", "inbox_workers")
     )
+    #: the status page's data is read at most once per this many seconds for all visitors
+    #: (and served, marked stale, from the last read while the database cannot be read)
+    status_cache_seconds: float = Field(
+        10.0, ge=0, validation_alias=AliasChoices("HELPDESK_STATUS_CACHE", "status_cache_seconds")
+    )
     #: how often a process looks for events another process stored (a web process beside
     #: worker processes, or another replica); events stored by this process wake it at once.
     inbox_poll_seconds: float = Field(

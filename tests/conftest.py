@@ -90,7 +90,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None)
+    # the status page is read anew for every request: tests change the data and look again
+    # (tests/unit/test_status_cache.py tests the cache itself)
+    return Settings(
+        data_dir=tmp_path / "var", database_url=db_url, _env_file=None, status_cache_seconds=0
+    )
 
 
 @pytest.fixture

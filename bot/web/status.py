@@ -7,7 +7,7 @@ upcoming maintenance. Indonesian by default, English with ?lang=en.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -18,13 +18,15 @@ from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.core import availability, catalog, disruptions, maintenance, outages
 from bot.i18n import fmt_dt, fmt_number, fmt_percent, norm_lang, t
 from bot.runtime import Helpdesk
+from bot.web.status_cache import Snapshot, StatusCache, respond
+from storage.db import read_session
 from storage.models import Outage, ServiceState, utcnow
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,9 @@ def _level(day: availability.Day, value: float | None) -> str:
 
 
 def snapshot(engine: Engine, now: datetime, tz: str) -> dict[str, Any]:
-    """Everything the page shows, as plain data (also the /api/status body)."""
-    with Session(engine) as s:
+    """Everything the page shows, as plain data (also the /api/status body); read beside
+    SQLite's writer, not behind it."""
+    with read_session(engine) as s:
         return _snapshot(s, now, tz)
 
 
@@ -222,7 +225,11 @@ def render_context(data: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
         "t": lambda key, **kw: t(key, lang, **kw),
         "overall": data["overall"],
         "headline": headline,
-        "updated": t("status.updated", lang, at=dt(data["generated_at"])),
+        "updated": t(
+            "status.stale" if data.get("stale") else "status.updated",
+            lang,
+            at=dt(data["generated_at"]),
+        ),
         "services": services,
         "incidents": [
             t("status.incident_line", lang, service=i["service_name"], since=dt(i["since"]))
@@ -250,21 +257,38 @@ def routes(helpdesk: Helpdesk) -> list[Route]:
     engine = helpdesk.engine
     tz = settings.timezone
 
+    cache = StatusCache(
+        lambda: snapshot(engine, utcnow(), tz), utcnow, ttl=settings.status_cache_seconds
+    )
+    max_age = f"public, max-age={max(1, round(settings.status_cache_seconds))}"
+
+    async def current() -> Snapshot | None:
+        try:
+            return await cache.get()
+        except Exception as exc:  # never read yet: nothing to show, say so
+            log.warning("status page: database unreadable: %s", exc.__class__.__name__)
+            return None
+
     async def page(request: Request) -> Response:
         lang = norm_lang(request.query_params.get("lang"))
-        data = await asyncio.to_thread(snapshot, engine, utcnow(), tz)
-        response = templates.TemplateResponse(
-            request, "status.html", render_context(data, lang, tz)
+        snap = await current()
+        if snap is None:
+            return PlainTextResponse(t("status.unavailable", lang), status_code=503)
+        data = {**snap.data, "stale": snap.stale}
+        html = templates.get_template("status.html").render(
+            request=request, **render_context(data, lang, tz)
         )
-        response.headers["Cache-Control"] = "public, max-age=15"
-        return response
+        return respond(
+            request, html.encode(), "text/html; charset=utf-8", snap, {"Cache-Control": max_age}
+        )
 
-    async def api(_: Request) -> Response:
-        data = await asyncio.to_thread(snapshot, engine, utcnow(), tz)
-        return JSONResponse(
-            data,
-            headers={"Cache-Control": "public, max-age=15", "Access-Control-Allow-Origin": "*"},
-        )
+    async def api(request: Request) -> Response:
+        snap = await current()
+        cors = {"Access-Control-Allow-Origin": "*"}
+        if snap is None:
+            return JSONResponse({"error": "unavailable"}, status_code=503, headers=cors)
+        body = json.dumps({**snap.data, "stale": snap.stale}, ensure_ascii=False).encode()
+        return respond(request, body, "application/json", snap, {"Cache-Control": max_age, **cors})
 
     return [
         Route("/status", page),
