@@ -59,6 +59,11 @@ def t(key: str, lang: str | None = None, **params: Any) -> str:
         return str(template)
 
 
+def zone_name(tz: str) -> str:
+    """What Indonesians call the zone: WIB, WITA, WIT (else the zone's own abbreviation)."""
+    return _ZONE_NAMES.get(tz) or datetime.now(ZoneInfo(tz)).strftime("%Z")
+
+
 def fmt_dt(value: datetime | None, lang: str | None = None, tz: str = "Asia/Jakarta") -> str:
     """Stored in UTC, shown in the agency's zone: "29 Nov 2026 11.40 WIB"."""
     if value is None:

@@ -312,6 +312,12 @@ def handling_records(
         if items
         else {}
     )
+    zone = ZoneInfo(tz)
+    suffix = f" {i18n.zone_name(tz)}"  # a record read elsewhere still says whose time it is
+
+    def local(at: datetime | None) -> str | None:
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") + suffix if at else None
+
     rows = [
         [
             t.number,
@@ -319,13 +325,9 @@ def handling_records(
             f"P{t.priority}",
             state_label(t.state, lang),
             t.title,
-            t.created_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
-            t.acknowledged_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-            if t.acknowledged_at
-            else None,
-            t.resolved_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-            if t.resolved_at
-            else None,
+            local(t.created_at),
+            local(t.acknowledged_at),
+            local(t.resolved_at),
             people.get(t.assignee_id) if t.assignee_id else None,
             t.resolution,
             t.root_cause,

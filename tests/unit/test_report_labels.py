@@ -88,6 +88,9 @@ def test_exception_and_records_name_kinds_and_states(waiting: Helpdesk) -> None:
     assert "2 Mar 2026 18.00 WIB" in {r[4] for r in breach}
     states = {r[4]: r[3] for r in records_.tables[0].rows}
     assert states["E"] == "menunggu pengguna" and states["A"] == "selesai"
+    # the handling records' times say their zone too (columns 5-7: created, acked, resolved)
+    times = [cell for r in records_.tables[0].rows for cell in r[5:8] if cell]
+    assert times and all(cell.endswith(" WIB") for cell in times)
     crit = {r[1]: r[9] for r in catalogue.tables[0].rows}
     assert set(crit.values()) == {"high", "medium", "low"}
     target = {r[1]: r[8] for r in catalogue.tables[0].rows}
