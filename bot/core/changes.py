@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import change_posts, maintenance
+from bot.core import change_posts, maintenance, tickets
 from bot.core.change_policy import may_raise, parties_of, policy_for, required_parties
 from bot.core.change_states import (
     DARURAT,
@@ -38,7 +38,7 @@ from bot.core.change_states import (
 )
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed, NotFound
 from bot.i18n import fmt_dt
-from storage.db import insert_for, saved_id
+from storage.db import saved_id
 from storage.models import (
     ChangeApproval,
     ChangeEvent,
@@ -47,7 +47,6 @@ from storage.models import (
     MaintenanceWindow,
     Person,
     Service,
-    TicketCounter,
 )
 
 if TYPE_CHECKING:
@@ -271,19 +270,7 @@ def raise_change(
 
 def next_number_for(session: Session, now: datetime, tz: str) -> str:
     """CHG-2026-000001: the ticket counters' table, with its own key per year."""
-    key = f"CHG-{now.astimezone(ZoneInfo(tz)).year}"
-    bump = (
-        sa.update(TicketCounter)
-        .where(col(TicketCounter.key) == key)
-        .values(value=TicketCounter.value + 1)
-        .returning(col(TicketCounter.value))
-    )
-    value = session.execute(bump).scalar_one_or_none()
-    if value is None:
-        insert = insert_for(session)
-        session.execute(insert(TicketCounter).values(key=key, value=0).on_conflict_do_nothing())
-        value = session.execute(bump).scalar_one()
-    return f"{key}-{value:06d}"
+    return tickets.allocate_number(session, f"CHG-{now.astimezone(ZoneInfo(tz)).year}")
 
 
 def _approve(

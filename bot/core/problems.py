@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.core import notices, tickets
@@ -22,7 +21,6 @@ from bot.core.roles import is_operator
 from bot.core.ticket_states import GANGGUAN, MIN_NOTE
 from bot.core.tickets import SYSTEM, Actor
 from bot.i18n import t
-from storage.db import insert_for
 from storage.models import (
     KbCandidate,
     Person,
@@ -30,7 +28,6 @@ from storage.models import (
     ProblemEvent,
     ProblemIncident,
     Ticket,
-    TicketCounter,
     utcnow,
 )
 
@@ -86,20 +83,8 @@ def _note(text: str | None, key: str) -> str:
 
 
 def next_number(session: Session, year: int) -> str:
-    """PRB-2026-000001: the ticket counter's table and row lock, under its own key."""
-    key = f"{PREFIX}-{year}"
-    bump = (
-        sa.update(TicketCounter)
-        .where(col(TicketCounter.key) == key)
-        .values(value=TicketCounter.value + 1)
-        .returning(col(TicketCounter.value))
-    )
-    value = session.execute(bump).scalar_one_or_none()
-    if value is None:
-        insert = insert_for(session)
-        session.execute(insert(TicketCounter).values(key=key, value=0).on_conflict_do_nothing())
-        value = session.execute(bump).scalar_one()
-    return f"{key}-{value:06d}"
+    """PRB-2026-000001: the ticket counters' table, under its own key."""
+    return tickets.allocate_number(session, f"{PREFIX}-{year}")
 
 
 def record(

@@ -69,8 +69,12 @@ def _now(now: datetime | None) -> datetime:
 
 def next_number(session: Session, type_: str, year: int) -> str:
     """Allocate the next number atomically; the row lock serialises concurrent writers."""
-    prefix = TYPES[type_]
-    key = f"{prefix}-{year}"
+    return allocate_number(session, f"{TYPES[type_]}-{year}")
+
+
+def allocate_number(session: Session, key: str) -> str:
+    """The next number of the counter `key`, as KEY-000001: tickets, problems and changes
+    share the counters' table, one row per prefix and year."""
     bump = (
         sa.update(TicketCounter)
         .where(col(TicketCounter.key) == key)
