@@ -90,3 +90,19 @@ def test_lines_move_with_a_rotated_session_and_go_when_it_ends(
     post(client, text="/keluar")
     with session_scope(helpdesk.engine) as s:
         assert s.exec(select(WebChatLine)).all() == []  # the ended session's page is gone
+
+
+def test_old_lines_go_with_retention(helpdesk: Helpdesk) -> None:
+    from datetime import UTC, datetime
+
+    from bot.core import retention, web_history
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    with session_scope(helpdesk.engine) as s:
+        web_history.record(s, "k", [web_history.Line("user", "lama")], now - timedelta(days=91))
+        web_history.record(s, "k", [web_history.Line("user", "baru")], now - timedelta(days=89))
+    # the default policy keeps 90 days: the line of 91 days ago goes, the one of 89 stays
+    counts = retention.prune(helpdesk.engine, now, retention.Policy())
+    assert counts["webchat_lines"] == 1
+    with session_scope(helpdesk.engine) as s:
+        assert [x.text for x in web_history.recent(s, "k")] == ["baru"]
