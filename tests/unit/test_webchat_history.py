@@ -106,3 +106,11 @@ def test_old_lines_go_with_retention(helpdesk: Helpdesk) -> None:
     assert counts["webchat_lines"] == 1
     with session_scope(helpdesk.engine) as s:
         assert [x.text for x in web_history.recent(s, "k")] == ["baru"]
+
+
+def test_the_page_links_its_favicon_and_labels(client: TestClient) -> None:
+    page = client.get("/chat").text
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
+    assert 'role="log" aria-live="polite"' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
