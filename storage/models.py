@@ -491,6 +491,24 @@ class WebSession(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id")
 
 
+class WebChatLine(SQLModel, table=True):
+    """One line the web chat page showed (the visitor's message or a reply, with its
+    buttons), so a reload draws the conversation again instead of starting anew. Kept
+    per chat id (the session's hash); a rotated session takes its lines along."""
+
+    __table_args__ = (sa.Index("ix_webchatline_chat", "chat_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(max_length=200)
+    at: datetime = Field(default_factory=utcnow)
+    who: str = Field(max_length=8)  # "user" or "bot"
+    kind: str = Field(default="answer", max_length=20)
+    text: str
+    html: str | None = None
+    choices: list[list[str]] = Field(default_factory=list, sa_type=JSONType)
+    #: a document's file name (its bytes are not kept: the reply is shown without them)
+    document: str | None = Field(default=None, max_length=200)
+
+
 # -- the review cycle of SPBE levels 4 and 5 (bot.core.reviews / review_actions) --
 
 

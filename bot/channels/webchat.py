@@ -8,8 +8,10 @@ counts as its /64). When a message changes whom the session speaks for (`/tautka
 answer carries a new cookie and the old token is dead (bot.core.web_sessions.rotate): a
 token planted in the browser beforehand never speaks for the person. Behind HTTPS the
 cookie is `__Host-hd_sid` (Secure, Path=/, no Domain: a sibling domain cannot set it). Its page and API are this channel's routes:
-GET /chat, POST /api/chat, GET /api/chat/notices, and POST /chat/subscribe (the status
-page's "Langganan" form; the page's script and style are the web app's /static).
+GET /chat, POST /api/chat, GET /api/chat/notices, GET /api/chat/history (the lines the
+page showed, drawn again after a reload: bot.core.web_history) and POST /chat/subscribe
+(the status page's "Langganan" form; the page's script and style are the web app's
+/static).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from starlette.templating import Jinja2Templates
 from bot.channels.base import Capabilities, ChannelSpec, Slot
 from bot.channels.markdown import shown, to_html
 from bot.config import Settings
-from bot.core import subscriptions, web_sessions
+from bot.core import subscriptions, web_history, web_sessions
 from bot.core.errors import HelpdeskError
 from bot.core.limits import Limits, check_new_session
 from bot.dialogue.engine import Conversations
@@ -191,6 +193,50 @@ def no_session() -> Response:
     )
 
 
+def lines_of(replies: list[Reply]) -> list[web_history.Line]:
+    """The replies as the page's history keeps them (an image or a document's bytes are
+    not kept: a reload shows the text and the document's name)."""
+    return [
+        web_history.Line(
+            who="bot",
+            text=shown(r),
+            kind=r.kind,
+            html=to_html(r.text) if r.markdown else None,
+            choices=tuple((c.label, c.action) for c in r.choices),
+            document=r.document[0] if r.document else None,
+        )
+        for r in replies
+    ]
+
+
+def line_json(line: web_history.Line) -> dict[str, Any]:
+    return {
+        "who": line.who,
+        "text": line.text,
+        "html": line.html,
+        "kind": line.kind,
+        "choices": [{"label": label, "action": action} for label, action in line.choices],
+        "document": {"name": line.document, "data": None} if line.document else None,
+    }
+
+
+def keep(guard: Guard, key: str, said: str | None, replies: list[Reply], now: datetime) -> None:
+    """Record what the page shows for this turn: the visitor's line and the replies."""
+    lines = [web_history.Line(who="user", text=said)] if said else []
+    lines += lines_of(replies)
+    if lines:
+        with session_scope(guard.engine) as session:
+            web_history.record(session, key, lines, now)
+
+
+def history_of(
+    guard: Guard, conversations: Conversations, key: str
+) -> tuple[str, list[web_history.Line]]:
+    with session_scope(guard.engine) as session:
+        lines = web_history.recent(session, key)
+    return conversations.lang(Incoming(channel=CHANNEL, chat_id=key, user_id=key)), lines
+
+
 def render(replies: list[Reply]) -> list[dict[str, Any]]:
     return [
         {
@@ -225,8 +271,11 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
     if not isinstance(data, dict):
         return JSONResponse({"error": "expected an object"}, status_code=400)
     text, action = data.get("text"), data.get("action")
-    if not isinstance(text, str | None) or not isinstance(action, str | None):
-        return JSONResponse({"error": "text and action must be strings"}, status_code=400)
+    label, quiet = data.get("label"), data.get("quiet", False)
+    if not all(isinstance(v, str | None) for v in (text, action, label)):
+        return JSONResponse({"error": "text, action and label must be strings"}, status_code=400)
+    if not isinstance(quiet, bool):
+        return JSONResponse({"error": "quiet must be true or false"}, status_code=400)
     address = client_address(request)
     msg = Incoming(
         channel=CHANNEL,
@@ -239,6 +288,9 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
     replies = await asyncio.to_thread(conversations.handle, msg, now)
     response = JSONResponse({"replies": render(replies)})
     live, after = await asyncio.to_thread(guard.link_of, sid, now)
+    if live and not quiet:  # a quiet turn (the page setting its language) is not shown
+        said = label if action else text
+        await asyncio.to_thread(keep, guard, sid, said, replies, now)
     if live and after != before:  # linked (or relinked): the old token must not follow
         fresh = await asyncio.to_thread(guard.rotate, sid, address, now)
         if fresh is not None:
@@ -253,7 +305,21 @@ async def poll(request: Request, conversations: Conversations, guard: Guard) -> 
     if sid is None:
         return no_session()
     replies = await asyncio.to_thread(conversations.pull_notices, CHANNEL, sid)
+    if replies:
+        await asyncio.to_thread(keep, guard, sid, None, replies, utcnow())
     return JSONResponse({"replies": render(replies)})
+
+
+async def history(request: Request, conversations: Conversations, guard: Guard) -> Response:
+    """The session's last lines and its language: the page draws them on load and sends
+    `/mulai` only when there are none, so a reload continues the flow in progress."""
+    if not guard.own_fetch(request):
+        return JSONResponse({"error": "not a request of the chat page"}, status_code=403)
+    sid = await asyncio.to_thread(guard.live_session, guard.token(request), utcnow())
+    if sid is None:
+        return no_session()
+    lang, lines = await asyncio.to_thread(history_of, guard, conversations, sid)
+    return JSONResponse({"lang": lang, "lines": [line_json(x) for x in lines]})
 
 
 async def chat_page(request: Request, guard: Guard) -> Response:
@@ -338,6 +404,9 @@ def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
     async def notices(request: Request) -> Response:
         return await poll(request, conversations, guard)
 
+    async def past(request: Request) -> Response:
+        return await history(request, conversations, guard)
+
     async def subscribe(request: Request) -> Response:
         return await subscribe_form(request, guard)
 
@@ -346,6 +415,7 @@ def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
         Route("/chat/subscribe", subscribe, methods=["POST"]),
         Route("/api/chat", api, methods=["POST"]),
         Route("/api/chat/notices", notices),
+        Route("/api/chat/history", past),
     ]
 
 

@@ -22,11 +22,26 @@ def load_settings() -> Settings:
     """Settings from the environment and `.env`; logging follows HELPDESK_LOG_LEVEL and
     never shows a configured secret."""
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     log_redaction.install(settings)
     return settings
+
+
+#: a log line's time with its zone: lines from hosts in WIB and in UTC read the same
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATEFMT = "%Y-%m-%dT%H:%M:%S%z"
+#: APScheduler's lines for every run of every job ("Running job …", "… executed
+#: successfully"): the delivery job runs every few seconds and would drown the log
+PER_RUN_LOGGERS = ("apscheduler.executors.default",)
+
+
+def configure_logging(level_name: str) -> None:
+    """The root at HELPDESK_LOG_LEVEL; the per-run lines only at DEBUG."""
+    level = logging.getLevelName(level_name.upper())
+    logging.basicConfig(level=level_name.upper(), format=LOG_FORMAT, datefmt=LOG_DATEFMT)
+    quiet = isinstance(level, int) and level > logging.DEBUG
+    for name in PER_RUN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def build_helpdesk(settings: Settings | None = None) -> Helpdesk:

@@ -300,7 +300,7 @@ def _tell_assignee(
         lang,
         number=ticket.number,
         priority=ticket.priority,
-        title=ticket.title,
+        title=notices.short_title(ticket.title),
         due=fmt_dt(due, lang, policy.timezone),
     )
     choices = [{"label": t("button.take", lang), "action": f"t:take:{ticket.number}"}]

@@ -6,6 +6,7 @@ Pull channels (web chat, console) read their pending notices themselves.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,13 @@ from storage.db import insert_for
 from storage.models import Identity, Notice, Person, Ticket, TicketEvent, utcnow
 
 LEASE = timedelta(seconds=60)
+#: a ticket's title in a notice: enough to recognise it on a phone's lock screen
+TITLE_WIDTH = 60
+
+
+def short_title(title: str) -> str:
+    """Cut on a word boundary: half a word reads like a typo in the ticket."""
+    return textwrap.shorten(title, width=TITLE_WIDTH, placeholder=" …")
 
 
 def enqueue(
@@ -70,7 +78,7 @@ def tell_reporter(session: Session, ticket: Ticket, event: TicketEvent) -> None:
             "notice.state_changed",
             lang,
             number=ticket.number,
-            title=ticket.title,
+            title=short_title(ticket.title),
             state=t(f"state.{event.new}", lang),
         )
         if event.note:
@@ -94,7 +102,11 @@ def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
     """A technical manager hears of a ticket given to them, on every chat they linked."""
     lang = person.lang or "id"
     text = t(
-        "notice.assigned", lang, number=ticket.number, title=ticket.title, priority=ticket.priority
+        "notice.assigned",
+        lang,
+        number=ticket.number,
+        title=short_title(ticket.title),
+        priority=ticket.priority,
     )
     for ident in session.exec(select(Identity).where(Identity.person_id == person.id)):
         enqueue(
@@ -104,6 +116,27 @@ def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
             kind="ticket.assigned",
             payload={"text": text, "ticket": ticket.number},
             dedupe_key=f"ticket:{ticket.id}:assigned:{person.id}:{ident.channel}:{ticket.updated_at.timestamp():.0f}",
+        )
+
+
+def tell_taken_over(session: Session, ticket: Ticket, previous: Person, taker: Person) -> None:
+    """The operator a ticket was taken from hears it, so two people do not work on it."""
+    lang = previous.lang or "id"
+    text = t(
+        "notice.taken_over",
+        lang,
+        number=ticket.number,
+        title=short_title(ticket.title),
+        name=taker.name,
+    )
+    for ident in session.exec(select(Identity).where(Identity.person_id == previous.id)):
+        enqueue(
+            session,
+            channel=ident.channel,
+            target=ident.external_id,
+            kind="ticket.taken_over",
+            payload={"text": text, "ticket": ticket.number},
+            dedupe_key=f"ticket:{ticket.id}:taken:{previous.id}:{ident.channel}:{ticket.updated_at.timestamp():.0f}",
         )
 
 

@@ -14,7 +14,8 @@ events, alerts, outages, availability figures) is evidence and is never touched 
 - sent and failed notices older than `notice_days`;
 - abuse-limit counters (RateCounter) whose window ended more than a day ago (no limit
   looks back further than an hour);
-- web chat sessions that ended or expired more than `conversation_days` ago.
+- web chat sessions that ended or expired more than `conversation_days` ago, and the
+  web chat page's lines (bot.core.web_history) older than that.
 
 A day count of 0 keeps that kind for ever. Deletes go in batches, each in its own
 transaction when given an engine, so that a first run on a large database holds no
@@ -43,6 +44,7 @@ from storage.models import (
     InboxEvent,
     Notice,
     RateCounter,
+    WebChatLine,
     WebSession,
 )
 
@@ -147,6 +149,8 @@ def _steps(now: datetime, policy: Policy) -> list[tuple[str, Step]]:
         cutoff = before(policy.conversation_days)
         over = sa.or_(col(WebSession.ended_at) < cutoff, col(WebSession.expires_at) < cutoff)
         steps.append(("web_sessions", partial(_delete_sessions, over)))
+        shown = col(WebChatLine.at) < cutoff
+        steps.append(("webchat_lines", partial(_delete, WebChatLine, shown)))
     return steps
 
 

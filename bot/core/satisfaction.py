@@ -77,7 +77,9 @@ def ask(session: Session, ticket: Ticket, resolver_id: int | None, *, now: datet
         target=ticket.reporter_chat_id,
         kind="csat.ask",
         payload={
-            "text": t("csat.ask", lang, number=ticket.number, title=ticket.title),
+            "text": t(
+                "csat.ask", lang, number=ticket.number, title=notices.short_title(ticket.title)
+            ),
             "choices": choices,
             "ticket": ticket.number,
         },

@@ -293,16 +293,40 @@ def find(
     return ticket
 
 
-def take(session: Session, ticket: Ticket, actor: Actor, *, now: datetime | None = None) -> None:
+def assigned_elsewhere(session: Session, ticket: Ticket, person: Person | None) -> Person | None:
+    """The operator who holds the ticket, when it is not `person`: taking it from them
+    is asked first, and they are told."""
+    if ticket.assignee_id is None or (person is not None and ticket.assignee_id == person.id):
+        return None
+    return session.get(Person, ticket.assignee_id)
+
+
+def take(
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    takeover: bool = False,
+) -> Person | None:
+    """The operator works on the ticket now. A ticket another operator holds is taken only
+    with `takeover` (the chat asks for it), and that operator hears who took it; the
+    previous assignee is returned then."""
     _require_operator(actor)
     now = _now(now)
     if ticket.state not in OPEN_STATES:
         raise InvalidTransition("ticket.not_open", number=ticket.number, state=ticket.state)
     assert actor.person is not None
+    previous = assigned_elsewhere(session, ticket, actor.person)
+    if previous is not None and not takeover:
+        raise NotAllowed("ticket.take_held", number=ticket.number, name=previous.name)
     assign(session, ticket, actor.person, actor, now=now)
+    if previous is not None:
+        notices.tell_taken_over(session, ticket, previous, actor.person)
     acknowledge(session, ticket, actor, now=now)
     if ticket.state in (BARU, DITUGASKAN, MENUNGGU):
         _change_state(session, ticket, DIKERJAKAN, actor, note=None, now=now)
+    return previous
 
 
 def acknowledge(

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.core import web_history
 from bot.core.roles import is_operator
 from storage.models import Conversation, Identity, Notice, Person, Ticket, WebSession
 
@@ -150,6 +151,7 @@ def rotate(
     ]
     for stmt in moves:
         session.execute(stmt, execution_options={"synchronize_session": False})
+    web_history.move(session, key, new)
     return token
 
 
@@ -166,6 +168,7 @@ def end(session: Session, key: str, now: datetime) -> bool:
             col(Identity.channel) == CHANNEL, col(Identity.external_id) == key
         )
     )
+    web_history.forget(session, [key])
     return bool(getattr(ended, "rowcount", 0))
 
 
@@ -178,4 +181,5 @@ def end_for_keys(session: Session, keys: list[str], now: datetime) -> int:
         .where(col(WebSession.id_hash).in_(keys), col(WebSession.ended_at).is_(None))
         .values(ended_at=now, person_id=None)
     )
+    web_history.forget(session, keys)
     return int(getattr(ended, "rowcount", 0) or 0)

@@ -257,7 +257,12 @@ def test_two_operators_taking_at_once_apply_one_acknowledgement(helpdesk: Helpde
     worker = threading.Thread(target=slow_take)
     worker.start()
     assert holding.wait(10)
-    other = threading.Thread(target=lambda: b.say(f"/ambil {number}"))
+
+    def take_over() -> None:  # held by the first now: /ambil asks, the button confirms
+        b.say(f"/ambil {number}")
+        b.act(f"t:takeover:{number}")
+
+    other = threading.Thread(target=take_over)
     other.start()
     other.join(0.5)
     release.set()

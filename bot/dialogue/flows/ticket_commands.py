@@ -91,9 +91,27 @@ def queue(turn: Turn) -> list[Reply]:
 
 
 def take(turn: Turn, number: str) -> list[Reply]:
+    """A ticket another operator holds is taken only after the operator confirms."""
     ticket = _find_for_operator(turn, number)
+    holder = tickets.assigned_elsewhere(turn.session, ticket, turn.person)
+    if holder is not None:
+        return turn.say(
+            turn.t("ticket.take_confirm", number=ticket.number, name=holder.name),
+            [
+                turn.choice("button.take_over", f"t:takeover:{ticket.number}"),
+                turn.choice("common.cancel", "cancel"),
+            ],
+        )
     tickets.take(turn.session, ticket, turn.actor, now=turn.now)
     return turn.say(turn.t("ticket.taken", number=ticket.number), ticket_buttons(turn, ticket))
+
+
+def take_over(turn: Turn, number: str) -> list[Reply]:
+    ticket = _find_for_operator(turn, number)
+    previous = tickets.take(turn.session, ticket, turn.actor, now=turn.now, takeover=True)
+    key = "ticket.taken_over" if previous is not None else "ticket.taken"
+    name = previous.name if previous is not None else ""
+    return turn.say(turn.t(key, number=ticket.number, name=name), ticket_buttons(turn, ticket))
 
 
 def acknowledge(turn: Turn, number: str) -> list[Reply]:
@@ -245,6 +263,7 @@ FLOW = Flow(
         "menu:mytickets": Button(lambda turn, _: my_tickets(turn), exact=True),
         "t:status": Button(status),
         "t:take": Button(take),
+        "t:takeover": Button(take_over),
         "t:ack": Button(acknowledge),
         "t:resolve": Button(start_resolve),
         "t:close": Button(close),

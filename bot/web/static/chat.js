@@ -9,6 +9,7 @@
     lang: document.body.dataset.lang,
     start: document.body.dataset.start,
     langCommand: document.body.dataset.langCommand,
+    choicesLabel: document.body.dataset.choicesLabel,
   };
   let busy = false;
 
@@ -40,7 +41,9 @@
   }
 
   function show(replies) {
+    let last = null;
     for (const r of replies) {
+      if (r.who === "user") { bubble(r.text, "user"); continue; }
       const div = bubble(r.text, "bot", r.kind, r.html);
       if (r.image) {
         const img = document.createElement("img");
@@ -49,7 +52,7 @@
         img.className = "chart";
         div.appendChild(img);
       }
-      if (r.document) {
+      if (r.document && r.document.data) {
         const a = document.createElement("a");
         a.href = "data:application/pdf;base64," + r.document.data;
         a.download = r.document.name;
@@ -57,22 +60,33 @@
         a.className = "document";
         div.appendChild(document.createElement("br"));
         div.appendChild(a);
+      } else if (r.document) {  // from the history: the name only, the bytes are not kept
+        const span = document.createElement("span");
+        span.textContent = "📄 " + r.document.name;
+        span.className = "document";
+        div.appendChild(document.createElement("br"));
+        div.appendChild(span);
       }
       if (r.choices && r.choices.length) {
         const row = document.createElement("div");
         row.className = "choices";
+        row.setAttribute("role", "group");
+        row.setAttribute("aria-label", config.choicesLabel);
         for (const c of r.choices) {
           const b = document.createElement("button");
           b.type = "button";
           b.className = "choice";
           b.textContent = c.label;
           b.dataset.action = c.action;
-          b.addEventListener("click", () => send({ action: c.action }, c.label));
+          b.addEventListener("click", () => send({ action: c.action, label: c.label }, c.label));
           row.appendChild(b);
         }
         div.appendChild(row);
+        last = row;
       }
     }
+    // the newest buttons in view (a long answer would push them below the fold)
+    if (last) last.scrollIntoView({ block: "nearest" });
   }
 
   async function send(payload, echo) {
@@ -87,11 +101,12 @@
       });
       if (renew(res)) return;
       const data = await res.json();
-      show(data.replies || [{ text: data.error || "Error" }]);
+      if (!payload.quiet) show(data.replies || [{ text: data.error || "Error" }]);
     } catch (e) {
       bubble(config.lang === "id" ? "Koneksi terputus. Coba lagi." : "Connection lost. Try again.", "bot");
     } finally {
       busy = false;
+      input.focus();  // keyboard users type the next answer at once (Tab reaches the buttons)
     }
   }
 
@@ -115,10 +130,24 @@
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
 
-  (async () => {
-    await send({ text: config.langCommand });
-    box.innerHTML = "";
-    await send({ text: config.start });
-  })();
+  // A reload draws the session's lines again and goes on where the chat stands; only a
+  // new session (no lines yet) is greeted, so a report half done is not thrown away.
+  async function start() {
+    let past = null;
+    try {
+      const res = await fetch("/api/chat/history", { credentials: "same-origin" });
+      if (renew(res)) return;
+      past = await res.json();
+    } catch (e) { /* offline: start as a new chat */ }
+    const lines = (past && past.lines) || [];
+    if (!past || past.lang !== config.lang) await send({ text: config.langCommand, quiet: true });
+    if (lines.length) {
+      show(lines);
+      input.focus();
+    } else {
+      await send({ text: config.start });
+    }
+  }
+  start();
   setInterval(poll, 5000);
 })();
