@@ -872,6 +872,7 @@ class RecoveryRun(SQLModel, table=True):
     started_by_id: int | None = Field(default=None, foreign_key="person.id")
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    ended_by_id: int | None = Field(default=None, foreign_key="person.id")
     #: "berjalan" while walked, then "berhasil" (every step done or skipped) or "gagal"
     outcome: str = Field(default="berjalan", max_length=16)
     rto_minutes: int | None = None
