@@ -12,11 +12,21 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from bot.core import notices
 from bot.core.errors import HelpdeskError, NotAllowed, NotFound
 from bot.core.roles import Role, has_any
+from bot.i18n import t
 from knowledge.recovery_plans import PLANS_DIR, PlanError, load_plan
 from storage.db import saved_id
-from storage.models import Person, RecoveryRun, RecoveryStep, Service, utcnow
+from storage.models import (
+    Identity,
+    Outage,
+    Person,
+    RecoveryRun,
+    RecoveryStep,
+    Service,
+    utcnow,
+)
 
 #: who may start and walk a recovery
 COORDINATOR_ROLES = frozenset({Role.KOORDINATOR_PEMULIHAN.value, Role.ADMIN.value})
@@ -216,4 +226,85 @@ def recent_runs(session: Session, service_id: str, limit: int = 3) -> list[Recov
             .order_by(col(RecoveryRun.started_at).desc(), col(RecoveryRun.id).desc())
             .limit(limit)
         )
+    )
+
+
+def offer_plan(
+    session: Session,
+    outage: Outage,
+    coordinators: list[Identity],
+    *,
+    now: datetime | None = None,
+    plans: Path = PLANS_DIR,
+) -> int:
+    """A critical service went down: each recovery coordinator's chat gets its plan with
+    a button that starts the recovery of this outage. Nothing when the service has no
+    (sound) plan: the alert they already got says the rest. Returns notices queued."""
+    service = session.get(Service, outage.service_id)
+    if service is None:
+        return 0
+    try:
+        plan = load_plan(service.id, plans)
+    except PlanError:
+        plan = None
+    if plan is None:
+        return 0
+    queued = 0
+    for ident in coordinators:
+        who = session.get(Person, ident.person_id)
+        lang = (who.lang if who else None) or "id"
+        text = t(
+            "recovery.offer",
+            lang,
+            service=service.name,
+            title=plan.title,
+            steps=len(plan.steps),
+            expected=plan.expected_minutes,
+            rto=service.rto_minutes if service.rto_minutes else "-",
+        )
+        choices = [{"label": t("recovery.btn_begin", lang), "action": f"rc:inc:{outage.id}"}]
+        queued += notices.enqueue(
+            session,
+            channel=ident.channel,
+            target=ident.external_id,
+            kind="recovery.offer",
+            payload={"text": text, "choices": choices},
+            dedupe_key=f"outage:{outage.id}:recovery:{ident.channel}:{ident.external_id}",
+            now=now,
+        )
+    return queued
+
+
+def start_incident_run(
+    session: Session,
+    outage_id: int,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+    plans: Path = PLANS_DIR,
+) -> RecoveryRun:
+    """The offer's button: a run of kind "incident" linked to the outage's ticket. A
+    second press while it runs gives the same run, not a refusal, so two coordinators who
+    both press it walk one recovery."""
+    _require(person)
+    outage = session.get(Outage, outage_id)
+    if outage is None or outage.planned:
+        raise NotFound("recovery.unknown_outage")
+    existing = running(session, outage.service_id)
+    if (
+        existing is not None
+        and existing.kind == "incident"
+        and existing.ticket_id == outage.ticket_id
+    ):
+        return existing
+    if outage.ended_at is not None:
+        raise HelpdeskError("recovery.outage_over")
+    return start_run(
+        session,
+        outage.service_id,
+        person,
+        now=now,
+        kind="incident",
+        ticket_id=outage.ticket_id,
+        plans=plans,
     )

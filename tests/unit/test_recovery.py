@@ -316,3 +316,51 @@ def test_chat_refuses_others_and_forged_buttons(helpdesk: Helpdesk) -> None:
     with Session(helpdesk.engine) as s:
         run = s.exec(select(RecoveryRun)).one()
         assert (run.outcome, run.measured_minutes) == ("gagal", None)
+
+
+# --- a critical service goes down ---------------------------------------------------------
+
+
+def go_down(helpdesk: Helpdesk, service_id: str) -> tuple[int, int | None]:
+    from bot.core import outages
+
+    with session_scope(helpdesk.engine) as s:
+        st = outages.state_of(s, service_id, NOW)
+        outage = outages.open_outage(s, st, NOW, source="probe", cause="HTTP 503", planned=False)
+        return saved_outage(outage.id), outage.ticket_id
+
+
+def saved_outage(value: int | None) -> int:
+    assert value is not None
+    return value
+
+
+def test_a_critical_outage_offers_the_plan_to_the_coordinator(helpdesk: Helpdesk) -> None:
+    coord = Chat.as_person(helpdesk, "console", COORDINATOR)
+    outage_id, ticket_id = go_down(helpdesk, "sso")
+    offers = [r for r in coord.notices() if any(c.action.startswith("rc:inc:") for c in r.choices)]
+    assert len(offers) == 1
+    assert offers[0].text == (
+        "Akun Tunggal Pegawai (Single Sign-On) tidak dapat diakses. Rencana pemulihan: "
+        "Pemulihan akun tunggal (SSO) di Pusat Data Cadangan (5 langkah, perkiraan 90 menit, "
+        "RTO 120 menit)."  # 10 + 30 + 20 + 20 + 10 = 90
+    )
+    coord.replies = offers
+    coord.press("Mulai pemulihan", now=minutes(3))
+    assert "Pemulihan gangguan: Akun Tunggal Pegawai (Single Sign-On)" in coord.text
+    assert "Waktu berjalan: 0,0 menit" in coord.text  # the run starts when pressed
+    coord.act(f"rc:inc:{outage_id}", now=minutes(4))  # pressed again: the same run
+    tech = Chat.as_person(helpdesk, "web", TECHNICIAN)
+    tech.act(f"rc:inc:{outage_id}", now=minutes(4))
+    assert tech.text == REFUSED
+    with Session(helpdesk.engine) as s:
+        run = s.exec(select(RecoveryRun)).one()
+        assert (run.kind, run.ticket_id, run.started_at) == ("incident", ticket_id, minutes(3))
+    coord.act("rc:inc:424242", now=minutes(5))
+    assert "Gangguan itu tidak ditemukan." in coord.text
+
+
+def test_no_offer_without_a_plan(helpdesk: Helpdesk) -> None:
+    coord = Chat.as_person(helpdesk, "console", COORDINATOR)
+    go_down(helpdesk, "website")  # tinggi, but knowledge/recovery has no website.yaml
+    assert not [r for r in coord.notices() if any(c.action.startswith("rc:") for c in r.choices)]

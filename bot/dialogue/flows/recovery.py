@@ -140,6 +140,14 @@ def _stop(turn: Turn, value: str) -> list[Reply] | None:
     return show(turn, recovery.stop(turn.session, run_id, turn.person, now=turn.now))
 
 
+def _incident(turn: Turn, value: str) -> list[Reply] | None:
+    outage_id = _number(value)
+    if outage_id is None:
+        return None
+    run = recovery.start_incident_run(turn.session, outage_id, turn.person, now=turn.now)
+    return show(turn, run)
+
+
 def _note(turn: Turn, text: str) -> list[Reply]:
     run_id = turn.data.get("run")
     if not isinstance(run_id, int):
@@ -157,6 +165,7 @@ FLOW = Flow(
     buttons={
         **{prefix: _step_button(prefix) for prefix in ACTIONS},
         "rc:stop": Button(_stop, guard=_coordinator_only),
+        "rc:inc": Button(_incident, guard=_coordinator_only),
     },
     states={WALK: _note},
 )
