@@ -364,3 +364,41 @@ def test_no_offer_without_a_plan(helpdesk: Helpdesk) -> None:
     coord = Chat.as_person(helpdesk, "console", COORDINATOR)
     go_down(helpdesk, "website")  # tinggi, but knowledge/recovery has no website.yaml
     assert not [r for r in coord.notices() if any(c.action.startswith("rc:") for c in r.choices)]
+
+
+# --- the continuity plan form ------------------------------------------------------------
+
+
+def test_the_continuity_plan_shows_targets_plans_and_exercises(helpdesk: Helpdesk) -> None:
+    from bot.reports.registry import build_report
+    from bot.reports.render import to_csv
+
+    with session_scope(helpdesk.engine) as s:
+        coord = person(s, COORDINATOR)
+        run = recovery.start_run(s, "sso", coord, now=NOW)
+        for pos in range(1, 6):  # every step skipped at minute 95: measured 95 ≤ RTO 120
+            recovery.move(s, saved(run), pos, "skip", coord, now=minutes(95))
+    with Session(helpdesk.engine) as s:
+        report = build_report(
+            "continuity", s, start=NOW, end=NOW, tz="Asia/Jakarta", now=minutes(100)
+        )
+    tables = {table.name: table for table in report.tables}
+    sso = "Akun Tunggal Pegawai (Single Sign-On)"
+    targets = {row[0]: row for row in tables["targets"].rows}
+    assert targets[sso] == [
+        sso,
+        "120",
+        "15",
+        "real-time",
+        "Pusat Data Cadangan (DRC) Batam",
+        "ada (5 langkah, 90 menit)",
+        "2026-10-06",
+    ]
+    # vicon: no continuity block in the catalog, no plan file
+    assert targets["Konferensi Video (Vicon)"][1:7] == ["-", "-", "-", "-", "belum ada", "-"]
+    assert tables["exercises"].rows == [
+        [sso, "latihan", "1 Des 2026 09.00 WIB", "berhasil", "95,0", "120", "tercapai"]
+    ]
+    recovery_table = {row[0]: row for row in tables["recovery"].rows}
+    assert recovery_table[sso][-1] == "Teguh Prakoso"  # the catalog's recovery owner
+    assert "Target pemulihan dan rencana pemulihan" in to_csv(report)
