@@ -212,7 +212,7 @@ def add_note(session: Session, run_id: int, person: Person | None, text: str) ->
     if step is None:
         touched = [s for s in all_steps if s.state != WAITING]
         step = touched[-1] if touched else all_steps[0]
-    step.note = f"{step.note}\n{note}" if step.note else note[:2000]
+    step.note = (f"{step.note}\n{note}" if step.note else note)[:2000]
     session.add(step)
     session.flush()
     return step
