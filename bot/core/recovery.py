@@ -67,7 +67,13 @@ def start_run(
     who = _require(person)
     if kind not in KINDS:
         raise HelpdeskError("recovery.bad_kind")
-    service = session.get(Service, service_id.strip().lower()) if service_id.strip() else None
+    wanted = service_id.strip().lower()[:64]
+    # the service row locked: two coordinators starting at once get one run between them
+    service = (
+        session.exec(select(Service).where(Service.id == wanted).with_for_update()).first()
+        if wanted
+        else None
+    )
     if service is None:
         raise NotFound("recovery.unknown_service", service=service_id.strip()[:64])
     try:
