@@ -81,6 +81,15 @@ class Service(SQLModel, table=True):
     #: availability probe (bot.core.probes): {type, target, interval, expect_status, keyword, latency_ms}.
     probe: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     active: bool = True
+    #: continuity (guideline ch. 7.1.4): the longest outage and the most data loss the
+    #: agency accepts, in minutes; None while the catalog sets none
+    rto_minutes: int | None = None
+    rpo_minutes: int | None = None
+    backup_frequency: str = Field(default="", max_length=32)
+    dr_site: str = Field(default="", max_length=200)
+    #: the koordinator pemulihan who owns this service's recovery
+    recovery_owner_id: int | None = Field(default=None, foreign_key="person.id")
+    last_dr_test: date | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -866,3 +875,42 @@ class RestoreTest(SQLModel, table=True):
     #: tables whose rows differed: {name: [expected, found]}
     mismatches: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     error: str | None = None
+
+
+class RecoveryRun(SQLModel, table=True):
+    """One walk through a service's recovery plan (bot.core.recovery): an exercise, or
+    the recovery of a real outage (kind "incident", linked to its ticket). The plan and
+    the RTO are copied in, so a later edit of the files does not rewrite what happened."""
+
+    __table_args__ = (sa.Index("ix_recoveryrun_service", "service_id", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    kind: str = Field(default="exercise", max_length=16)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    started_by_id: int | None = Field(default=None, foreign_key="person.id")
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    ended_by_id: int | None = Field(default=None, foreign_key="person.id")
+    #: "berjalan" while walked, then "berhasil" (every step done or skipped) or "gagal"
+    outcome: str = Field(default="berjalan", max_length=16)
+    rto_minutes: int | None = None
+    #: from the start to the last step's end: the recovery time the exercise measured
+    measured_minutes: float | None = None
+
+
+class RecoveryStep(SQLModel, table=True):
+    """A step of a run, with who moved it and when (every state change is kept here)."""
+
+    __table_args__ = (sa.UniqueConstraint("run_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="recoveryrun.id")
+    position: int
+    title: str = Field(max_length=300)
+    role: str = Field(max_length=40)
+    expected_minutes: int
+    #: "menunggu" → "berjalan" → "selesai" | "gagal"; or "dilewati"
+    state: str = Field(default="menunggu", max_length=16)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    note: str | None = None

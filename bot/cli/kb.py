@@ -16,20 +16,31 @@ kb_app = typer.Typer(help="Knowledge base (FAQ).")
 
 
 @kb_app.command("check")
-def kb_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
-    """Validate the article files; messages name file and line."""
+def kb_check(
+    directory: Annotated[Path | None, typer.Argument()] = None,
+    plans: Annotated[
+        Path | None, typer.Option(help="Recovery plans folder (default: knowledge/recovery)")
+    ] = None,
+) -> None:
+    """Validate the article files and the recovery plans; messages name file and line."""
+    from bot.core.roles import ALL_ROLES
     from knowledge import check_knowledge
     from knowledge.articles import load_articles  # noqa: F401  (fail early if the package is broken)
+    from knowledge.recovery_plans import PLANS_DIR, check_recovery_plans
 
     settings = load_settings()
     known = None
+    rtos: dict[str, int | None] | None = None
     try:
         from bot.core.catalog import parse_catalog
 
-        known = {s.id for s in parse_catalog(settings.catalog_file)}
+        entries = parse_catalog(settings.catalog_file)
+        known = {s.id for s in entries}
+        rtos = {s.id: s.continuity.rto for s in entries}
     except Exception:  # the catalog is checked by `catalog import`
         known = None
     problems = check_knowledge(directory or settings.knowledge_dir, known_services=known)
+    problems += check_recovery_plans(plans or PLANS_DIR, rtos, ALL_ROLES)
     for line in problems:
         typer.echo(line)
     if problems:

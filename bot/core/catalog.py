@@ -3,6 +3,7 @@ list and search."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from rapidfuzz import fuzz, process, utils
 from sqlmodel import Session, col, select
 
+from bot.core.roles import Role, has_any
 from storage.db import saved_id
 from storage.models import Person, Service, ServiceTechnician, utcnow
 
@@ -36,6 +38,18 @@ class ProbeEntry(BaseModel):
     latency_ms: int | None = Field(None, gt=0, description="slower than this is 'degraded'")
 
 
+class ContinuityEntry(BaseModel):
+    """Service continuity (guideline ch. 7.1.4): how fast and from how recent a copy the
+    service must come back, and who leads its recovery."""
+
+    rto: int | None = Field(None, gt=0, description="minutes: recovery time objective")
+    rpo: int | None = Field(None, gt=0, description="minutes: recovery point objective")
+    backup: Literal["", "real-time", "per jam", "harian", "mingguan", "bulanan"] = ""
+    dr_site: str = Field("", max_length=200)
+    owner: str | None = None
+    last_test: date | None = None
+
+
 class ServiceEntry(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=2, max_length=200)
@@ -51,6 +65,7 @@ class ServiceEntry(BaseModel):
     keywords: list[str] = []
     sla: dict[int, SlaTarget] = {}
     probe: ProbeEntry | None = None
+    continuity: ContinuityEntry = ContinuityEntry()
 
     @field_validator("sla")
     @classmethod
@@ -113,6 +128,15 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
                 problems.append(
                     f"{path}: service {e.id}: unknown person {email} (import people first)"
                 )
+        owner = e.continuity.owner
+        if owner and owner.lower() in by_email:
+            if not has_any(by_email[owner.lower()], {Role.KOORDINATOR_PEMULIHAN, Role.ADMIN}):
+                problems.append(
+                    f"{path}: service {e.id}: recovery owner {owner} is not a "
+                    f"{Role.KOORDINATOR_PEMULIHAN.value}"
+                )
+        elif owner:
+            problems.append(f"{path}: service {e.id}: unknown person {owner} (import people first)")
     if problems:
         raise CatalogError("\n".join(problems))
     created = updated = 0
@@ -133,6 +157,14 @@ def import_catalog(session: Session, path: Path) -> tuple[int, int]:
             "keywords": list(e.keywords),
             "sla": {str(p): t.model_dump() for p, t in sorted(e.sla.items())},
             "probe": e.probe.model_dump(exclude_none=True) if e.probe else None,
+            "rto_minutes": e.continuity.rto,
+            "rpo_minutes": e.continuity.rpo,
+            "backup_frequency": e.continuity.backup,
+            "dr_site": e.continuity.dr_site,
+            "recovery_owner_id": by_email[e.continuity.owner.lower()].id
+            if e.continuity.owner
+            else None,
+            "last_dr_test": e.continuity.last_test,
         }
         if svc is None:
             svc = Service(id=e.id, **values)

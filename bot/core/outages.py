@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices, subscriptions, tickets
+from bot.core import alerts, notices, recovery, subscriptions, tickets
 from bot.core.availability import add_interval, bump_days
 from bot.core.readings import Reading
 from bot.core.roles import Role
@@ -319,8 +319,10 @@ def open_outage(
     outage.alert_id = alert.id if alert else None
     session.add(outage)
     if alert is not None and service.criticality == "tinggi" and opening.state == "down":
-        for ident in recovery_coordinator_chats(session):
+        coordinators = recovery_coordinator_chats(session)
+        for ident in coordinators:
             alerts.post(session, alert, ident.channel, ident.external_id, now=now)
+        recovery.offer_plan(session, outage, coordinators, now=now)
     if not opening.public:
         return outage
     subscriptions.announce(

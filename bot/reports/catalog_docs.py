@@ -8,12 +8,14 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from bot.core import recovery as recovery_runs
 from bot.core.catalog import list_services, technicians
 from bot.core.priority import priority_for
-from bot.i18n import DEFAULT_LANG, fmt_percent, t
+from bot.i18n import DEFAULT_LANG, fmt_dt, fmt_number, fmt_percent, t
 from bot.reports.labels import criticality_label, priority_label
 from bot.reports.model import Report, Table
-from storage.models import Person
+from knowledge.recovery_plans import PlanError, load_plan
+from storage.models import Person, Service
 
 
 def _people(session: Session) -> dict[int | None, Person]:
@@ -152,9 +154,16 @@ def priority_document(
 
 
 def continuity_plan(
-    session: Session, *, now: datetime, lang: str = DEFAULT_LANG, **_: object
+    session: Session,
+    *,
+    now: datetime,
+    lang: str = DEFAULT_LANG,
+    tz: str = "Asia/Jakarta",
+    **_: object,
 ) -> Report:
-    """Who restores what, how fast, ordered by criticality (guideline ch. 7.1.4)."""
+    """Who restores what, how fast, ordered by criticality (guideline ch. 7.1.4); the
+    RTO/RPO the catalog sets, whether a recovery plan exists, and what the last exercises
+    measured against the RTO (the evidence that the plan is tested)."""
     people = _people(session)
     recovery = (
         ", ".join(
@@ -163,10 +172,12 @@ def continuity_plan(
         or "-"
     )
     order = {"tinggi": 0, "sedang": 1, "rendah": 2}
+    services = sorted(list_services(session), key=lambda s: (order.get(s.criticality, 3), s.name))
     rows = []
-    for s in sorted(list_services(session), key=lambda s: (order.get(s.criticality, 3), s.name)):
+    for s in services:
         p1 = s.sla.get("1") or {}
         manager = people.get(s.service_manager_id)
+        owner = people.get(s.recovery_owner_id) if s.recovery_owner_id else None
         rows.append(
             [
                 s.name,
@@ -176,7 +187,7 @@ def continuity_plan(
                 s.provider_unit,
                 manager.name if manager else "-",
                 ", ".join(p.name for p in technicians(session, s.id)),
-                recovery,
+                owner.name if owner else recovery,
             ]
         )
     return Report(
@@ -199,10 +210,102 @@ def continuity_plan(
                 ],
                 rows,
                 name="recovery",
-            )
+            ),
+            _targets(services, lang),
+            _exercises(session, services, lang, tz),
         ],
         notes=[t("reports.continuity.note", lang)],
         lang=lang,
+    )
+
+
+def _targets(services: list[Service], lang: str) -> Table:
+    rows = []
+    for s in services:
+        try:
+            plan = load_plan(s.id)
+        except PlanError:
+            plan = None
+        rows.append(
+            [
+                s.name,
+                fmt_number(s.rto_minutes, lang),
+                fmt_number(s.rpo_minutes, lang),
+                s.backup_frequency or "-",
+                s.dr_site or "-",
+                t(
+                    "reports.continuity.plan_yes",
+                    lang,
+                    steps=len(plan.steps),
+                    minutes=fmt_number(plan.expected_minutes, lang),
+                )
+                if plan
+                else t("reports.continuity.plan_none", lang),
+                s.last_dr_test.isoformat() if s.last_dr_test else "-",
+            ]
+        )
+    return Table(
+        t("reports.continuity.targets", lang),
+        [
+            t("reports.column.service", lang),
+            t("reports.continuity.col_rto", lang),
+            t("reports.continuity.col_rpo", lang),
+            t("reports.continuity.col_backup", lang),
+            t("reports.continuity.col_dr_site", lang),
+            t("reports.continuity.col_plan", lang),
+            t("reports.continuity.col_last_test", lang),
+        ],
+        rows,
+        name="targets",
+    )
+
+
+OUTCOME_KEYS = {
+    "berjalan": "reports.continuity.outcome.berjalan",
+    "berhasil": "reports.continuity.outcome.berhasil",
+    "gagal": "reports.continuity.outcome.gagal",
+    "dihentikan": "reports.continuity.outcome.dihentikan",
+}
+KIND_KEYS = {
+    "exercise": "reports.continuity.kind.exercise",
+    "incident": "reports.continuity.kind.incident",
+}
+
+
+def _exercises(session: Session, services: list[Service], lang: str, tz: str) -> Table:
+    """The last three runs per service: measured minutes against the RTO copied into the run."""
+    rows = []
+    for s in services:
+        for run in recovery_runs.recent_runs(session, s.id, limit=3):
+            verdict = "-"
+            if run.measured_minutes is not None and run.rto_minutes:
+                within = run.measured_minutes <= run.rto_minutes
+                verdict = t("recovery.within" if within else "recovery.over", lang)
+            rows.append(
+                [
+                    s.name,
+                    t(KIND_KEYS.get(run.kind, KIND_KEYS["exercise"]), lang),
+                    fmt_dt(run.started_at, lang, tz),
+                    t(OUTCOME_KEYS.get(run.outcome, OUTCOME_KEYS["berjalan"]), lang),
+                    fmt_number(run.measured_minutes, lang, 1),
+                    fmt_number(run.rto_minutes, lang),
+                    verdict,
+                ]
+            )
+    return Table(
+        t("reports.continuity.exercises", lang),
+        [
+            t("reports.column.service", lang),
+            t("reports.continuity.col_kind", lang),
+            t("reports.continuity.col_started", lang),
+            t("reports.continuity.col_outcome", lang),
+            t("reports.continuity.col_measured", lang),
+            t("reports.continuity.col_rto", lang),
+            t("reports.continuity.col_verdict", lang),
+        ],
+        rows,
+        note="" if rows else t("reports.continuity.no_exercises", lang),
+        name="exercises",
     )
 
 

@@ -14,6 +14,7 @@ from bot.dialogue.flows import (
     guided_report,
     monitoring,
     problems,
+    recovery,
     report_documents,
     review,
     review_cycle,
@@ -39,4 +40,5 @@ DEFAULT_FLOWS: tuple[Flow, ...] = (
     subscriptions.FLOW,
     problems.FLOW,
     changes.FLOW,
+    recovery.FLOW,
 )

@@ -1,0 +1,316 @@
+"""Recovery of the agency's services (guideline ch. 7.1.4): a coordinator walks a
+service's recovery plan step by step, in an exercise or after a real outage, and the
+steps' times and the measured recovery time are kept against the service's RTO.
+
+The walk is a small state machine per step (menunggu → berjalan → selesai | gagal, or
+dilewati); only the step due may move, so a stale or forged button changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot.core import notices
+from bot.core.errors import HelpdeskError, NotAllowed, NotFound
+from bot.core.roles import Role, has_any
+from bot.i18n import t
+from knowledge.recovery_plans import PLANS_DIR, PlanError, load_plan
+from storage.db import saved_id
+from storage.models import (
+    Identity,
+    Outage,
+    Person,
+    RecoveryRun,
+    RecoveryStep,
+    Service,
+    utcnow,
+)
+
+#: who may start and walk a recovery
+COORDINATOR_ROLES = frozenset({Role.KOORDINATOR_PEMULIHAN.value, Role.ADMIN.value})
+KINDS = ("exercise", "incident")
+RUNNING, SUCCEEDED, FAILED, STOPPED = "berjalan", "berhasil", "gagal", "dihentikan"
+WAITING, ACTIVE, DONE, STEP_FAILED, SKIPPED = "menunggu", "berjalan", "selesai", "gagal", "dilewati"
+#: step action → (states it may leave, state it enters)
+MOVES: dict[str, tuple[tuple[str, ...], str]] = {
+    "start": ((WAITING,), ACTIVE),
+    "done": ((ACTIVE,), DONE),
+    "fail": ((ACTIVE,), STEP_FAILED),
+    "skip": ((WAITING, ACTIVE), SKIPPED),
+}
+
+
+def may_recover(person: Person | None) -> bool:
+    return has_any(person, COORDINATOR_ROLES)
+
+
+def _require(person: Person | None) -> Person:
+    if person is None or not may_recover(person):
+        raise NotAllowed("auth.recovery_only")
+    return person
+
+
+def start_run(
+    session: Session,
+    service_id: str,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+    kind: str = "exercise",
+    ticket_id: int | None = None,
+    plans: Path = PLANS_DIR,
+) -> RecoveryRun:
+    """A new run with the plan's steps copied in (the file may change later; what was
+    walked may not). One run per service at a time: two coordinators cannot both time it."""
+    who = _require(person)
+    if kind not in KINDS:
+        raise HelpdeskError("recovery.bad_kind")
+    wanted = service_id.strip().lower()[:64]
+    # the service row locked: two coordinators starting at once get one run between them
+    service = (
+        session.exec(select(Service).where(Service.id == wanted).with_for_update()).first()
+        if wanted
+        else None
+    )
+    if service is None:
+        raise NotFound("recovery.unknown_service", service=service_id.strip()[:64])
+    try:
+        plan = load_plan(service.id, plans)
+    except PlanError:
+        raise HelpdeskError("recovery.plan_broken", service=service.name) from None
+    if plan is None:
+        raise NotFound("recovery.no_plan", service=service.name)
+    if running(session, service.id) is not None:
+        raise HelpdeskError("recovery.already_running", service=service.name)
+    run = RecoveryRun(
+        service_id=service.id,
+        kind=kind,
+        ticket_id=ticket_id,
+        started_by_id=who.id,
+        started_at=now or utcnow(),
+        rto_minutes=service.rto_minutes,
+    )
+    session.add(run)
+    session.flush()
+    for n, step in enumerate(plan.steps, start=1):
+        session.add(
+            RecoveryStep(
+                run_id=saved_id(run),
+                position=n,
+                title=step.title,
+                role=step.role,
+                expected_minutes=step.minutes,
+            )
+        )
+    session.flush()
+    return run
+
+
+def running(session: Session, service_id: str) -> RecoveryRun | None:
+    return session.exec(
+        select(RecoveryRun)
+        .where(RecoveryRun.service_id == service_id)
+        .where(RecoveryRun.outcome == RUNNING)
+    ).first()
+
+
+def steps(session: Session, run: RecoveryRun) -> list[RecoveryStep]:
+    return list(
+        session.exec(
+            select(RecoveryStep)
+            .where(RecoveryStep.run_id == run.id)
+            .order_by(col(RecoveryStep.position))
+        )
+    )
+
+
+def due_step(session: Session, run: RecoveryRun) -> RecoveryStep | None:
+    """The step the walk is at: the first one not yet ended."""
+    return next((s for s in steps(session, run) if s.state in (WAITING, ACTIVE)), None)
+
+
+def get_run(session: Session, run_id: int, *, for_update: bool = False) -> RecoveryRun:
+    query = select(RecoveryRun).where(RecoveryRun.id == run_id)
+    run = session.exec(query.with_for_update() if for_update else query).first()
+    if run is None:
+        raise NotFound("recovery.unknown_run")
+    return run
+
+
+def elapsed_minutes(run: RecoveryRun, now: datetime) -> float:
+    end = run.finished_at or now
+    return max(0.0, (end - run.started_at).total_seconds() / 60)
+
+
+def move(
+    session: Session,
+    run_id: int,
+    position: int,
+    action: str,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+) -> tuple[RecoveryRun, RecoveryStep]:
+    """Move the due step. The run ends when its last step is done or skipped (berhasil,
+    measured from the start to that moment) or when a step fails (gagal: the service was
+    not recovered by the plan, so no recovery time is measured)."""
+    who = _require(person)
+    if action not in MOVES:
+        raise HelpdeskError("recovery.stale")
+    at = now or utcnow()
+    run = get_run(session, run_id, for_update=True)
+    if run.outcome != RUNNING:
+        raise HelpdeskError("recovery.finished")
+    step = due_step(session, run)
+    if step is None or step.position != position:
+        raise HelpdeskError("recovery.stale")
+    leaves, enters = MOVES[action]
+    if step.state not in leaves:
+        raise HelpdeskError("recovery.stale")
+    if action == "start":
+        step.started_at = at
+    if enters != ACTIVE:
+        step.finished_at = at
+    step.state = enters
+    step.actor_id = who.id
+    session.add(step)
+    if enters == STEP_FAILED:
+        _finish(run, FAILED, at, who, measured=False)
+    elif enters in (DONE, SKIPPED) and due_step(session, run) is None:
+        _finish(run, SUCCEEDED, at, who, measured=True)
+    session.add(run)
+    session.flush()
+    return run, step
+
+
+def stop(
+    session: Session, run_id: int, person: Person | None, *, now: datetime | None = None
+) -> RecoveryRun:
+    """An exercise broken off (its time is not a measurement): frees the service for the next."""
+    who = _require(person)
+    run = get_run(session, run_id, for_update=True)
+    if run.outcome != RUNNING:
+        raise HelpdeskError("recovery.finished")
+    _finish(run, STOPPED, now or utcnow(), who, measured=False)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _finish(run: RecoveryRun, outcome: str, at: datetime, who: Person, *, measured: bool) -> None:
+    run.outcome = outcome
+    run.finished_at = at
+    run.ended_by_id = who.id
+    run.measured_minutes = round(elapsed_minutes(run, at), 2) if measured else None
+
+
+def add_note(session: Session, run_id: int, person: Person | None, text: str) -> RecoveryStep:
+    """A note belongs to the step in hand, or to the last one when the run has ended."""
+    _require(person)
+    note = text.strip()
+    if not note:
+        raise HelpdeskError("recovery.empty_note")
+    run = get_run(session, run_id, for_update=True)
+    all_steps = steps(session, run)
+    step = next((s for s in all_steps if s.state == ACTIVE), None)
+    if step is None:
+        touched = [s for s in all_steps if s.state != WAITING]
+        step = touched[-1] if touched else all_steps[0]
+    step.note = (f"{step.note}\n{note}" if step.note else note)[:2000]
+    session.add(step)
+    session.flush()
+    return step
+
+
+def recent_runs(session: Session, service_id: str, limit: int = 3) -> list[RecoveryRun]:
+    return list(
+        session.exec(
+            select(RecoveryRun)
+            .where(RecoveryRun.service_id == service_id)
+            .order_by(col(RecoveryRun.started_at).desc(), col(RecoveryRun.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def offer_plan(
+    session: Session,
+    outage: Outage,
+    coordinators: list[Identity],
+    *,
+    now: datetime | None = None,
+    plans: Path = PLANS_DIR,
+) -> int:
+    """A critical service went down: each recovery coordinator's chat gets its plan with
+    a button that starts the recovery of this outage. Nothing when the service has no
+    (sound) plan: the alert they already got says the rest. Returns notices queued."""
+    service = session.get(Service, outage.service_id)
+    if service is None:
+        return 0
+    try:
+        plan = load_plan(service.id, plans)
+    except PlanError:
+        plan = None
+    if plan is None:
+        return 0
+    queued = 0
+    for ident in coordinators:
+        who = session.get(Person, ident.person_id)
+        lang = (who.lang if who else None) or "id"
+        text = t(
+            "recovery.offer",
+            lang,
+            service=service.name,
+            title=plan.title,
+            steps=len(plan.steps),
+            expected=plan.expected_minutes,
+            rto=service.rto_minutes if service.rto_minutes else "-",
+        )
+        choices = [{"label": t("recovery.btn_begin", lang), "action": f"rc:inc:{outage.id}"}]
+        queued += notices.enqueue(
+            session,
+            channel=ident.channel,
+            target=ident.external_id,
+            kind="recovery.offer",
+            payload={"text": text, "choices": choices},
+            dedupe_key=f"outage:{outage.id}:recovery:{ident.channel}:{ident.external_id}",
+            now=now,
+        )
+    return queued
+
+
+def start_incident_run(
+    session: Session,
+    outage_id: int,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+    plans: Path = PLANS_DIR,
+) -> RecoveryRun:
+    """The offer's button: a run of kind "incident" linked to the outage's ticket. A
+    second press while it runs gives the same run, not a refusal, so two coordinators who
+    both press it walk one recovery."""
+    _require(person)
+    outage = session.get(Outage, outage_id)
+    if outage is None or outage.planned:
+        raise NotFound("recovery.unknown_outage")
+    existing = running(session, outage.service_id)
+    if (
+        existing is not None
+        and existing.kind == "incident"
+        and existing.ticket_id == outage.ticket_id
+    ):
+        return existing
+    if outage.ended_at is not None:
+        raise HelpdeskError("recovery.outage_over")
+    return start_run(
+        session,
+        outage.service_id,
+        person,
+        now=now,
+        kind="incident",
+        ticket_id=outage.ticket_id,
+        plans=plans,
+    )
