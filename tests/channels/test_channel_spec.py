@@ -225,7 +225,13 @@ def test_registered_names_are_unique_and_pacing_comes_from_the_specs(
 def test_the_webchat_spec_declares_the_chat_routes(helpdesk: Helpdesk) -> None:
     web = registry.spec("web")
     paths = {getattr(r, "path", "") for r in web.routes(helpdesk, Slot("web"))}
-    assert paths == {"/chat", "/api/chat", "/api/chat/notices", "/chat/subscribe"}
+    assert paths == {
+        "/chat",
+        "/api/chat",
+        "/api/chat/notices",
+        "/api/chat/history",
+        "/chat/subscribe",
+    }
     assert web in registry.enabled_specs(helpdesk.settings)
     assert registry.spec("console") not in registry.enabled_specs(helpdesk.settings)
 
