@@ -307,11 +307,11 @@ def take(
     actor: Actor,
     *,
     now: datetime | None = None,
-    takeover: bool = False,
+    takeover: bool = True,
 ) -> Person | None:
-    """The operator works on the ticket now. A ticket another operator holds is taken only
-    with `takeover` (the chat asks for it), and that operator hears who took it; the
-    previous assignee is returned then."""
+    """The operator works on the ticket now. A ticket another operator holds is taken
+    over, and that operator hears who took it (the previous assignee is returned then);
+    `takeover=False` refuses instead, for a caller that asks first (the typed /ambil)."""
     _require_operator(actor)
     now = _now(now)
     if ticket.state not in OPEN_STATES:

@@ -85,7 +85,7 @@ def test_the_core_refuses_a_takeover_not_confirmed(helpdesk: Helpdesk) -> None:
         second = technicians(s, "sso")[1]
         t = tickets.find(s, number, second, for_update=True)
         with pytest.raises(NotAllowed) as err:
-            tickets.take(s, t, Actor(second, "console"), now=NOW)
+            tickets.take(s, t, Actor(second, "console"), now=NOW, takeover=False)
         assert err.value.key == "ticket.take_held"
 
 

@@ -91,7 +91,9 @@ def queue(turn: Turn) -> list[Reply]:
 
 
 def take(turn: Turn, number: str) -> list[Reply]:
-    """A ticket another operator holds is taken only after the operator confirms."""
+    """The typed /ambil: a ticket another operator holds is taken only after the operator
+    confirms (the Ambil button of an alert or a ticket takes it at once, and its holder is
+    told either way)."""
     ticket = _find_for_operator(turn, number)
     holder = tickets.assigned_elsewhere(turn.session, ticket, turn.person)
     if holder is not None:
@@ -102,6 +104,13 @@ def take(turn: Turn, number: str) -> list[Reply]:
                 turn.choice("common.cancel", "cancel"),
             ],
         )
+    tickets.take(turn.session, ticket, turn.actor, now=turn.now, takeover=False)
+    return turn.say(turn.t("ticket.taken", number=ticket.number), ticket_buttons(turn, ticket))
+
+
+def take_now(turn: Turn, number: str) -> list[Reply]:
+    """The Ambil button: pressed on purpose, it takes the ticket (over) at once."""
+    ticket = _find_for_operator(turn, number)
     tickets.take(turn.session, ticket, turn.actor, now=turn.now)
     return turn.say(turn.t("ticket.taken", number=ticket.number), ticket_buttons(turn, ticket))
 
@@ -262,7 +271,7 @@ FLOW = Flow(
     buttons={
         "menu:mytickets": Button(lambda turn, _: my_tickets(turn), exact=True),
         "t:status": Button(status),
-        "t:take": Button(take),
+        "t:take": Button(take_now),
         "t:takeover": Button(take_over),
         "t:ack": Button(acknowledge),
         "t:resolve": Button(start_resolve),
