@@ -4,7 +4,6 @@ Installed per engine (runtime.build), as the SLA policy is."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,6 +14,7 @@ from sqlmodel import Session
 
 from bot.core.business_calendar import Calendar, calendar
 from bot.core.change_states import DARURAT, KOORDINATOR, NORMAL, PENGELOLA, RULES, STANDAR
+from bot.core.per_engine import PerEngine
 from bot.core.roles import Role, has_any
 from storage.models import ChangeRequest, Person, Service, ServiceTechnician
 
@@ -64,18 +64,16 @@ class Policy:
 
 
 DEFAULT = Policy()
-_installed: weakref.WeakKeyDictionary[Engine, Policy] = weakref.WeakKeyDictionary()
+_policies = PerEngine(DEFAULT)
 
 
 def install(engine: Engine, policy: Policy) -> None:
     """Make `policy` the one every session on `engine` uses (runtime.build does this)."""
-    _installed[engine] = policy
+    _policies.install(engine, policy)
 
 
 def policy_for(session: Session) -> Policy:
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    return _installed.get(engine, DEFAULT)  # type: ignore[arg-type]
+    return _policies.of(session)
 
 
 def may_raise(session: Session, person: Person | None, service_id: str | None = None) -> bool:

@@ -17,7 +17,6 @@ that has only a session asks `policy_for(session)`. Without one, the Settings de
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from bot.core.business_calendar import Calendar, calendar
+from bot.core.per_engine import PerEngine
 from bot.core.ticket_states import BARU, DIKERJAKAN, DITUGASKAN, FINAL_STATES, MENUNGGU, SELESAI
 from storage.models import Service, Ticket
 
@@ -90,18 +90,16 @@ class Policy:
 
 
 DEFAULT = Policy()
-_installed: weakref.WeakKeyDictionary[Engine, Policy] = weakref.WeakKeyDictionary()
+_policies = PerEngine(DEFAULT)
 
 
 def install(engine: Engine, policy: Policy) -> None:
     """Make `policy` the one every session on `engine` uses (runtime.build does this)."""
-    _installed[engine] = policy
+    _policies.install(engine, policy)
 
 
 def policy_for(session: Session) -> Policy:
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    return _installed.get(engine, DEFAULT)  # type: ignore[arg-type]
+    return _policies.of(session)
 
 
 def _context(session: Session, ticket: Ticket) -> tuple[Policy, Calendar, Targets]:
