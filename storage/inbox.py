@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.db import insert_for, session_scope, urgent_writes
+from storage.db import insert_for, read_session, session_scope, urgent_writes
 from storage.models import InboxEvent, utcnow
 
 PENDING, PROCESSING, DONE, DEAD = "pending", "processing", "done", "dead"
@@ -114,12 +114,14 @@ def claim(
     (a worker that dies leaves them to be claimed again after the lease). An event
     whose lease ran out counts as an attempt."""
     now = now or utcnow()
+    wanted = select(InboxEvent.id).where(col(InboxEvent.source).in_(sources), _claimable(now))
+    # an idle poll (every HELPDESK_INBOX_POLL, in every process) only reads: on SQLite it
+    # must not take the one write lock from the turns just to find nothing
+    with read_session(engine) as s:
+        if s.exec(wanted.limit(1)).first() is None:
+            return []
     with session_scope(engine) as s:
-        ids = (
-            select(InboxEvent.id)
-            .where(col(InboxEvent.source).in_(sources), _claimable(now))
-            .order_by(col(InboxEvent.id))
-        )
+        ids = wanted.order_by(col(InboxEvent.id))
         if s.get_bind().dialect.name == "postgresql":
             ids = ids.with_for_update(skip_locked=True)
         picked = list(s.exec(ids.limit(limit)).all())
