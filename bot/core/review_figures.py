@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.core import availability
-from bot.core.ticket_states import DIBATALKAN
+from bot.core.sla import resolution_met, response_met
 from storage.models import Service, Ticket
 
 #: the measures in the order reports list them; each is an attribute of `Figures`
@@ -43,22 +43,6 @@ class Figures:
     availability_pct: float | None = None
     mean_response_h: float | None = None
     mean_resolution_h: float | None = None
-
-
-def response_met(ticket: Ticket, now: datetime) -> bool | None:
-    if ticket.response_due_at is None:
-        return None
-    if ticket.acknowledged_at is not None:
-        return ticket.acknowledged_at <= ticket.response_due_at
-    return False if now > ticket.response_due_at else None
-
-
-def resolution_met(ticket: Ticket, now: datetime) -> bool | None:
-    if ticket.resolution_due_at is None or ticket.state == DIBATALKAN:
-        return None
-    if ticket.resolved_at is not None:
-        return ticket.resolved_at <= ticket.resolution_due_at
-    return False if now > ticket.resolution_due_at else None
 
 
 def _pct(flags: list[bool | None]) -> float | None:

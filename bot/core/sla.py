@@ -25,7 +25,15 @@ from sqlmodel import Session, col, select
 
 from bot.core.business_calendar import Calendar, calendar
 from bot.core.per_engine import PerEngine
-from bot.core.ticket_states import BARU, DIKERJAKAN, DITUGASKAN, FINAL_STATES, MENUNGGU, SELESAI
+from bot.core.ticket_states import (
+    BARU,
+    DIBATALKAN,
+    DIKERJAKAN,
+    DITUGASKAN,
+    FINAL_STATES,
+    MENUNGGU,
+    SELESAI,
+)
 from storage.models import Service, Ticket
 
 if TYPE_CHECKING:
@@ -308,3 +316,22 @@ def format_duration(value: timedelta, lang: str = "id") -> str:
     hours, minutes = divmod(minutes, 60)
     unit = "j" if lang == "id" else "h"
     return f"{hours} {unit} {minutes:02d} m" if hours else f"{minutes} m"
+
+
+def response_met(ticket: Ticket, now: datetime) -> bool | None:
+    """Whether the response target was met; None while the outcome is still open (not
+    acknowledged, not yet due). One rule for every report and review that counts it."""
+    if ticket.response_due_at is None:
+        return None
+    if ticket.acknowledged_at is not None:
+        return ticket.acknowledged_at <= ticket.response_due_at
+    return False if now > ticket.response_due_at else None
+
+
+def resolution_met(ticket: Ticket, now: datetime) -> bool | None:
+    """Whether the resolution target was met; a cancelled ticket counts neither way."""
+    if ticket.resolution_due_at is None or ticket.state == DIBATALKAN:
+        return None
+    if ticket.resolved_at is not None:
+        return ticket.resolved_at <= ticket.resolution_due_at
+    return False if now > ticket.resolution_due_at else None

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot import i18n  # i18n.t: in this module `t` is a ticket
-from bot.core import trends
-from bot.core.ticket_states import DIBATALKAN, GANGGUAN, KELUHAN, PERMINTAAN
+from bot.core import sla, trends
+from bot.core.ticket_states import GANGGUAN, KELUHAN, PERMINTAAN
 from bot.i18n import DEFAULT_LANG
 from bot.reports import charts, follow_up
 from bot.reports import trends as trend_sections
@@ -31,21 +31,10 @@ class Row:
     ticket: Ticket
 
     def response_met(self, now: datetime) -> bool | None:
-        """None while the outcome is still open (not acknowledged, not yet due)."""
-        t = self.ticket
-        if t.response_due_at is None:
-            return None
-        if t.acknowledged_at is not None:
-            return t.acknowledged_at <= t.response_due_at
-        return False if now > t.response_due_at else None
+        return sla.response_met(self.ticket, now)
 
     def resolution_met(self, now: datetime) -> bool | None:
-        t = self.ticket
-        if t.resolution_due_at is None or t.state == DIBATALKAN:
-            return None
-        if t.resolved_at is not None:
-            return t.resolved_at <= t.resolution_due_at
-        return False if now > t.resolution_due_at else None
+        return sla.resolution_met(self.ticket, now)
 
 
 def tickets_in(
