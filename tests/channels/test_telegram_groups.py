@@ -14,7 +14,7 @@ from bot.core import people, tickets
 from bot.i18n import t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import AlertPost, OperatorChannel, Ticket, TicketEvent
+from storage.models import AlertPost, OperatorChannel, Problem, Ticket, TicketEvent
 from tests.channels.fake_telegram import Call, FakeBotApi, Updates, buttons
 from tests.channels.telegram_harness import BotUnderTest
 
@@ -257,3 +257,34 @@ def test_only_an_admin_registers_a_group(
         groups = {(g.target, g.name) for g in s.exec(select(OperatorChannel))}
     assert groups == {(str(GROUP_ID), f"telegram {GROUP_ID}"), ("-1001777", "Petugas Jaringan")}
     assert len(api.sent(-1001777)) == 2
+
+
+def test_a_problem_is_made_and_diagnosed_in_the_group(
+    helpdesk: Helpdesk, bot: BotUnderTest, api: FakeBotApi, ups: Updates
+) -> None:
+    """The alert's "Jadikan masalah" is pressed in the operators' group: the diagnosis it
+    then asks for is typed there too (as a reply, which reaches the bot in privacy mode)."""
+    link(bot, ups, OPERATOR, "fajar.nugroho@kementerian.go.id")
+    number = open_p1(bot)
+    post = posted_alert(bot, number)
+
+    start = api.mark()
+    bot.send(ups.press(OPERATOR, post.result, f"pb:new:{number}"))
+    (shown,) = api.since(start, "sendMessage")
+    with Session(helpdesk.engine) as s:
+        problem = s.exec(select(Problem)).one()
+    assert t("problem.created", OP, number=problem.number) in shown.params["text"]
+    assert (t("problem.button.diagnose", OP), f"pb:diag:{problem.number}") in buttons(shown)
+
+    start = api.mark()
+    bot.send(ups.press(OPERATOR, shown.result, f"pb:diag:{problem.number}"))
+    (ask,) = api.since(start, "sendMessage")
+    assert t("problem.ask_diagnosis", OP, number=problem.number) in ask.params["text"]
+    assert ask.params["reply_markup"] == {"force_reply": True, "selective": True}
+
+    diagnosis = "Konsentrator VPN menolak sertifikat klien sejak pembaruan"
+    bot.send(ups.text(OPERATOR, diagnosis, GROUP, reply_to=ask.result))
+    with Session(helpdesk.engine) as s:
+        diagnosed = s.exec(select(Problem)).one()
+    assert (diagnosed.state, diagnosed.diagnosis) == ("didiagnosis", diagnosis)
+    assert diagnosis in api.sent(GROUP_ID)[-1].params["text"]

@@ -270,27 +270,35 @@ def test_in_english(helpdesk: Helpdesk, chat: Chat, operator: Chat) -> None:
     assert [c.label for r in operator.replies for c in r.choices] == ["Diagnosis", "Link incident"]
 
 
-def test_in_a_group_the_typed_answers_go_private(helpdesk: Helpdesk, operator: Chat) -> None:
-    """An alert's group: the problem is made there, its prompts ask for a private chat
-    (a group's free text is not read by the bot)."""
+def test_in_a_group_the_typed_answers_are_read_there(helpdesk: Helpdesk, operator: Chat) -> None:
+    """An alert's group: the problem is made there, and the answers its prompts ask for
+    are typed there too (the flow's states are group-text states)."""
     with session_scope(helpdesk.engine) as s:
         number = tickets.open_ticket(
             s, type_="gangguan", title="VPN mati total", service_id="vpn", alert=False, now=NOW
         ).number
 
-    def press(action: str) -> str:
+    def send(text: str = "", action: str | None = None) -> str:
         msg = Incoming(
             channel="console",
             chat_id="ops-group",
             user_id=operator.user_id,
+            text=text,
             action=action,
             group=True,
         )
         return "\n".join(r.text for r in helpdesk.conversations.handle(msg, now=NOW))
 
-    assert "Masalah PRB-2026-000001 dibuat." in press(f"pb:new:{number}")
-    assert press("pb:diag:PRB-2026-000001") == (
-        "Jawaban diketik di chat pribadi: kirim /masalah PRB-2026-000001 kepada bot."
+    assert "Masalah PRB-2026-000001 dibuat." in send(action=f"pb:new:{number}")
+    assert "PRB-2026-000001" in send(action="pb:diag:PRB-2026-000001")
+    assert "Sertifikat konsentrator VPN kedaluwarsa" in send(
+        "Sertifikat konsentrator VPN kedaluwarsa"
+    )
+    with Session(helpdesk.engine) as s:
+        problem = s.exec(select(Problem)).one()
+    assert (problem.state, problem.diagnosis) == (
+        "didiagnosis",
+        "Sertifikat konsentrator VPN kedaluwarsa",
     )
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from bot.core import problem_text, problem_watch, problems, tickets, usecases
-from bot.core.errors import HelpdeskError, NotAllowed
+from bot.core.errors import NotAllowed
 from bot.core.problems import (
     BARU,
     DIDIAGNOSIS,
@@ -163,15 +163,13 @@ def _link(turn: Turn, problem: Problem, number: str) -> list[Reply]:
 
 
 def _asked(value: str, turn: Turn) -> Problem | None:
-    """The problem a prompt's button names, if the value is a well-formed number. Typed
-    answers are not read in group chats (an alert's group): the prompt goes private."""
+    """The problem a prompt's button names, if the value is a well-formed number. In a
+    group chat the answer is typed there too (`group_text`): the adapter asks for it as a
+    reply to the bot, which reaches it in privacy mode."""
     number = _problem_number(value)
     if number is None:
         return None
-    problem = _find(turn, number)
-    if turn.msg.group:
-        raise HelpdeskError("problem.private_only", number=problem.number)
-    return problem
+    return _find(turn, number)
 
 
 def _start_diagnosis(turn: Turn, value: str) -> list[Reply] | None:
@@ -353,4 +351,6 @@ FLOW = Flow(
         ASK_LINK: _on_link,
         ASK_REASON: _typed("problem.ask_reason", _on_reason),
     },
+    # the alert's "Jadikan masalah" is pressed in the operators' group: answered there too
+    group_text=STATES,
 )
