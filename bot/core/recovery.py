@@ -12,19 +12,18 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.core import notices
 from bot.core.errors import HelpdeskError, NotAllowed, NotFound
 from bot.core.roles import Role, has_any
-from bot.i18n import t
+from bot.core.ticket_states import OPEN_STATES
 from knowledge.recovery_plans import PLANS_DIR, PlanError, load_plan
 from storage.db import saved_id
 from storage.models import (
-    Identity,
     Outage,
     Person,
     RecoveryRun,
     RecoveryStep,
     Service,
+    Ticket,
     utcnow,
 )
 
@@ -235,52 +234,6 @@ def recent_runs(session: Session, service_id: str, limit: int = 3) -> list[Recov
     )
 
 
-def offer_plan(
-    session: Session,
-    outage: Outage,
-    coordinators: list[Identity],
-    *,
-    now: datetime | None = None,
-    plans: Path = PLANS_DIR,
-) -> int:
-    """A critical service went down: each recovery coordinator's chat gets its plan with
-    a button that starts the recovery of this outage. Nothing when the service has no
-    (sound) plan: the alert they already got says the rest. Returns notices queued."""
-    service = session.get(Service, outage.service_id)
-    if service is None:
-        return 0
-    try:
-        plan = load_plan(service.id, plans)
-    except PlanError:
-        plan = None
-    if plan is None:
-        return 0
-    queued = 0
-    for ident in coordinators:
-        who = session.get(Person, ident.person_id)
-        lang = (who.lang if who else None) or "id"
-        text = t(
-            "recovery.offer",
-            lang,
-            service=service.name,
-            title=plan.title,
-            steps=len(plan.steps),
-            expected=plan.expected_minutes,
-            rto=service.rto_minutes if service.rto_minutes else "-",
-        )
-        choices = [{"label": t("recovery.btn_begin", lang), "action": f"rc:inc:{outage.id}"}]
-        queued += notices.enqueue(
-            session,
-            channel=ident.channel,
-            target=ident.external_id,
-            kind="recovery.offer",
-            payload={"text": text, "choices": choices},
-            dedupe_key=f"outage:{outage.id}:recovery:{ident.channel}:{ident.external_id}",
-            now=now,
-        )
-    return queued
-
-
 def start_incident_run(
     session: Session,
     outage_id: int,
@@ -312,5 +265,36 @@ def start_incident_run(
         now=now,
         kind="incident",
         ticket_id=outage.ticket_id,
+        plans=plans,
+    )
+
+
+def start_ticket_run(
+    session: Session,
+    ticket_id: int,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+    plans: Path = PLANS_DIR,
+) -> RecoveryRun:
+    """The button of a P1 incident's offer (bot.core.recovery_offers): a run of kind
+    "incident" linked to the ticket. Pressed again, or after the outage's button started
+    the recovery of the same incident, it gives the run that is walked."""
+    _require(person)
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.service_id is None:
+        raise NotFound("recovery.unknown_ticket")
+    existing = running(session, ticket.service_id)
+    if existing is not None and existing.kind == "incident" and existing.ticket_id == ticket.id:
+        return existing
+    if ticket.state not in OPEN_STATES:
+        raise HelpdeskError("recovery.ticket_over", number=ticket.number)
+    return start_run(
+        session,
+        ticket.service_id,
+        person,
+        now=now,
+        kind="incident",
+        ticket_id=ticket.id,
         plans=plans,
     )

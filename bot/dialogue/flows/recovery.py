@@ -148,6 +148,14 @@ def _incident(turn: Turn, value: str) -> list[Reply] | None:
     return show(turn, run)
 
 
+def _ticket(turn: Turn, value: str) -> list[Reply] | None:
+    ticket_id = _number(value)
+    if ticket_id is None:
+        return None
+    run = recovery.start_ticket_run(turn.session, ticket_id, turn.person, now=turn.now)
+    return show(turn, run)
+
+
 def _note(turn: Turn, text: str) -> list[Reply]:
     run_id = turn.data.get("run")
     if not isinstance(run_id, int):
@@ -166,6 +174,7 @@ FLOW = Flow(
         **{prefix: _step_button(prefix) for prefix in ACTIONS},
         "rc:stop": Button(_stop, guard=_coordinator_only),
         "rc:inc": Button(_incident, guard=_coordinator_only),
+        "rc:tk": Button(_ticket, guard=_coordinator_only),
     },
     states={WALK: _note},
 )
