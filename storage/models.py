@@ -914,3 +914,39 @@ class RecoveryStep(SQLModel, table=True):
     finished_at: datetime | None = None
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     note: str | None = None
+
+
+class RecoveryOffer(SQLModel, table=True):
+    """A recovery plan offered for one incident (bot.core.recovery_offers). One row per
+    ticket, so an incident is offered once, whether its outage or its P1 priority came
+    first, however often the event is redelivered or the ticket re-prioritised."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    #: the outage the incident was opened from, when it was
+    outage_id: int | None = Field(default=None, foreign_key="outage.id")
+    offered_at: datetime = Field(default_factory=utcnow)
+    #: the chats the offer was queued to
+    chats: int = 0
+
+
+class RecoveryEvent(SQLModel, table=True):
+    """Every change of a recovery run or of one of its steps: who, when, through which
+    channel, old → new. A step's attempts are read from these: a start or a retry opens
+    one, done or fail closes it (bot.core.recovery_attempts)."""
+
+    __table_args__ = (sa.Index("ix_recoveryevent_run", "run_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="recoveryrun.id")
+    #: the step's position, None for a change of the run itself
+    position: int | None = None
+    #: which attempt of the step (1, 2, …), None for the run
+    attempt: int | None = None
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=16)
+    old: str | None = Field(default=None, max_length=16)
+    new: str | None = Field(default=None, max_length=16)
+    note: str | None = None

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices, recovery, subscriptions, tickets
+from bot.core import alerts, notices, recovery_offers, subscriptions, tickets
 from bot.core.availability import add_interval, bump_days
 from bot.core.readings import Reading
 from bot.core.roles import Role
@@ -322,7 +322,8 @@ def open_outage(
         coordinators = recovery_coordinator_chats(session)
         for ident in coordinators:
             alerts.post(session, alert, ident.channel, ident.external_id, now=now)
-        recovery.offer_plan(session, outage, coordinators, now=now)
+        recovery_offers.offer_plan(session, outage, coordinators, now=now)
+    recovery_offers.offer_for_ticket(session, ticket, now=now)  # a P1 incident: once
     if not opening.public:
         return outage
     subscriptions.announce(

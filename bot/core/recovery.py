@@ -3,7 +3,10 @@ service's recovery plan step by step, in an exercise or after a real outage, and
 steps' times and the measured recovery time are kept against the service's RTO.
 
 The walk is a small state machine per step (menunggu → berjalan → selesai | gagal, or
-dilewati); only the step due may move, so a stale or forged button changes nothing."""
+dilewati); only the step due may move, so a stale or forged button changes nothing. A
+failed step does not end the run, as in a runbook tool: the coordinator tries it again
+(gagal → berjalan, a new attempt), skips it with a note, or stops the run, which then
+ends as gagal. Every move is recorded with its attempt (bot.core.recovery_attempts)."""
 
 from __future__ import annotations
 
@@ -12,19 +15,19 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.core import notices
+from bot.core import recovery_attempts
 from bot.core.errors import HelpdeskError, NotAllowed, NotFound
 from bot.core.roles import Role, has_any
-from bot.i18n import t
+from bot.core.ticket_states import OPEN_STATES
 from knowledge.recovery_plans import PLANS_DIR, PlanError, load_plan
 from storage.db import saved_id
 from storage.models import (
-    Identity,
     Outage,
     Person,
     RecoveryRun,
     RecoveryStep,
     Service,
+    Ticket,
     utcnow,
 )
 
@@ -38,8 +41,11 @@ MOVES: dict[str, tuple[tuple[str, ...], str]] = {
     "start": ((WAITING,), ACTIVE),
     "done": ((ACTIVE,), DONE),
     "fail": ((ACTIVE,), STEP_FAILED),
-    "skip": ((WAITING, ACTIVE), SKIPPED),
+    "skip": ((WAITING, ACTIVE, STEP_FAILED), SKIPPED),
+    "retry": ((STEP_FAILED,), ACTIVE),
 }
+#: the states of the step the walk is at
+DUE_STATES = (WAITING, ACTIVE, STEP_FAILED)
 
 
 def may_recover(person: Person | None) -> bool:
@@ -61,6 +67,7 @@ def start_run(
     kind: str = "exercise",
     ticket_id: int | None = None,
     plans: Path = PLANS_DIR,
+    channel: str | None = None,
 ) -> RecoveryRun:
     """A new run with the plan's steps copied in (the file may change later; what was
     walked may not). One run per service at a time: two coordinators cannot both time it."""
@@ -94,6 +101,16 @@ def start_run(
     )
     session.add(run)
     session.flush()
+    recovery_attempts.record(
+        session,
+        saved_id(run),
+        "begin",
+        at=run.started_at,
+        actor_id=who.id,
+        channel=channel,
+        new=RUNNING,
+        note=kind,
+    )
     for n, step in enumerate(plan.steps, start=1):
         session.add(
             RecoveryStep(
@@ -127,8 +144,9 @@ def steps(session: Session, run: RecoveryRun) -> list[RecoveryStep]:
 
 
 def due_step(session: Session, run: RecoveryRun) -> RecoveryStep | None:
-    """The step the walk is at: the first one not yet ended."""
-    return next((s for s in steps(session, run) if s.state in (WAITING, ACTIVE)), None)
+    """The step the walk is at: the first one not yet ended (a failed one waits for a
+    retry, a skip or the end of the run)."""
+    return next((s for s in steps(session, run) if s.state in DUE_STATES), None)
 
 
 def get_run(session: Session, run_id: int, *, for_update: bool = False) -> RecoveryRun:
@@ -152,10 +170,15 @@ def move(
     person: Person | None,
     *,
     now: datetime | None = None,
+    note: str | None = None,
+    attempt: int | None = None,
+    channel: str | None = None,
 ) -> tuple[RecoveryRun, RecoveryStep]:
-    """Move the due step. The run ends when its last step is done or skipped (berhasil,
-    measured from the start to that moment) or when a step fails (gagal: the service was
-    not recovered by the plan, so no recovery time is measured)."""
+    """Move the due step. The run ends berhasil when its last step is done or skipped
+    (measured from the start to that moment, retries included). A failed step waits:
+    "retry" opens its next attempt, "skip" passes it with a `note` (why the recovery may
+    go on without it), `stop` ends the run. `attempt`: the attempt a retry button was
+    shown for, so a second press of it changes nothing."""
     who = _require(person)
     if action not in MOVES:
         raise HelpdeskError("recovery.stale")
@@ -166,49 +189,109 @@ def move(
     step = due_step(session, run)
     if step is None or step.position != position:
         raise HelpdeskError("recovery.stale")
+    tried = recovery_attempts.opened(session, run_id, position)
+    if action == "retry" and attempt is not None and step.state == ACTIVE and tried > attempt:
+        return run, step  # the same retry pressed twice
     leaves, enters = MOVES[action]
     if step.state not in leaves:
         raise HelpdeskError("recovery.stale")
+    reason = (note or "").strip()
+    if action == "skip" and step.state == STEP_FAILED and not reason:
+        raise HelpdeskError("recovery.skip_note_needed", n=position)
+    old = step.state
     if action == "start":
         step.started_at = at
-    if enters != ACTIVE:
+    if enters == ACTIVE:
+        step.finished_at = None
+        tried += 1
+    else:
         step.finished_at = at
     step.state = enters
     step.actor_id = who.id
+    if reason:
+        step.note = (f"{step.note}\n{reason}" if step.note else reason)[:2000]
     session.add(step)
-    if enters == STEP_FAILED:
-        _finish(run, FAILED, at, who, measured=False)
-    elif enters in (DONE, SKIPPED) and due_step(session, run) is None:
-        _finish(run, SUCCEEDED, at, who, measured=True)
+    recovery_attempts.record(
+        session,
+        run_id,
+        action,
+        at=at,
+        actor_id=who.id,
+        channel=channel,
+        position=position,
+        attempt=tried or None,
+        old=old,
+        new=enters,
+        note=reason or None,
+    )
+    if enters in (DONE, SKIPPED) and due_step(session, run) is None:
+        _finish(session, run, SUCCEEDED, at, who, measured=True, channel=channel)
     session.add(run)
     session.flush()
     return run, step
 
 
 def stop(
-    session: Session, run_id: int, person: Person | None, *, now: datetime | None = None
+    session: Session,
+    run_id: int,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+    channel: str | None = None,
 ) -> RecoveryRun:
-    """An exercise broken off (its time is not a measurement): frees the service for the next."""
+    """The run broken off (its time is not a measurement), which frees the service for
+    the next. Stopped at a failed step, it ends gagal: the plan did not recover the
+    service; otherwise dihentikan."""
     who = _require(person)
     run = get_run(session, run_id, for_update=True)
     if run.outcome != RUNNING:
         raise HelpdeskError("recovery.finished")
-    _finish(run, STOPPED, now or utcnow(), who, measured=False)
+    step = due_step(session, run)
+    outcome = FAILED if step is not None and step.state == STEP_FAILED else STOPPED
+    _finish(session, run, outcome, now or utcnow(), who, measured=False, channel=channel)
     session.add(run)
     session.flush()
     return run
 
 
-def _finish(run: RecoveryRun, outcome: str, at: datetime, who: Person, *, measured: bool) -> None:
+def _finish(
+    session: Session,
+    run: RecoveryRun,
+    outcome: str,
+    at: datetime,
+    who: Person,
+    *,
+    measured: bool,
+    channel: str | None,
+) -> None:
     run.outcome = outcome
     run.finished_at = at
     run.ended_by_id = who.id
     run.measured_minutes = round(elapsed_minutes(run, at), 2) if measured else None
+    recovery_attempts.record(
+        session,
+        saved_id(run),
+        "end",
+        at=at,
+        actor_id=who.id,
+        channel=channel,
+        old=RUNNING,
+        new=outcome,
+    )
 
 
-def add_note(session: Session, run_id: int, person: Person | None, text: str) -> RecoveryStep:
-    """A note belongs to the step in hand, or to the last one when the run has ended."""
-    _require(person)
+def add_note(
+    session: Session,
+    run_id: int,
+    person: Person | None,
+    text: str,
+    *,
+    now: datetime | None = None,
+    channel: str | None = None,
+) -> RecoveryStep:
+    """A note belongs to the step in hand (a failed one included: why it failed), or to
+    the last one when the run has ended."""
+    who = _require(person)
     note = text.strip()
     if not note:
         raise HelpdeskError("recovery.empty_note")
@@ -220,6 +303,16 @@ def add_note(session: Session, run_id: int, person: Person | None, text: str) ->
         step = touched[-1] if touched else all_steps[0]
     step.note = (f"{step.note}\n{note}" if step.note else note)[:2000]
     session.add(step)
+    recovery_attempts.record(
+        session,
+        run_id,
+        "note",
+        at=now or utcnow(),
+        actor_id=who.id,
+        channel=channel,
+        position=step.position,
+        note=note,
+    )
     session.flush()
     return step
 
@@ -235,52 +328,6 @@ def recent_runs(session: Session, service_id: str, limit: int = 3) -> list[Recov
     )
 
 
-def offer_plan(
-    session: Session,
-    outage: Outage,
-    coordinators: list[Identity],
-    *,
-    now: datetime | None = None,
-    plans: Path = PLANS_DIR,
-) -> int:
-    """A critical service went down: each recovery coordinator's chat gets its plan with
-    a button that starts the recovery of this outage. Nothing when the service has no
-    (sound) plan: the alert they already got says the rest. Returns notices queued."""
-    service = session.get(Service, outage.service_id)
-    if service is None:
-        return 0
-    try:
-        plan = load_plan(service.id, plans)
-    except PlanError:
-        plan = None
-    if plan is None:
-        return 0
-    queued = 0
-    for ident in coordinators:
-        who = session.get(Person, ident.person_id)
-        lang = (who.lang if who else None) or "id"
-        text = t(
-            "recovery.offer",
-            lang,
-            service=service.name,
-            title=plan.title,
-            steps=len(plan.steps),
-            expected=plan.expected_minutes,
-            rto=service.rto_minutes if service.rto_minutes else "-",
-        )
-        choices = [{"label": t("recovery.btn_begin", lang), "action": f"rc:inc:{outage.id}"}]
-        queued += notices.enqueue(
-            session,
-            channel=ident.channel,
-            target=ident.external_id,
-            kind="recovery.offer",
-            payload={"text": text, "choices": choices},
-            dedupe_key=f"outage:{outage.id}:recovery:{ident.channel}:{ident.external_id}",
-            now=now,
-        )
-    return queued
-
-
 def start_incident_run(
     session: Session,
     outage_id: int,
@@ -288,6 +335,7 @@ def start_incident_run(
     *,
     now: datetime | None = None,
     plans: Path = PLANS_DIR,
+    channel: str | None = None,
 ) -> RecoveryRun:
     """The offer's button: a run of kind "incident" linked to the outage's ticket. A
     second press while it runs gives the same run, not a refusal, so two coordinators who
@@ -313,4 +361,38 @@ def start_incident_run(
         kind="incident",
         ticket_id=outage.ticket_id,
         plans=plans,
+        channel=channel,
+    )
+
+
+def start_ticket_run(
+    session: Session,
+    ticket_id: int,
+    person: Person | None,
+    *,
+    now: datetime | None = None,
+    plans: Path = PLANS_DIR,
+    channel: str | None = None,
+) -> RecoveryRun:
+    """The button of a P1 incident's offer (bot.core.recovery_offers): a run of kind
+    "incident" linked to the ticket. Pressed again, or after the outage's button started
+    the recovery of the same incident, it gives the run that is walked."""
+    _require(person)
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.service_id is None:
+        raise NotFound("recovery.unknown_ticket")
+    existing = running(session, ticket.service_id)
+    if existing is not None and existing.kind == "incident" and existing.ticket_id == ticket.id:
+        return existing
+    if ticket.state not in OPEN_STATES:
+        raise HelpdeskError("recovery.ticket_over", number=ticket.number)
+    return start_run(
+        session,
+        ticket.service_id,
+        person,
+        now=now,
+        kind="incident",
+        ticket_id=ticket.id,
+        plans=plans,
+        channel=channel,
     )

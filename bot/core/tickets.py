@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import alerts, notices, satisfaction, sla
+from bot.core import alerts, notices, recovery_offers, satisfaction, sla
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
@@ -137,7 +137,8 @@ def open_ticket(
     triage: bool = False,
     now: datetime | None = None,
 ) -> Ticket:
-    """`alert=False` when the caller raises its own alert for the ticket (a service down).
+    """`alert=False` when the caller raises its own alert for the ticket (a service down)
+    and offers its recovery plan (bot.core.recovery_offers).
     `triage=True`: the reporter is unverified, so a P1/P2 opens at `TRIAGE_PRIORITY`,
     pages nobody and waits for an operator (`confirm_priority`)."""
     if type_ not in TYPES:
@@ -176,6 +177,7 @@ def open_ticket(
             assign(session, ticket, assignee, SYSTEM, now=now)
     if alert:
         alerts.raise_ticket_alert(session, ticket, now=now)
+        recovery_offers.offer_for_ticket(session, ticket, now=now)
     return ticket
 
 
@@ -462,6 +464,7 @@ def set_impact_urgency(
     if new != old:
         sla.retarget(session, ticket, ticket.updated_at)
         record(session, ticket, actor, "priority", old=str(old), new=str(new), now=now)
+        recovery_offers.offer_for_ticket(session, ticket, now=now)
 
 
 def reported_by(

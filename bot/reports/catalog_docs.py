@@ -12,6 +12,7 @@ from bot.core import recovery as recovery_runs
 from bot.core.catalog import list_services, technicians
 from bot.core.priority import priority_for
 from bot.i18n import DEFAULT_LANG, fmt_dt, fmt_number, fmt_percent, t
+from bot.reports import continuity_backups
 from bot.reports.labels import criticality_label, priority_label
 from bot.reports.model import Report, Table
 from knowledge.recovery_plans import PlanError, load_plan
@@ -163,7 +164,8 @@ def continuity_plan(
 ) -> Report:
     """Who restores what, how fast, ordered by criticality (guideline ch. 7.1.4); the
     RTO/RPO the catalog sets, whether a recovery plan exists, and what the last exercises
-    measured against the RTO (the evidence that the plan is tested)."""
+    measured against the RTO (the evidence that the plan is tested); then the helpdesk's
+    own backups and restore tests (bot.reports.continuity_backups)."""
     people = _people(session)
     recovery = (
         ", ".join(
@@ -213,6 +215,8 @@ def continuity_plan(
             ),
             _targets(services, lang),
             _exercises(session, services, lang, tz),
+            continuity_backups.backup_status(session, now=now, lang=lang, tz=tz),
+            continuity_backups.restore_tests(session, lang=lang, tz=tz),
         ],
         notes=[t("reports.continuity.note", lang)],
         lang=lang,

@@ -234,6 +234,8 @@ def test_refusals_of_the_core(helpdesk: Helpdesk) -> None:
             recovery.move(s, run.id, 1, "start", tech, now=NOW)
         recovery.move(s, run.id, 1, "start", coord, now=NOW)
         recovery.move(s, run.id, 1, "fail", coord, now=minutes(12))
+        assert run.outcome == "berjalan"  # a failed step waits for retry, skip or stop
+        recovery.stop(s, run.id, coord, now=minutes(12))  # stopped at the failed step
         assert (run.outcome, run.measured_minutes, run.finished_at) == ("gagal", None, minutes(12))
         with pytest.raises(HelpdeskError) as he:
             recovery.move(s, run.id, 2, "start", coord, now=minutes(13))
@@ -310,6 +312,8 @@ def test_chat_refuses_others_and_forged_buttons(helpdesk: Helpdesk) -> None:
     assert "tidak berlaku" in coord.text.lower()
     coord.act(start, now=minutes(2))
     coord.press("Gagal", now=minutes(9))
+    assert "Langkah 1 gagal" in coord.text
+    coord.press("Hentikan", now=minutes(9))  # a failed step no longer ends the run itself
     assert "Langkah 1 gagal" in coord.text
     coord.act(start, now=minutes(10))  # the ended run's old button
     assert "Pemulihan itu sudah berakhir." in coord.text

@@ -1,29 +1,45 @@
 """Recovery exercises in chat: `/latihanpemulihan LAYANAN` (English `/drill`) walks the
 service's recovery plan step by step with Mulai / Selesai / Gagal / Lewati, a typed
-note for the step in hand, and the elapsed time against the RTO. The rules (who may,
+note for the step in hand, and the elapsed time against the RTO. A failed step offers
+Ulangi (its next attempt), Lewati (asks for the note that says why) and Hentikan. The rules (who may,
 which step may move) live in bot.core.recovery; the run's id in a button is checked
 there, so a forged or stale one changes nothing."""
 
 from __future__ import annotations
 
-from bot.core import recovery
+from bot.core import recovery, recovery_attempts
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.dialogue.messages import Reply
 from bot.dialogue.router import Button, Flow
 from bot.dialogue.turn import Turn
 from bot.i18n import fmt_number, fmt_percent
+from storage.db import saved_id
 from storage.models import RecoveryRun, Service
 
 WALK = "recovery_walk"
-STATES = (WALK,)
+SKIP_NOTE = "recovery_skip_note"
+STATES = (WALK, SKIP_NOTE)
 
 #: button prefix → core action of the due step
-ACTIONS = {"rc:go": "start", "rc:ok": "done", "rc:no": "fail", "rc:skip": "skip"}
+ACTIONS = {
+    "rc:go": "start",
+    "rc:ok": "done",
+    "rc:no": "fail",
+    "rc:skip": "skip",
+    "rc:re": "retry",
+}
 LABELS = {
     "start": "recovery.btn_start",
     "done": "recovery.btn_done",
     "fail": "recovery.btn_fail",
     "skip": "recovery.btn_skip",
+    "retry": "recovery.btn_retry",
+}
+#: the due step's state → the actions offered on it
+OFFERED = {
+    recovery.WAITING: ("start", "skip"),
+    recovery.ACTIVE: ("done", "fail", "skip"),
+    recovery.STEP_FAILED: ("retry", "skip"),
 }
 KIND_KEYS = {"exercise": "recovery.kind.exercise", "incident": "recovery.kind.incident"}
 PREFIX = {action: prefix for prefix, action in ACTIONS.items()}
@@ -71,21 +87,48 @@ def show(turn: Turn, run: RecoveryRun) -> list[Reply]:
                 role=step.role,
                 minutes=fmt_number(step.expected_minutes, turn.lang),
             ),
-            *(
-                [turn.t("recovery.step_active", since=turn.dt(step.started_at))]
-                if step.state == recovery.ACTIVE
-                else []
-            ),
+            *_attempt_lines(turn, run, step.position, step.state),
             _clock(turn, run),
-            turn.t("recovery.note_hint"),
+            turn.t(
+                "recovery.failed_hint"
+                if step.state == recovery.STEP_FAILED
+                else "recovery.note_hint"
+            ),
         ]
     )
-    actions = ["start", "skip"] if step.state == recovery.WAITING else ["done", "fail", "skip"]
-    choices = [turn.choice(LABELS[a], f"{PREFIX[a]}:{run.id}:{step.position}") for a in actions] + [
-        turn.choice("recovery.btn_stop", f"rc:stop:{run.id}")
-    ]
+    tried = recovery_attempts.opened(turn.session, saved_id(run), step.position)
+    choices = [
+        turn.choice(
+            LABELS[a],
+            f"{PREFIX[a]}:{run.id}:{step.position}" + (f":{tried}" if a == "retry" else ""),
+        )
+        for a in OFFERED[step.state]
+    ] + [turn.choice("recovery.btn_stop", f"rc:stop:{run.id}")]
     turn.go(WALK, keep=False, run=run.id)
     return turn.say(text, choices)
+
+
+def _attempt_lines(turn: Turn, run: RecoveryRun, position: int, state: str) -> list[str]:
+    """The attempt in hand: since when it runs, or when it failed and after how long."""
+    mine = [
+        a for a in recovery_attempts.attempts(turn.session, saved_id(run)) if a.position == position
+    ]
+    if not mine or state == recovery.WAITING:
+        return []
+    last = mine[-1]
+    if state == recovery.ACTIVE and last.number == 1:
+        return [turn.t("recovery.step_active", since=turn.dt(last.started_at))]
+    if state == recovery.ACTIVE:
+        return [turn.t("recovery.attempt_active", n=last.number, since=turn.dt(last.started_at))]
+    return [
+        turn.t(
+            "recovery.step_failed",
+            n=position,
+            attempt=last.number,
+            at=turn.dt(last.finished_at),
+            minutes=fmt_number(last.minutes(turn.now), turn.lang, 1),
+        )
+    ]
 
 
 def _result(turn: Turn, run: RecoveryRun, name: str) -> str:
@@ -115,36 +158,92 @@ def start(turn: Turn, args: str) -> list[Reply]:
     service_id = args.strip().split(" ")[0]
     if not service_id:
         raise HelpdeskError("recovery.usage")
-    run = recovery.start_run(turn.session, service_id, turn.person, now=turn.now)
+    run = recovery.start_run(
+        turn.session, service_id, turn.person, now=turn.now, channel=turn.msg.channel
+    )
     return show(turn, run)
 
 
 def _step_button(prefix: str) -> Button:
     def run(turn: Turn, value: str) -> list[Reply] | None:
-        run_text, _, pos_text = value.partition(":")
-        run_id, position = _number(run_text), _number(pos_text)
-        if run_id is None or position is None:
+        parts = value.split(":")
+        numbers = [_number(p) for p in parts]
+        if len(parts) not in (2, 3) or any(n is None for n in numbers):
             return None
+        run_id, position = numbers[0], numbers[1]
+        assert run_id is not None and position is not None
+        attempt = numbers[2] if len(parts) == 3 else None
+        action = ACTIONS[prefix]
+        if action == "skip" and _failed_step_due(turn, run_id, position):
+            turn.go(SKIP_NOTE, keep=False, run=run_id, position=position)
+            return turn.say(turn.t("recovery.ask_skip_note", n=position))
         moved, _ = recovery.move(
-            turn.session, run_id, position, ACTIONS[prefix], turn.person, now=turn.now
+            turn.session,
+            run_id,
+            position,
+            action,
+            turn.person,
+            now=turn.now,
+            attempt=attempt,
+            channel=turn.msg.channel,
         )
         return show(turn, moved)
 
     return Button(run, guard=_coordinator_only)
 
 
+def _failed_step_due(turn: Turn, run_id: int, position: int) -> bool:
+    run = recovery.get_run(turn.session, run_id)
+    step = recovery.due_step(turn.session, run) if run.outcome == recovery.RUNNING else None
+    return step is not None and step.position == position and step.state == recovery.STEP_FAILED
+
+
+def _skip_note(turn: Turn, text: str) -> list[Reply]:
+    """The typed reason a failed step is skipped: the skip itself."""
+    run_id, position = turn.data.get("run"), turn.data.get("position")
+    if not isinstance(run_id, int) or not isinstance(position, int):
+        turn.reset()
+        return turn.say(turn.t("recovery.usage"))
+    moved, _ = recovery.move(
+        turn.session,
+        run_id,
+        position,
+        "skip",
+        turn.person,
+        now=turn.now,
+        note=text,
+        channel=turn.msg.channel,
+    )
+    return show(turn, moved)
+
+
 def _stop(turn: Turn, value: str) -> list[Reply] | None:
     run_id = _number(value)
     if run_id is None:
         return None
-    return show(turn, recovery.stop(turn.session, run_id, turn.person, now=turn.now))
+    stopped = recovery.stop(
+        turn.session, run_id, turn.person, now=turn.now, channel=turn.msg.channel
+    )
+    return show(turn, stopped)
 
 
 def _incident(turn: Turn, value: str) -> list[Reply] | None:
     outage_id = _number(value)
     if outage_id is None:
         return None
-    run = recovery.start_incident_run(turn.session, outage_id, turn.person, now=turn.now)
+    run = recovery.start_incident_run(
+        turn.session, outage_id, turn.person, now=turn.now, channel=turn.msg.channel
+    )
+    return show(turn, run)
+
+
+def _ticket(turn: Turn, value: str) -> list[Reply] | None:
+    ticket_id = _number(value)
+    if ticket_id is None:
+        return None
+    run = recovery.start_ticket_run(
+        turn.session, ticket_id, turn.person, now=turn.now, channel=turn.msg.channel
+    )
     return show(turn, run)
 
 
@@ -153,7 +252,9 @@ def _note(turn: Turn, text: str) -> list[Reply]:
     if not isinstance(run_id, int):
         turn.reset()
         return turn.say(turn.t("recovery.usage"))
-    step = recovery.add_note(turn.session, run_id, turn.person, text)
+    step = recovery.add_note(
+        turn.session, run_id, turn.person, text, now=turn.now, channel=turn.msg.channel
+    )
     run = recovery.get_run(turn.session, run_id)
     turn.say(turn.t("recovery.noted", n=step.position))
     return show(turn, run)
@@ -166,6 +267,7 @@ FLOW = Flow(
         **{prefix: _step_button(prefix) for prefix in ACTIONS},
         "rc:stop": Button(_stop, guard=_coordinator_only),
         "rc:inc": Button(_incident, guard=_coordinator_only),
+        "rc:tk": Button(_ticket, guard=_coordinator_only),
     },
-    states={WALK: _note},
+    states={WALK: _note, SKIP_NOTE: _skip_note},
 )
