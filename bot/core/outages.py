@@ -27,7 +27,6 @@ from sqlmodel import Session, col, select
 from bot.core import alerts, notices, recovery_offers, subscriptions, tickets
 from bot.core.availability import add_interval, bump_days
 from bot.core.readings import Reading
-from bot.core.roles import Role
 from bot.core.ticket_states import GANGGUAN, OPEN_STATES
 from bot.i18n import fmt_dt, t
 from storage.db import saved_id, session_scope
@@ -319,7 +318,7 @@ def open_outage(
     outage.alert_id = alert.id if alert else None
     session.add(outage)
     if alert is not None and service.criticality == "tinggi" and opening.state == "down":
-        coordinators = recovery_coordinator_chats(session)
+        coordinators = recovery_offers.coordinator_chats(session)
         for ident in coordinators:
             alerts.post(session, alert, ident.channel, ident.external_id, now=now)
         recovery_offers.offer_plan(session, outage, coordinators, now=now)
@@ -336,23 +335,6 @@ def open_outage(
         now=now,
     )
     return outage
-
-
-def recovery_coordinator_chats(session: Session) -> list[Identity]:
-    people_ids = [
-        p.id
-        for p in session.exec(select(Person))
-        if Role.KOORDINATOR_PEMULIHAN.value in (p.roles or [])
-    ]
-    if not people_ids:
-        return []
-    return list(
-        session.exec(
-            select(Identity)
-            .where(col(Identity.person_id).in_(people_ids))
-            .order_by(col(Identity.id))
-        )
-    )
 
 
 def close_outage(
