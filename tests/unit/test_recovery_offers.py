@@ -220,3 +220,15 @@ def test_a_redelivered_report_offers_nothing_more(helpdesk: Helpdesk) -> None:
     assert len(offers(owner)) == 1
     with Session(helpdesk.engine) as s:
         assert len(s.exec(select(Ticket)).all()) == 1
+
+
+def test_stopping_an_incident_run_is_not_called_an_exercise(helpdesk: Helpdesk) -> None:
+    owner = Chat.as_person(helpdesk, "console", COORDINATOR)
+    ticket = report(staff(helpdesk), "sso", "1", "1")
+    owner.replies = offers(owner)
+    owner.press("Mulai pemulihan", now=minutes(3))
+    owner.press("Hentikan", now=minutes(4))
+    assert f"Pemulihan {SSO} dihentikan" in owner.text
+    assert "Latihan" not in owner.text
+    with Session(helpdesk.engine) as s:
+        assert s.get(Ticket, ticket.id).state != "ditutup"  # type: ignore[union-attr]

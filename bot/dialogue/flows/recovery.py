@@ -133,7 +133,8 @@ def _attempt_lines(turn: Turn, run: RecoveryRun, position: int, state: str) -> l
 
 def _result(turn: Turn, run: RecoveryRun, name: str) -> str:
     if run.outcome == recovery.STOPPED:
-        return turn.t("recovery.stopped", service=name)
+        key = "recovery.stopped_incident" if run.kind == "incident" else "recovery.stopped"
+        return turn.t(key, service=name)
     if run.outcome == recovery.FAILED:
         failed = next(
             (s for s in recovery.steps(turn.session, run) if s.state == recovery.STEP_FAILED),
