@@ -178,3 +178,17 @@ def test_the_operator_line_is_there_only_with_a_contact() -> None:
     assert reporter_contact.operator_line(ticket, "en") == (
         "Reporter's contact: Ani · +62 812-3456-7890"
     )
+
+
+def test_the_incident_trail_report_leaves_the_contact_out(helpdesk: Helpdesk, chat: Chat) -> None:
+    from bot.reports.trail import trail_report
+
+    report_until_contact(chat)
+    chat.say("Budi Santoso")
+    chat.say("budi@kominfo.go.id")
+    chat.press("rep:send")
+    ticket = chat.last_ticket()
+    day = ticket.created_at.date()
+    with Session(helpdesk.engine) as s:
+        report = trail_report(s, day, day, tz="UTC", now=ticket.created_at)
+    assert ticket.number in repr(report) and "budi@kominfo.go.id" not in repr(report)
