@@ -150,6 +150,11 @@ class Ticket(SQLModel, table=True):
     #: the priority an unverified reporter's answers gave (P1/P2), held back until an
     #: operator confirms it (bot.core.tickets.confirm_priority); None: nothing to triage.
     triage_priority: int | None = None
+    #: who reported it and how to reach them, as an unlinked web chat visitor gave them
+    #: (bot.core.reporter_contact): a name, and an e-mail address or a phone number in
+    #: E.164. Shown to operators only; None where the platform identity is the contact.
+    reporter_name: str | None = Field(default=None, max_length=200)
+    reporter_contact: str | None = Field(default=None, max_length=320)
 
 
 class TicketEvent(SQLModel, table=True):
@@ -516,6 +521,10 @@ class WebChatLine(SQLModel, table=True):
     choices: list[list[str]] = Field(default_factory=list, sa_type=JSONType)
     #: a document's file name (its bytes are not kept: the reply is shown without them)
     document: str | None = Field(default=None, max_length=200)
+    #: the document's bytes while its download link holds (bot.core.web_history
+    #: DOCUMENT_TTL), so a reload offers the same link; dropped once it has expired
+    document_data: bytes | None = None
+    document_until: datetime | None = None
 
 
 # -- the review cycle of SPBE levels 4 and 5 (bot.core.reviews / review_actions) --

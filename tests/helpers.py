@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from bot.dialogue.messages import Incoming, Reply
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import Identity, Person, ServiceTechnician, Ticket
+from storage.models import Conversation, Identity, Person, ServiceTechnician, Ticket
 
 
 class Chat:
@@ -89,3 +89,22 @@ class Chat:
             ticket = s.exec(select(Ticket).order_by(Ticket.id.desc())).first()  # type: ignore[union-attr]
             assert ticket is not None
             return ticket
+
+    def give_contact(
+        self,
+        name: str = "Budi Santoso",
+        contact: str = "budi@instansi.go.id",
+        now: datetime | None = None,
+    ) -> list[Reply]:
+        """Answer the name and contact questions an unlinked web chat reporter gets before
+        the report's summary (bot.core.reporter_contact); nothing when they were not asked."""
+        with Session(self.helpdesk.engine) as s:
+            conv = s.exec(
+                select(Conversation).where(
+                    Conversation.channel == self.channel, Conversation.chat_id == self.chat_id
+                )
+            ).first()
+        if conv is None or conv.state != "report_name":
+            return self.replies
+        self.say(name, now=now)
+        return self.say(contact, now=now)

@@ -9,7 +9,9 @@ answer carries a new cookie and the old token is dead (bot.core.web_sessions.rot
 token planted in the browser beforehand never speaks for the person. Behind HTTPS the
 cookie is `__Host-hd_sid` (Secure, Path=/, no Domain: a sibling domain cannot set it). Its page and API are this channel's routes:
 GET /chat, POST /api/chat, GET /api/chat/notices, GET /api/chat/history (the lines the
-page showed, drawn again after a reload: bot.core.web_history) and POST /chat/subscribe
+page showed, drawn again after a reload: bot.core.web_history), GET
+/api/chat/documents/ID (a document a reply carried, to its own session, while its link
+holds: the live reply and the history link to it alike) and POST /chat/subscribe
 (the status page's "Langganan" form; the page's script and style are the web app's
 /static).
 """
@@ -20,12 +22,13 @@ import asyncio
 import base64
 import ipaddress
 import logging
+import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
@@ -193,9 +196,12 @@ def no_session() -> Response:
     )
 
 
+DOCUMENTS = "/api/chat/documents/"
+
+
 def lines_of(replies: list[Reply]) -> list[web_history.Line]:
-    """The replies as the page's history keeps them (an image or a document's bytes are
-    not kept: a reload shows the text and the document's name)."""
+    """The replies as the page's history keeps them (an image is not kept; a document is,
+    while its link holds: bot.core.web_history.DOCUMENT_TTL)."""
     return [
         web_history.Line(
             who="bot",
@@ -204,40 +210,59 @@ def lines_of(replies: list[Reply]) -> list[web_history.Line]:
             html=to_html(r.text) if r.markdown else None,
             choices=tuple((c.label, c.action) for c in r.choices),
             document=r.document[0] if r.document else None,
+            document_data=r.document[1] if r.document else None,
         )
         for r in replies
     ]
 
 
 def line_json(line: web_history.Line) -> dict[str, Any]:
+    document = None
+    if line.document:
+        live = not line.document_expired and line.id is not None
+        document = {
+            "name": line.document,
+            "data": None,
+            "url": f"{DOCUMENTS}{line.id}" if live else None,
+            "expired": not live,
+        }
     return {
         "who": line.who,
         "text": line.text,
         "html": line.html,
         "kind": line.kind,
         "choices": [{"label": label, "action": action} for label, action in line.choices],
-        "document": {"name": line.document, "data": None} if line.document else None,
+        "document": document,
     }
 
 
-def keep(guard: Guard, key: str, said: str | None, replies: list[Reply], now: datetime) -> None:
-    """Record what the page shows for this turn: the visitor's line and the replies."""
+def keep(
+    guard: Guard, key: str, said: str | None, replies: list[Reply], now: datetime
+) -> list[int | None]:
+    """Record what the page shows for this turn: the visitor's line and the replies. The
+    ids of the replies' lines, in order (a document's link names its line)."""
     lines = [web_history.Line(who="user", text=said)] if said else []
     lines += lines_of(replies)
-    if lines:
-        with session_scope(guard.engine) as session:
-            web_history.record(session, key, lines, now)
+    if not lines:
+        return []
+    with session_scope(guard.engine) as session:
+        ids = web_history.record(session, key, lines, now)
+    return list(ids[len(ids) - len(replies) :]) if len(ids) == len(lines) else []
 
 
 def history_of(
     guard: Guard, conversations: Conversations, key: str
 ) -> tuple[str, list[web_history.Line]]:
     with session_scope(guard.engine) as session:
-        lines = web_history.recent(session, key)
+        lines = web_history.recent(session, key, utcnow())
     return conversations.lang(Incoming(channel=CHANNEL, chat_id=key, user_id=key)), lines
 
 
-def render(replies: list[Reply]) -> list[dict[str, Any]]:
+def render(replies: list[Reply], ids: Sequence[int | None] = ()) -> list[dict[str, Any]]:
+    """The replies as the page's script takes them; `ids`: their recorded lines, so a
+    document links to the route a reload links to as well."""
+    links = [f"{DOCUMENTS}{i}" if i is not None else None for i in ids]
+    links += [None] * (len(replies) - len(links))
     return [
         {
             "text": shown(r),
@@ -246,11 +271,15 @@ def render(replies: list[Reply]) -> list[dict[str, Any]]:
             "kind": r.kind,
             "choices": [{"label": c.label, "action": c.action} for c in r.choices],
             "image": base64.b64encode(r.image).decode() if r.image else None,
-            "document": {"name": r.document[0], "data": base64.b64encode(r.document[1]).decode()}
+            "document": {
+                "name": r.document[0],
+                "data": base64.b64encode(r.document[1]).decode(),
+                "url": link,
+            }
             if r.document
             else None,
         }
-        for r in replies
+        for r, link in zip(replies, links, strict=True)
     ]
 
 
@@ -286,11 +315,12 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
         address=address,
     )
     replies = await asyncio.to_thread(conversations.handle, msg, now)
-    response = JSONResponse({"replies": render(replies)})
     live, after = await asyncio.to_thread(guard.link_of, sid, now)
+    ids: list[int | None] = []
     if live and not quiet:  # a quiet turn (the page setting its language) is not shown
         said = label if action else text
-        await asyncio.to_thread(keep, guard, sid, said, replies, now)
+        ids = await asyncio.to_thread(keep, guard, sid, said, replies, now)
+    response = JSONResponse({"replies": render(replies, ids)})
     if live and after != before:  # linked (or relinked): the old token must not follow
         fresh = await asyncio.to_thread(guard.rotate, sid, address, now)
         if fresh is not None:
@@ -305,9 +335,10 @@ async def poll(request: Request, conversations: Conversations, guard: Guard) -> 
     if sid is None:
         return no_session()
     replies = await asyncio.to_thread(conversations.pull_notices, CHANNEL, sid)
+    ids: list[int | None] = []
     if replies:
-        await asyncio.to_thread(keep, guard, sid, None, replies, utcnow())
-    return JSONResponse({"replies": render(replies)})
+        ids = await asyncio.to_thread(keep, guard, sid, None, replies, utcnow())
+    return JSONResponse({"replies": render(replies, ids)})
 
 
 async def history(request: Request, conversations: Conversations, guard: Guard) -> Response:
@@ -320,6 +351,44 @@ async def history(request: Request, conversations: Conversations, guard: Guard) 
         return no_session()
     lang, lines = await asyncio.to_thread(history_of, guard, conversations, sid)
     return JSONResponse({"lang": lang, "lines": [line_json(x) for x in lines]})
+
+
+def document_of(
+    guard: Guard, key: str, line_id: int, now: datetime
+) -> tuple[str, bytes | None] | None:
+    with session_scope(guard.engine) as session:
+        return web_history.document(session, key, line_id, now)
+
+
+async def download(
+    request: Request, conversations: Conversations, guard: Guard, line_id: int
+) -> Response:
+    """A document of the session's own lines, as an attachment. The link is clicked (a
+    navigation), so it is not held to `own_fetch`; another site's request is refused,
+    and another session's line is not found."""
+    if request.headers.get("sec-fetch-site", "").lower() in FOREIGN_FETCH_SITES:
+        return PlainTextResponse("cross-site request refused", status_code=403)
+    now = utcnow()
+    sid = await asyncio.to_thread(guard.live_session, guard.token(request), now)
+    if sid is None:
+        return PlainTextResponse("session unknown or expired; reload /chat", status_code=401)
+    found = await asyncio.to_thread(document_of, guard, sid, line_id, now)
+    if found is None:
+        return PlainTextResponse("not found", status_code=404)
+    name, data = found
+    if data is None:  # the page says so too; the text here is for a bookmarked link
+        lang = conversations.lang(Incoming(channel=CHANNEL, chat_id=sid, user_id=sid))
+        return PlainTextResponse(t("webchat_documents.expired", lang), status_code=410)
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 async def chat_page(request: Request, guard: Guard) -> Response:
@@ -410,12 +479,16 @@ def routes(helpdesk: Helpdesk, _slot: Slot[None]) -> Sequence[BaseRoute]:
     async def subscribe(request: Request) -> Response:
         return await subscribe_form(request, guard)
 
+    async def document(request: Request) -> Response:
+        return await download(request, conversations, guard, request.path_params["line_id"])
+
     return [
         Route("/chat", page),
         Route("/chat/subscribe", subscribe, methods=["POST"]),
         Route("/api/chat", api, methods=["POST"]),
         Route("/api/chat/notices", notices),
         Route("/api/chat/history", past),
+        Route(DOCUMENTS + "{line_id:int}", document),
     ]
 
 

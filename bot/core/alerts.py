@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.core import notices
+from bot.core import notices, reporter_contact
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.roles import is_admin, is_operator
 from bot.core.ticket_states import (
@@ -258,6 +258,8 @@ def render(session: Session, alert: Alert, lang: str = "id") -> tuple[str, list[
         )
     ]
     choices: list[dict[str, str]] = []
+    if ticket is not None and (contact := reporter_contact.operator_line(ticket, lang)):
+        lines.append(contact)  # alerts go to operator chats only
     if ticket is not None:
         names: dict[int, str] = {}
         events = session.exec(

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.core import reporter_contact
 from bot.core.ticket_states import SELESAI
 from bot.i18n import t
 from storage.db import insert_for
@@ -108,6 +109,8 @@ def tell_assignee(session: Session, ticket: Ticket, person: Person) -> None:
         title=short_title(ticket.title),
         priority=ticket.priority,
     )
+    if contact := reporter_contact.operator_line(ticket, lang):
+        text += "\n" + contact
     for ident in session.exec(select(Identity).where(Identity.person_id == person.id)):
         enqueue(
             session,

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.core import alerts, notices, recovery_offers, satisfaction, sla
 from bot.core.errors import InvalidTransition, NotAllowed, NotFound
 from bot.core.priority import priority_for
+from bot.core.reporter_contact import ReporterContact
 from bot.core.roles import OVERSEER_ROLES, has_any, is_operator
 from bot.core.ticket_states import (
     BARU,
@@ -135,12 +136,15 @@ def open_ticket(
     auto_assign: bool = True,
     alert: bool = True,
     triage: bool = False,
+    contact: ReporterContact | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """`alert=False` when the caller raises its own alert for the ticket (a service down)
     and offers its recovery plan (bot.core.recovery_offers).
     `triage=True`: the reporter is unverified, so a P1/P2 opens at `TRIAGE_PRIORITY`,
-    pages nobody and waits for an operator (`confirm_priority`)."""
+    pages nobody and waits for an operator (`confirm_priority`). `contact`: how to reach
+    a reporter whose chat reaches nobody (bot.core.reporter_contact), set before the
+    notices are written so the operators' texts carry it."""
     if type_ not in TYPES:
         raise ValueError(f"unknown ticket type {type_!r}")
     now = _now(now)
@@ -163,12 +167,18 @@ def open_ticket(
         created_at=now,
         updated_at=now,
         external_ref=external_ref,
+        reporter_name=contact.name if contact else None,
+        reporter_contact=contact.contact if contact else None,
     )
     sla.start(session, ticket)
     session.add(ticket)
     session.flush()
     actor = Actor(reporter, channel)
     record(session, ticket, actor, "created", new=BARU, note=f"P{ticket.priority}", now=now)
+    if contact is not None:
+        record(
+            session, ticket, actor, "contact", new=contact.name[:200], note=contact.contact, now=now
+        )
     if held:
         record(session, ticket, actor, "triage", new=f"P{asked}", now=now)
     if auto_assign:

@@ -22,9 +22,10 @@ from typing import Final
 
 from sqlmodel import Session
 
-from bot.core import summary, tickets, triage
+from bot.core import reporter_contact, summary, tickets, triage
 from bot.core.errors import HelpdeskError, InvalidTransition, NotAllowed, NotFound
 from bot.core.limits import Limits, check_ticket
+from bot.core.reporter_contact import ReporterContact
 from bot.core.roles import is_operator
 from bot.core.ticket_states import GANGGUAN, MIN_NOTE, OPEN_STATES, STATES, TYPES
 from bot.core.tickets import Actor
@@ -87,6 +88,8 @@ class ReportForm:
     service_id: str | None = None
     impact: int = 3
     urgency: int = 3
+    #: how to reach a reporter whose chat reaches nobody (bot.core.reporter_contact)
+    contact: ReporterContact | None = None
 
     @classmethod
     def from_fields(cls, session: Session, fields: Mapping[str, str]) -> ReportForm:
@@ -166,6 +169,7 @@ def open_report(
         channel=channel,
         chat_id=chat_id,
         triage=triage.needed(reporter, channel, anonymous_channels),
+        contact=form.contact if reporter_contact.needed(channel, reporter) else None,
         now=now,
     )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.core import sla
+from bot.core import reporter_contact, sla
 from bot.core.priority import PRIORITY_NAMES
+from bot.core.roles import is_operator
 from bot.core.ticket_states import MENUNGGU
 from bot.dialogue.turn import Turn
 from bot.i18n import fmt_number
@@ -42,6 +43,11 @@ def ticket_detail(turn: Turn, session: Session, ticket: Ticket) -> str:
     ]
     if ticket.triage_priority is not None:
         lines.insert(6, turn.t("triage.detail", priority=ticket.triage_priority))
+    contact = (
+        reporter_contact.operator_line(ticket, turn.lang) if is_operator(turn.person) else None
+    )
+    if contact:  # the reporter's contact is for operators, not for other users
+        lines.append(contact)
     if ticket.response_due_at or ticket.resolution_due_at:
         lines.append(
             turn.t(

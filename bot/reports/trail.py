@@ -145,6 +145,8 @@ def trail_report(
         session.exec(
             select(TicketEvent)
             .where(TicketEvent.ticket_id == ticket.id)
+            # a web reporter's contact is personal data for operators, not a handling step
+            .where(col(TicketEvent.kind) != "contact")
             .order_by(col(TicketEvent.at), col(TicketEvent.id))
         )
     )

@@ -230,6 +230,7 @@ def test_the_webchat_spec_declares_the_chat_routes(helpdesk: Helpdesk) -> None:
         "/api/chat",
         "/api/chat/notices",
         "/api/chat/history",
+        "/api/chat/documents/{line_id:int}",
         "/chat/subscribe",
     }
     assert web in registry.enabled_specs(helpdesk.settings)

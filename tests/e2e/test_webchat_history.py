@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import Helpdesk
-from tests.e2e.test_webchat_browser import page  # noqa: F401  (the fixture)
+from tests.e2e.test_webchat_browser import give_contact, page  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 DESCRIPTION = "Aplikasi tidak bisa dibuka sejak pagi, muncul pesan galat 502"
@@ -36,7 +36,7 @@ def test_reload_mid_report_shows_the_history_and_the_report_goes_on(
     p.locator("button.choice[data-action='type:gangguan']").last.click()
     p.click("button.choice[data-action='imp:2']")
     p.click("button.choice[data-action='urg:1']")
-    p.wait_for_selector("text=Kirim laporan ini?")
+    give_contact(p)
     p.click("button.choice[data-action='rep:send']")
     p.wait_for_selector("text=sudah kami terima")
     assert "INC-" in p.inner_text("#messages")

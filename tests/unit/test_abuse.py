@@ -43,6 +43,7 @@ def report(chat: Chat, impact: str, urgency: str, service: str = "vpn") -> list:
     chat.press("type:gangguan", now=NOW)
     chat.press(f"imp:{impact}", now=NOW)
     chat.press(f"urg:{urgency}", now=NOW)
+    chat.give_contact(now=NOW)
     return chat.press("rep:send", now=NOW)
 
 

@@ -61,6 +61,7 @@ def test_odd_text_is_stored_verbatim_in_a_report(helpdesk: Helpdesk, chat: Chat)
     chat.press("type:keluhan")
     chat.press("imp:3")
     chat.press("urg:3")
+    chat.give_contact()
     chat.press("rep:send")
     assert chat.last_ticket().description == text
 
@@ -86,6 +87,7 @@ def test_status_of_someone_elses_ticket(helpdesk: Helpdesk) -> None:
     owner.press("type:gangguan")
     owner.press("imp:3")
     owner.press("urg:3")
+    owner.give_contact()
     owner.press("rep:send")
     number = owner.last_ticket().number
     other.say(f"/status {number}")
@@ -118,6 +120,7 @@ def test_pengguna_cannot_use_operator_commands(helpdesk: Helpdesk, chat: Chat) -
     chat.press("type:gangguan")
     chat.press("imp:2")
     chat.press("urg:2")
+    chat.give_contact()
     chat.press("rep:send")
     number = chat.last_ticket().number
     for command in (

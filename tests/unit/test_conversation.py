@@ -60,6 +60,7 @@ def test_faq_declined_then_report(helpdesk: Helpdesk, chat: Chat) -> None:
     # the question was long enough to serve as the description: straight to impact
     chat.press("imp:3")
     chat.press("urg:2")
+    chat.give_contact()
     assert "Kirim laporan ini?" in chat.text
     chat.press("rep:send")
     assert "INC-2026-" in chat.text or "INC-20" in chat.text
@@ -102,6 +103,7 @@ def test_report_command_in_english(helpdesk: Helpdesk) -> None:
     chat.press("type:keluhan")
     chat.press("imp:2")
     chat.press("urg:1")
+    chat.give_contact()
     chat.press("rep:send")
     assert "We have received your report as KEL-" in chat.text
 
@@ -112,6 +114,7 @@ def test_status_of_own_ticket_and_my_tickets(helpdesk: Helpdesk, chat: Chat) -> 
     chat.press("type:gangguan")
     chat.press("imp:3")
     chat.press("urg:3")
+    chat.give_contact()
     chat.press("rep:send")
     number = chat.last_ticket().number
     chat.say(f"/status {number}")
@@ -147,6 +150,7 @@ def test_restart_half_way_continues_the_report(helpdesk: Helpdesk) -> None:
     chat.helpdesk = restarted
     chat.press("imp:2")
     chat.press("urg:2")
+    chat.give_contact()
     chat.press("rep:send")
     ticket = chat.last_ticket()
     assert ticket.service_id == "email" and ticket.description == "surel keluar tertahan di outbox"
@@ -161,6 +165,7 @@ def test_operator_works_a_ticket_in_chat_and_reporter_is_told(
     chat.press("type:gangguan")
     chat.press("imp:2")
     chat.press("urg:1")
+    chat.give_contact()
     chat.press("rep:send")
     number = chat.last_ticket().number
     operator.say("/antrian")
@@ -218,6 +223,7 @@ def test_notices_follow_the_chosen_language(helpdesk: Helpdesk, operator: Chat) 
     chat.press("type:gangguan")
     chat.press("imp:3")
     chat.press("urg:3")
+    chat.give_contact()
     chat.press("rep:send")
     number = chat.last_ticket().number
     chat.notices()  # the assignment notice

@@ -32,6 +32,7 @@ def report_incident(chat: Chat, text: str, now: datetime = NOW) -> str:
     chat.press("type:gangguan", now=now)
     chat.press("imp:3", now=now)
     chat.press("urg:3", now=now)
+    chat.give_contact(now=now)
     chat.press("rep:send", now=now)
     return chat.last_ticket().number
 
@@ -143,6 +144,7 @@ def test_refusals(helpdesk: Helpdesk, chat: Chat, operator: Chat) -> None:
     chat.press("type:permintaan", now=NOW)
     chat.press("imp:3", now=NOW)
     chat.press("urg:3", now=NOW)
+    chat.give_contact(now=NOW)
     chat.press("rep:send", now=NOW)
     request = chat.last_ticket().number
     operator.say(f"/masalah {request}", now=NOW)

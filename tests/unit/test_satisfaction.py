@@ -36,8 +36,10 @@ T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 def report(chat: Chat, now: datetime = T0) -> str:
     """A VPN incident through the guided report; its number."""
     chat.say("/lapor vpn putus-putus saat rapat daring", now=now)
-    for action in ("svc:vpn", "type:gangguan", "imp:2", "urg:2", "rep:send"):
+    for action in ("svc:vpn", "type:gangguan", "imp:2", "urg:2"):
         chat.press(action, now=now)
+    chat.give_contact(now=now)
+    chat.press("rep:send", now=now)
     return chat.last_ticket().number
 
 

@@ -234,6 +234,7 @@ def test_open_report_builds_the_same_title_as_the_chat_flow(helpdesk: Helpdesk) 
     chat.say(description)
     chat.press("imp:3")
     chat.press("urg:3")
+    chat.give_contact()
     chat.press("rep:send")
     from_chat = chat.last_ticket()
     assert from_chat.title == first[: usecases.TITLE_LENGTH]

@@ -85,6 +85,8 @@ def test_report_through_the_web_api_and_poll_notices(
     say(client, action="type:gangguan")
     say(client, action="imp:2")
     say(client, action="urg:2")
+    say(client, text="Budi Santoso")  # an unlinked web reporter says how to be reached
+    say(client, text="budi@instansi.go.id")
     replies = say(client, action="rep:send")
     text = replies[0]["text"]
     assert "INC-" in text

@@ -53,12 +53,14 @@ def test_history_returns_lines_with_buttons_and_the_report_goes_on(
     # a "reload" (the same cookie) continues the report where it stood
     post(client, action="type:gangguan", label="Gangguan")
     post(client, action="imp:2", label="x")
-    replies = post(client, action="urg:1", label="x")
+    post(client, action="urg:1", label="x")
+    post(client, text="Budi Santoso")  # an unlinked web reporter says how to be reached
+    replies = post(client, text="budi@instansi.go.id")
     assert "Kirim laporan ini?" in str(replies[0]["text"])
     replies = post(client, action="rep:send", label="Kirim")
     assert "INC-" in str(replies[0]["text"])
-    # 6 turns × 2 lines = 12
-    assert len(client.get("/api/chat/history").json()["lines"]) == 12
+    # 8 turns × 2 lines = 16
+    assert len(client.get("/api/chat/history").json()["lines"]) == 16
 
 
 def test_history_is_for_the_page_only(client: TestClient) -> None:

@@ -5,10 +5,22 @@ answer is complete in one turn."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from bot.core import catalog, limits, people, summary, usecases
+from bot.core import (
+    catalog,
+    change_policy,
+    learning,
+    limits,
+    people,
+    recovery,
+    reviews,
+    summary,
+    usecases,
+    web_sessions,
+)
 from bot.core.errors import HelpdeskError, NotAllowed
-from bot.core.roles import is_operator
+from bot.core.roles import has_any, is_admin, is_operator
 from bot.dialogue.flows.subscriptions import service_choice
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.render import service_detail, service_line
@@ -36,11 +48,116 @@ def welcome(turn: Turn) -> list[Reply]:
     return turn.say(turn.t("welcome", name=f" {name}" if name else ""), menu(turn))
 
 
+Audience = Callable[[Turn], bool]
+
+
+def everyone(_turn: Turn) -> bool:
+    return True
+
+
+def reporter_only(turn: Turn) -> bool:
+    """A user, not an operator: /tutup and /buka on their own tickets (operators get the
+    lines that say what they may do to any ticket)."""
+    return not is_operator(turn.person)
+
+
+def linked_web(turn: Turn) -> bool:
+    """A web session that speaks for a person: /keluar ends it."""
+    return turn.msg.channel == web_sessions.CHANNEL and people.is_linked(turn.person)
+
+
+def linked_elsewhere(turn: Turn) -> bool:
+    """A chat account linked to a person on a platform: /keluar unlinks it."""
+    return turn.msg.channel != web_sessions.CHANNEL and people.is_linked(turn.person)
+
+
+def operator(turn: Turn) -> bool:
+    return is_operator(turn.person)
+
+
+def admin(turn: Turn) -> bool:
+    return is_admin(turn.person)
+
+
+def reviewer(turn: Turn) -> bool:
+    return has_any(turn.person, learning.REVIEWER_ROLES)
+
+
+def summariser(turn: Turn) -> bool:
+    return usecases.may_summarise(turn.person)
+
+
+def change_viewer(turn: Turn) -> bool:
+    return change_policy.may_view(turn.person)
+
+
+def change_raiser(turn: Turn) -> bool:
+    """/rilis publishes a change the person could have raised."""
+    return change_policy.may_raise(turn.session, turn.person)
+
+
+def review_participant(turn: Turn) -> bool:
+    return reviews.may_take_part(turn.person)
+
+
+def recovery_coordinator(turn: Turn) -> bool:
+    return recovery.may_recover(turn.person)
+
+
+#: /bantuan's lines in order, each shown to whom the command it names serves; the checks
+#: are the ones the commands themselves apply, so the help lists what the person may use.
+USER_HELP: tuple[tuple[str, Audience], ...] = (
+    ("help_lines.ask", everyone),
+    ("help_lines.report", everyone),
+    ("help_lines.status", everyone),
+    ("help_lines.mytickets", everyone),
+    ("help_lines.comment", everyone),
+    ("help_lines.rate", everyone),
+    ("help_lines.close_own", reporter_only),
+    ("help_lines.reopen_own", reporter_only),
+    ("help_lines.services", everyone),
+    ("help_lines.language", everyone),
+    ("help_lines.availability", everyone),
+    ("help_lines.maintenance", everyone),
+    ("help_lines.subscribe", everyone),
+    ("help_lines.link", everyone),
+    ("help_lines.logout_web", linked_web),
+    ("help_lines.logout_chat", linked_elsewhere),
+    ("help_lines.cancel", everyone),
+)
+OPERATOR_HELP: tuple[tuple[str, Audience], ...] = (
+    ("help_lines.queue", operator),
+    ("help_lines.take", operator),
+    ("help_lines.ack", operator),
+    ("help_lines.hold", operator),
+    ("help_lines.resolve", operator),
+    ("help_lines.close", operator),
+    ("help_lines.reopen", operator),
+    ("help_lines.cancel_ticket", operator),
+    ("help_lines.triage", operator),
+    ("help_lines.problem", operator),
+    ("help_lines.change", change_viewer),
+    ("help_lines.release", change_raiser),
+    ("help_lines.review", review_participant),
+    ("help_lines.drill", recovery_coordinator),
+    ("help_lines.unlink", admin),
+    ("help_lines.candidates", reviewer),
+    ("help_lines.summary", summariser),
+    ("help_lines.report_document", summariser),
+)
+
+
+def help_text(turn: Turn) -> str:
+    parts = [turn.t("help_lines.user_header")]
+    parts += [turn.t(key) for key, may in USER_HELP if may(turn)]
+    staff = [turn.t(key) for key, may in OPERATOR_HELP if may(turn)]
+    if staff:
+        parts += ["", turn.t("help_lines.operator_header"), *staff]
+    return "\n".join(parts)
+
+
 def show_help(turn: Turn) -> list[Reply]:
-    text = turn.t("help.user")
-    if is_operator(turn.person):
-        text += "\n\n" + turn.t("help.operator")
-    return turn.say(text, menu(turn))
+    return turn.say(help_text(turn), menu(turn))
 
 
 def cancel(turn: Turn) -> list[Reply]:

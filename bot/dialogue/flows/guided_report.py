@@ -1,5 +1,9 @@
 """The guided report: service, type, description, impact, urgency, confirmation.
 
+A web chat visitor who is not linked to a person account also gives a name and a way to
+be reached (bot.core.reporter_contact) before the summary; a session that gave them with
+an earlier report reuses them, says so, and may change them from the summary.
+
 Each step stores its answers in the conversation row, so a restart or another replica
 continues where the user left off. Nothing is written to the ticket tables before the
 user confirms.
@@ -7,7 +11,8 @@ user confirms.
 
 from __future__ import annotations
 
-from bot.core import catalog, usecases
+from bot.core import catalog, reporter_contact, usecases
+from bot.core.errors import HelpdeskError
 from bot.core.priority import PRIORITY_NAMES, priority_for
 from bot.core.ticket_states import GANGGUAN, TYPES
 from bot.dialogue.flows import monitoring as monitoring_chat
@@ -22,7 +27,9 @@ DESCRIPTION = "report_description"
 IMPACT = "report_impact"
 URGENCY = "report_urgency"
 CONFIRM = "report_confirm"
-STATES = (SERVICE, TYPE, DESCRIPTION, IMPACT, URGENCY, CONFIRM)
+NAME = "report_name"
+CONTACT = "report_contact"
+STATES = (SERVICE, TYPE, DESCRIPTION, IMPACT, URGENCY, CONFIRM, NAME, CONTACT)
 
 MAX_SERVICE_BUTTONS = 12
 
@@ -138,8 +145,59 @@ def chose_impact(turn: Turn, value: str) -> list[Reply]:
 def chose_urgency(turn: Turn, value: str) -> list[Reply]:
     if value not in ("1", "2", "3"):
         return chose_impact(turn, str(turn.data.get("impact", 3)))
-    turn.go(CONFIRM, keep=True, urgency=int(value))
+    turn.update(urgency=int(value))
+    return ask_contact_or_summary(turn)
+
+
+def contact_needed(turn: Turn) -> bool:
+    return reporter_contact.needed(turn.msg.channel, turn.person)
+
+
+def ask_contact_or_summary(turn: Turn) -> list[Reply]:
+    """The summary, once the reporter's contact is known where it is needed: given in this
+    draft, or remembered from the session's last report (and said so)."""
+    if contact_needed(turn) and not turn.data.get("reporter_contact"):
+        given = reporter_contact.remembered(turn.session, turn.msg.channel, turn.msg.chat_id)
+        if given is None:
+            return ask_name(turn)
+        turn.update(reporter_name=given.name, reporter_contact=given.contact, contact_reused=True)
+    turn.go(CONFIRM, keep=True)
     return summary(turn)
+
+
+def ask_name(turn: Turn, prefix: str = "") -> list[Reply]:
+    turn.go(NAME, keep=True)
+    text = turn.t("reporter_contact.ask_name")
+    return turn.say(f"{prefix}\n{text}".strip(), [turn.choice("common.cancel", "cancel")])
+
+
+def on_name(turn: Turn, text: str) -> list[Reply]:
+    try:
+        name = reporter_contact.parse_name(text)
+    except HelpdeskError as exc:  # asked again; the report so far stays
+        return ask_name(turn, turn.t(exc.key, **exc.params))
+    turn.update(reporter_name=name)
+    return ask_contact(turn)
+
+
+def ask_contact(turn: Turn, prefix: str = "") -> list[Reply]:
+    turn.go(CONTACT, keep=True)
+    text = turn.t("reporter_contact.ask_contact", name=turn.data.get("reporter_name", ""))
+    return turn.say(f"{prefix}\n{text}".strip(), [turn.choice("common.cancel", "cancel")])
+
+
+def on_contact(turn: Turn, text: str) -> list[Reply]:
+    try:
+        contact = reporter_contact.parse_contact(text)
+    except HelpdeskError as exc:
+        return ask_contact(turn, turn.t(exc.key, **exc.params))
+    turn.update(reporter_contact=contact, contact_reused=False)
+    return ask_contact_or_summary(turn)
+
+
+def change_contact(turn: Turn) -> list[Reply]:
+    turn.update(reporter_contact=None, contact_reused=False)
+    return ask_name(turn)
 
 
 def summary(turn: Turn) -> list[Reply]:
@@ -156,9 +214,16 @@ def summary(turn: Turn) -> list[Reply]:
         priority=prio,
         priority_name=turn.t(f"priority.{PRIORITY_NAMES[prio]}"),
     )
-    return turn.say(
-        text, [turn.choice("report.send", "rep:send"), turn.choice("common.cancel", "cancel")]
-    )
+    choices = [turn.choice("report.send", "rep:send")]
+    if contact_needed(turn) and d.get("reporter_contact"):
+        given = reporter_contact.ReporterContact(d.get("reporter_name", ""), d["reporter_contact"])
+        line = turn.t("reporter_contact.summary", name=given.name, contact=given.shown())
+        if d.get("contact_reused"):
+            line += " " + turn.t("reporter_contact.reused")
+        last = text.rfind("\n")  # before the closing question
+        text = f"{text[:last]}\n{line}{text[last:]}" if last >= 0 else f"{text}\n{line}"
+        choices.append(turn.choice("reporter_contact.change", "rep:contact"))
+    return turn.say(text, [*choices, turn.choice("common.cancel", "cancel")])
 
 
 def submit(turn: Turn) -> list[Reply]:
@@ -166,12 +231,20 @@ def submit(turn: Turn) -> list[Reply]:
     if not all(k in d for k in ("type", "description", "impact", "urgency")):
         turn.reset()
         return turn.say(turn.t("report.incomplete"))
+    contact = None
+    if contact_needed(turn):
+        if not d.get("reporter_contact"):  # a draft from before the question: ask now
+            return ask_name(turn)
+        contact = reporter_contact.ReporterContact(
+            d.get("reporter_name", ""), d["reporter_contact"]
+        )
     form = usecases.ReportForm(
         type=d["type"],
         description=d["description"],
         service_id=d.get("service"),
         impact=d["impact"],
         urgency=d["urgency"],
+        contact=contact,
     )
     ticket = usecases.open_report(
         turn.session,
@@ -202,6 +275,7 @@ FLOW = Flow(
         "imp": Button(chose_impact, states=(IMPACT,)),
         "urg": Button(chose_urgency, states=(URGENCY,)),
         "rep:send": Button(lambda turn, _: submit(turn), states=(CONFIRM,), exact=True),
+        "rep:contact": Button(lambda turn, _: change_contact(turn), states=(CONFIRM,), exact=True),
     },
     states={
         SERVICE: on_service_text,
@@ -210,5 +284,7 @@ FLOW = Flow(
         IMPACT: Text.USE_BUTTONS,
         URGENCY: Text.USE_BUTTONS,
         CONFIRM: Text.USE_BUTTONS,
+        NAME: on_name,
+        CONTACT: on_contact,
     },
 )

@@ -10,6 +10,7 @@
     start: document.body.dataset.start,
     langCommand: document.body.dataset.langCommand,
     choicesLabel: document.body.dataset.choicesLabel,
+    documentExpired: document.body.dataset.documentExpired,
   };
   let busy = false;
 
@@ -52,18 +53,21 @@
         img.className = "chart";
         div.appendChild(img);
       }
-      if (r.document && r.document.data) {
+      // A document links to the session's download route, live and after a reload
+      // alike; an unrecorded reply carries its bytes; an expired link says so.
+      if (r.document && (r.document.url || r.document.data)) {
         const a = document.createElement("a");
-        a.href = "data:application/pdf;base64," + r.document.data;
+        a.href = r.document.url || ("data:application/pdf;base64," + r.document.data);
         a.download = r.document.name;
         a.textContent = "⬇ " + r.document.name;
         a.className = "document";
         div.appendChild(document.createElement("br"));
         div.appendChild(a);
-      } else if (r.document) {  // from the history: the name only, the bytes are not kept
+      } else if (r.document) {
         const span = document.createElement("span");
-        span.textContent = "📄 " + r.document.name;
-        span.className = "document";
+        span.textContent = "📄 " + r.document.name +
+          (r.document.expired ? " (" + config.documentExpired + ")" : "");
+        span.className = "document expired";
         div.appendChild(document.createElement("br"));
         div.appendChild(span);
       }

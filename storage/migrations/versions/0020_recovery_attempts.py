@@ -1,7 +1,7 @@
 """recovery offers per incident and the events of recovery runs (step attempts)
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | Sequence[str] | None = "0017"
+down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
