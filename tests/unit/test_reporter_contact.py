@@ -164,6 +164,8 @@ def test_the_new_ticket_alert_carries_the_contact(helpdesk: Helpdesk, chat: Chat
     chat.press("rep:send")
     number = chat.last_ticket().number
     operator = Chat.as_person(helpdesk, "console", Chat.technician_of(helpdesk, "vpn"))
+    operator.say(f"/triase {number}")  # the triage prompt names whom to ask
+    assert "Kontak pelapor: Budi Santoso · +62 812-3456-7890" in operator.text
     operator.say(f"/triase {number} 1")
     with Session(helpdesk.engine) as s:
         alert = s.exec(select(Alert).where(Alert.kind == "ticket.new")).one()

@@ -7,7 +7,7 @@ the paging live in bot.core.triage.
 
 from __future__ import annotations
 
-from bot.core import tickets, triage
+from bot.core import reporter_contact, tickets, triage
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.roles import is_operator
 from bot.dialogue.messages import Choice, Reply
@@ -38,7 +38,10 @@ def ask(turn: Turn, number: str) -> list[Reply]:
         for p in PRIORITIES
         if p != str(asked)
     ]
-    return turn.say(turn.t("triage.ask", number=n, priority=asked, title=ticket.title), choices)
+    text = turn.t("triage.ask", number=n, priority=asked, title=ticket.title)
+    # an unverified reporter's contact: how the operator checks the priority asked for
+    contact = reporter_contact.operator_line(ticket, turn.lang)
+    return turn.say(f"{text}\n{contact}" if contact else text, choices)
 
 
 def settle(turn: Turn, number: str, priority: str) -> list[Reply]:
