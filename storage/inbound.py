@@ -1,10 +1,16 @@
 """Platform deliveries already seen: the dedupe keys of Telegram update ids, Slack event
 ids and the like. Platforms redeliver (a slow webhook, a retry after a timeout); a key
 recorded in the same transaction as the turn it caused means a redelivery changes
-nothing, and a turn that failed (rolled back, key with it) is served again."""
+nothing, and a turn that failed (rolled back, key with it) is served again.
+
+The key's row also keeps what the turn answered until every reply is sent (`owe`,
+`mark_sent`): a crash between the turn's commit and the send loses no reply."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -29,3 +35,44 @@ def first_delivery(db: Engine | Session, channel: str, key: str) -> bool:
         .returning(col(InboundEvent.id))  # rowcount is -1 here through the ORM on psycopg
     ).first()
     return inserted is not None
+
+
+def owe(session: Session, channel: str, key: str, replies: list[dict[str, Any]]) -> None:
+    """Keep a turn's replies with its delivery, in the turn's transaction: until they are
+    marked sent, a re-run of the delivery sends them instead of running the turn again."""
+    session.execute(
+        sa.update(InboundEvent)
+        .where(col(InboundEvent.channel) == channel, col(InboundEvent.key) == key[:KEY_LENGTH])
+        .values(replies=replies or None, replies_sent=0)
+    )
+
+
+def owed(session: Session, channel: str, key: str) -> tuple[list[dict[str, Any]], int]:
+    """A recorded delivery's replies and how many of them were sent; ([], 0) when all
+    were (or the turn answered nothing)."""
+    row = session.execute(
+        sa.select(col(InboundEvent.replies), col(InboundEvent.replies_sent)).where(
+            col(InboundEvent.channel) == channel, col(InboundEvent.key) == key[:KEY_LENGTH]
+        )
+    ).first()
+    if row is None or not row[0]:
+        return [], 0
+    return list(row[0]), int(row[1])
+
+
+def mark_sent(engine: Engine, channel: str, key: str, sent: int, total: int) -> None:
+    """`sent` of the delivery's `total` replies are out; once all are, the replies are
+    dropped (the row stays as the dedupe key). Never counts back."""
+    values: dict[str, Any] = {"replies_sent": sent}
+    if sent >= total:
+        values["replies"] = None
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(InboundEvent)
+            .where(
+                col(InboundEvent.channel) == channel,
+                col(InboundEvent.key) == key[:KEY_LENGTH],
+                col(InboundEvent.replies_sent) < sent,
+            )
+            .values(**values)
+        )
