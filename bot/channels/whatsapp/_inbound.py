@@ -213,16 +213,19 @@ class Inbound:
             display_name=name,
             dedupe_key=f"msg:{message_id}",
         )
-        replies = await asyncio.to_thread(self.conversations.handle, incoming)
-        if not replies:
+        answer = await asyncio.to_thread(self.conversations.answer, incoming)
+        if answer.sent >= len(answer.replies):
             return
         lang = await asyncio.to_thread(self.conversations.lang, incoming)
         try:
-            for reply in replies:
-                await self.sender.send_reply(wa_id, reply, lang)
+            for i in range(answer.sent, len(answer.replies)):
+                await self.sender.send_reply(wa_id, answer.replies[i], lang)
+                await asyncio.to_thread(self.conversations.mark_sent, answer, i + 1)
         except GraphError as exc:
-            # The turn is committed with this message's id: running the event again
-            # would change nothing and send nothing, so it is not raised for a retry.
+            if not exc.permanent and answer.delivery is not None:
+                # the turn is committed with its replies: the inbox's re-run of this
+                # message sends those still owed, and runs nothing again
+                raise
             log.error("whatsapp reply to …%s for %s not delivered: %s", wa_id[-4:], message_id, exc)
 
     @staticmethod
