@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -39,7 +40,7 @@ from bot.config import Settings
 from bot.core import subscriptions, web_history, web_sessions
 from bot.core.errors import HelpdeskError
 from bot.core.limits import Limits, check_new_session
-from bot.dialogue.engine import Conversations
+from bot.dialogue.engine import Conversations, Record
 from bot.dialogue.messages import Incoming, Reply
 from bot.i18n import catalogue, norm_lang, t
 from bot.runtime import Helpdesk
@@ -220,6 +221,20 @@ def line_json(line: web_history.Line) -> dict[str, Any]:
     }
 
 
+def recorder(key: str, said: str | None, now: datetime) -> Record:
+    """Records a turn's lines in the turn's own transaction (Conversations.answer), so a
+    request that dies after the commit, before the page got its answer, still shows the
+    answer on the next reload. A turn that ended its session (logging out) keeps none."""
+
+    def record(session: Session, replies: list[Reply]) -> None:
+        if not web_sessions.is_live(session, key, now):
+            return
+        lines = [web_history.Line(who="user", text=said)] if said else []
+        web_history.record(session, key, lines + lines_of(replies), now)
+
+    return record
+
+
 def keep(guard: Guard, key: str, said: str | None, replies: list[Reply], now: datetime) -> None:
     """Record what the page shows for this turn: the visitor's line and the replies."""
     lines = [web_history.Line(who="user", text=said)] if said else []
@@ -285,12 +300,11 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
         action=(action or None) and action[:64],
         address=address,
     )
-    replies = await asyncio.to_thread(conversations.handle, msg, now)
-    response = JSONResponse({"replies": render(replies)})
+    # a quiet turn (the page setting its language) is not shown
+    record = None if quiet else recorder(sid, label if action else text, now)
+    answer = await asyncio.to_thread(conversations.answer, msg, now, record=record)
+    response = JSONResponse({"replies": render(answer.replies)})
     live, after = await asyncio.to_thread(guard.link_of, sid, now)
-    if live and not quiet:  # a quiet turn (the page setting its language) is not shown
-        said = label if action else text
-        await asyncio.to_thread(keep, guard, sid, said, replies, now)
     if live and after != before:  # linked (or relinked): the old token must not follow
         fresh = await asyncio.to_thread(guard.rotate, sid, address, now)
         if fresh is not None:
