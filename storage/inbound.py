@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from storage.db import insert_for, session_scope
+from storage.db import insert_for, session_scope, urgent_writes
 from storage.models import InboundEvent, utcnow
 
 #: dedupe keys are cut to the column's length
@@ -66,7 +66,9 @@ def mark_sent(engine: Engine, channel: str, key: str, sent: int, total: int) -> 
     values: dict[str, Any] = {"replies_sent": sent}
     if sent >= total:
         values["replies"] = None
-    with session_scope(engine) as session:
+    # ahead of the turns waiting for SQLite's lock: until this commits, a crash sends the
+    # reply again
+    with urgent_writes(), session_scope(engine) as session:
         session.execute(
             sa.update(InboundEvent)
             .where(
