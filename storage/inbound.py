@@ -4,10 +4,19 @@ recorded in the same transaction as the turn it caused means a redelivery change
 nothing, and a turn that failed (rolled back, key with it) is served again.
 
 The key's row also keeps what the turn answered until every reply is sent (`owe`,
-`mark_sent`): a crash between the turn's commit and the send loses no reply."""
+`mark_sent`): a crash between the turn's commit and the send loses no reply.
+
+Inside an inbox run the marks are only noted (`Marks`, `collecting`) and written with
+the run's end, many runs in one statement (`save_marks`, the intake's done flush): a
+commit per reply would cost the workers more than the turn itself. A crash then sends
+again at most the replies of runs not yet flushed (at least once, never lost)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,4 +86,71 @@ def mark_sent(engine: Engine, channel: str, key: str, sent: int, total: int) -> 
                 col(InboundEvent.replies_sent) < sent,
             )
             .values(**values)
+        )
+
+
+@dataclass
+class Marks:
+    """The replies one inbox run sent, by delivery, not written yet: (sent, total)."""
+
+    sent: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    def note(self, channel: str, key: str, sent: int, total: int) -> None:
+        ident = (channel, key[:KEY_LENGTH])
+        before = self.sent.get(ident, (0, total))[0]
+        self.sent[ident] = (max(before, sent), total)
+
+
+_MARKS: ContextVar[Marks | None] = ContextVar("reply_marks", default=None)
+
+
+@contextmanager
+def collecting(marks: Marks) -> Iterator[Marks]:
+    """Marks made in this context (its tasks and threads too) are noted in `marks`
+    instead of committed one by one; whoever opened it saves them (`save_marks`)."""
+    token = _MARKS.set(marks)
+    try:
+        yield marks
+    finally:
+        _MARKS.reset(token)
+
+
+def note_sent(engine: Engine, channel: str, key: str, sent: int, total: int) -> None:
+    """`mark_sent`, or only noted when an inbox run collects its marks."""
+    marks = _MARKS.get()
+    if marks is None:
+        mark_sent(engine, channel, key, sent, total)
+    else:
+        marks.note(channel, key, sent, total)
+
+
+def save_marks(session: Session, marks: list[Marks]) -> None:
+    """Write the marks of many runs in the caller's transaction: one UPDATE for all the
+    deliveries whose replies all went out (the common case; one per reply count), one
+    executemany for those partly sent (a run that failed in between)."""
+    complete: dict[int, list[tuple[str, str]]] = {}  # by how many replies (a few counts)
+    partial: list[dict[str, Any]] = []
+    for run in marks:
+        for (channel, key), (sent, total) in run.sent.items():
+            if sent >= total:
+                complete.setdefault(total, []).append((channel, key))
+            else:
+                partial.append({"c": channel, "k": key, "n": sent})
+    for total, deliveries in complete.items():
+        session.execute(
+            sa.update(InboundEvent)
+            .where(sa.tuple_(col(InboundEvent.channel), col(InboundEvent.key)).in_(deliveries))
+            .values(replies=None, replies_sent=total)
+        )
+    if partial:
+        table = InboundEvent.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.update(table)
+            .where(
+                table.c.channel == sa.bindparam("c"),
+                table.c.key == sa.bindparam("k"),
+                table.c.replies_sent < sa.bindparam("n"),
+            )
+            .values(replies_sent=sa.bindparam("n")),
+            partial,
         )

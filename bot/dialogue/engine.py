@@ -29,7 +29,7 @@ from bot.dialogue.router import Flow, Router
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.inbound import first_delivery, mark_sent, owe, owed
+from storage.inbound import first_delivery, note_sent, owe, owed
 from storage.models import Conversation, utcnow
 
 log = logging.getLogger(__name__)
@@ -180,10 +180,11 @@ class Conversations:
 
     def mark_sent(self, answer: Answer, sent: int) -> None:
         """The first `sent` of the answer's replies reached the chat: a re-run of the
-        delivery will not send them again."""
+        delivery will not send them again. Inside an inbox run this is only noted, and
+        written with the run's end (storage.inbound.collecting)."""
         if answer.delivery is not None and sent > answer.sent:
             channel, key = answer.delivery
-            mark_sent(self.engine, channel, key, sent, len(answer.replies))
+            note_sent(self.engine, channel, key, sent, len(answer.replies))
             answer.sent = sent
 
     def _limit_key(self, msg: Incoming) -> str:

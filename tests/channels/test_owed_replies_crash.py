@@ -68,6 +68,12 @@ def test_a_reply_owed_at_the_kill_is_sent_once_after_the_restart(
             )
             assert response.status_code == 200
         assert api.held.wait(60), "the reply was never sent"
+        # a run's marks are written with its lease renewal (every third of the lease),
+        # not once per reply: the kill comes once the first reply's mark is in
+        api.wait_for(
+            lambda: _turn_row(engine, update["update_id"]).replies_sent == sent_before,
+            timeout=30,
+        )
         os.kill(first.pid, signal.SIGKILL)
         first.join(10)
         api.release()

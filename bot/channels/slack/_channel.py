@@ -51,7 +51,7 @@ from bot.dialogue.engine import COMMANDS
 from bot.dialogue.messages import Choice, Incoming, Reply
 from bot.dialogue.owed import Answer
 from bot.i18n import t
-from bot.intake import Intake
+from bot.intake import Intake, check_lease
 from bot.runtime import Helpdesk
 from storage.inbox import Arrival
 
@@ -283,7 +283,10 @@ class SlackChannel:
     ) -> None:
         """Refusals of a button press are shown to the presser only; the rest goes where
         the turn happened. What is sent is marked so (one mark for the answer's one or two
-        Web API calls: a crash between them repeats the first on the re-run)."""
+        Web API calls: a crash between them repeats the first on the re-run). A run that
+        lost its inbox lease sends nothing: the event's new holder does."""
+        if answer.unsent:
+            check_lease()
         await self._post(where, user, answer.unsent, respond=respond, pressed=pressed)
         if answer.delivery is not None and answer.sent < len(answer.replies):
             await asyncio.to_thread(self.conversations.mark_sent, answer, len(answer.replies))

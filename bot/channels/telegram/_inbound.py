@@ -41,7 +41,7 @@ from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
 from bot.dialogue.owed import Answer
 from bot.i18n import t
-from bot.intake import Intake, Unreadable
+from bot.intake import Intake, LeaseLost, Unreadable, check_lease
 from storage.db import session_scope
 from storage.inbox import Arrival
 
@@ -185,6 +185,8 @@ class Inbound:
             raise Unreadable("telegram update unreadable: empty")
         try:
             await self.process(update)
+        except LeaseLost:
+            raise  # another worker has the update now: not a handler error
         except Exception as exc:
             self.errors.append(exc)
             raise
@@ -254,8 +256,10 @@ class Inbound:
         self, answer: Answer, send: Callable[[int, Reply], Awaitable[object]]
     ) -> None:
         """Send the replies the chat has not had yet, each marked once it is out: a crash
-        in between costs at most that one reply twice, never a reply lost."""
+        in between costs at most that one reply twice, never a reply lost. A run that
+        lost its inbox lease stops: the event's new holder sends the rest."""
         for i in range(answer.sent, len(answer.replies)):
+            check_lease()
             await send(i, answer.replies[i])
             await self._sent(answer, i + 1)
 
