@@ -10,7 +10,8 @@ What remains: a reply the platform accepted just before the crash, whose mark wa
 committed yet, goes out a second time (at least once, not exactly once). Telegram's Bot
 API, Slack's chat.postMessage and WhatsApp's Cloud API take no idempotency key for a
 message a bot sends, so this window (one round trip and one commit) cannot be closed
-on their side.
+on their side. The marks of an inbox run are written in batches (bot.intake), so the
+window is the time since the last batch: the replies of the events in hand.
 """
 
 from __future__ import annotations
