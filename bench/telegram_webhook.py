@@ -82,6 +82,36 @@ def bench_settings(db_url: str, api_url: str, rate_limit: float, data_dir: str) 
     )
 
 
+class GcPauses:
+    """The web process's garbage collections and how long each stopped its event loop
+    (reported on stderr: a full collection in a burst is an acknowledgement's tail)."""
+
+    def __init__(self) -> None:
+        self.by_gen: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._began = 0.0
+        self.serving = False
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        elif self.serving:
+            self.by_gen[info["generation"]].append((time.perf_counter() - self._began) * 1000)
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"gen{g}: {len(ms)} (max {max(ms, default=0):.1f} ms, total {sum(ms):.0f} ms)"
+            for g, ms in self.by_gen.items()
+        )
+
+
+def gc_pauses() -> GcPauses:
+    import gc
+
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
+    return pauses
+
+
 def serve(
     db_url: str,
     api_url: str,
@@ -103,6 +133,7 @@ def serve(
     from bot.web.app import create_app
 
     logging.basicConfig(level=logging.WARNING)
+    pauses = gc_pauses()
     helpdesk = build(bench_settings(db_url, api_url, rate_limit, data_dir))
     app = create_app(helpdesk, channels=[telegram.SPEC], run_jobs=work, work=work)
     sock = socket.socket()
@@ -116,8 +147,10 @@ def serve(
 
     async def run() -> None:
         watcher = asyncio.create_task(stop_when_told())
+        pauses.serving = True  # (the lifespan's start-up included)
         await server.serve(sockets=[sock])
         watcher.cancel()
+        log(f"web process garbage collections while serving: {pauses.summary()}")
         channel = app.state.channels.get("telegram")
         if work:
             errors.put(len(channel.inbound.errors) if channel is not None else -1)

@@ -7,28 +7,44 @@ event is set aside as dead with its error, for an admin (`helpdesk inbox`). A wo
 that dies leaves its events leased: they are claimed again when the lease runs out, by
 this process after a restart or by another replica. Handlers must therefore tolerate a
 second run of an event whose first run got as far as the database: turns record the
-platform's delivery id in their own transaction (storage.inbound), so a second run
-changes nothing.
+platform's delivery id in their own transaction (storage.inbound), with the replies
+they owe; a second run runs no turn again and sends only the replies not yet marked
+sent (bot.dialogue.owed).
+
+A run's reply marks are kept in memory (storage.inbound.collecting) and written in the
+commit that marks the run's event done, for many events at once, or, while the run is
+still sending, with the next lease renewal: no commit per reply. A crash sends again
+at most the replies of the events in hand sent since the last renewal or done flush,
+never loses one.
+
+Leases are renewed every third of the lease, for the events in hand and those waiting
+for their done mark. A run that is not sure it still holds its event (its renewal is
+late, or another worker took the event over) sends nothing more: `check_lease` raises
+`LeaseLost`, and the event is left to its new holder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from storage import inbox
+from storage import inbound, inbox
+from storage.db import session_scope, urgent_writes
 from storage.inbox import Arrival, Claimed
 from storage.models import utcnow
 
@@ -40,11 +56,49 @@ class Unreadable(Exception):
     aside as dead at once, with this error, for an admin."""
 
 
+class LeaseLost(Exception):
+    """This run's lease ran out or was taken over: another worker may be running the
+    event now, so this one must not send what the other will send."""
+
+
+@dataclass(frozen=True)
+class _Run:
+    event_id: int
+    intake: Intake
+
+
+_RUN: ContextVar[_Run | None] = ContextVar("inbox_run", default=None)
+
+
+def check_lease() -> None:
+    """Called by a channel before each reply it sends: raises `LeaseLost` when the
+    inbox run it is part of may no longer hold its event. Outside a run: nothing."""
+    run = _RUN.get()
+    if run is not None and not run.intake.holds(run.event_id):
+        raise LeaseLost(f"inbox event {run.event_id}: lease lost")
+
+
 #: processes one event's payload; raises to have it retried
 Handler = Callable[[str], Awaitable[None]]
 T = TypeVar("T")
 #: arrivals written in one transaction at most
 BATCH = 500
+
+
+_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up built (the knowledge base and its indexes, the models, the
+    imported modules: hundreds of thousands of objects that live as long as the process)
+    out of the garbage collector's sight, once per process. A full collection otherwise
+    walks all of it, stalling the event loop for tens of milliseconds in the middle of a
+    burst: the acknowledgements waiting on that loop are the tail of the ack times.
+    gc.freeze() costs no time itself; what start-up left as garbage stays (once)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -80,7 +134,14 @@ class Intake:
         self._handlers: dict[str, Handler] = {}
         self._queue: asyncio.Queue[tuple[Arrival, asyncio.Future[bool]]] | None = None
         self._wake = asyncio.Event()
-        self._done_ids: list[int] = []
+        #: finished events and the reply marks of their runs, written together
+        self._done: list[tuple[int, inbound.Marks]] = []
+        #: events this process holds (in hand or waiting for their done mark) → the
+        #: monotonic time until which their lease is surely ours
+        self._held: dict[int, float] = {}
+        #: the reply marks of the runs in hand, and what of them is written already
+        self._marks: dict[int, inbound.Marks] = {}
+        self._written: dict[int, dict[tuple[str, str], tuple[int, int]]] = {}
         self._done_ready = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -90,6 +151,8 @@ class Intake:
         # behind them.
         self._put_thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-put")
         self._book_thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-book")
+        # renewals must not queue behind claims and done marks: a late one loses a lease
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="inbox-lease")
         #: handler failures (event id, error), newest last; tests assert on it
         self.failures: list[tuple[int, BaseException]] = []
 
@@ -109,6 +172,7 @@ class Intake:
         return self.policy.concurrency > 0
 
     async def start(self) -> None:
+        freeze_startup_heap()
         self._queue = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._write_loop(), name="inbox-writer")]
         if self.claims:
@@ -130,6 +194,7 @@ class Intake:
         await self._on(self._book_thread, self._flush_done)
         self._put_thread.shutdown(wait=False)
         self._book_thread.shutdown(wait=False)
+        self._lease_thread.shutdown(wait=False)
 
     @staticmethod
     async def _on(
@@ -177,6 +242,7 @@ class Intake:
             free = self.policy.concurrency - len(self._in_flight)
             claimed: list[Claimed] = []
             if free > 0 and self._handlers:
+                started = time.monotonic()
                 try:
                     claimed = await self._on(
                         self._book_thread,
@@ -190,6 +256,13 @@ class Intake:
                 except Exception:
                     log.exception("inbox: claim failed")
             for event in claimed:
+                held = event.id in self._held
+                self._held[event.id] = started + self.policy.lease.total_seconds()
+                if held:
+                    # ours already (its lease ran out while in hand, or it waits for its
+                    # done mark): one run of an event at a time; the claim renewed it
+                    log.warning("inbox: event %s claimed again while in hand", event.id)
+                    continue
                 task = asyncio.create_task(self._run(event), name=f"inbox-{event.id}")
                 self._in_flight[event.id] = task
             if claimed and len(claimed) == free:
@@ -202,9 +275,20 @@ class Intake:
         if self._in_flight:
             await asyncio.wait(set(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
 
+    def holds(self, event_id: int) -> bool:
+        """Whether this process surely still holds the event's lease."""
+        return time.monotonic() < self._held.get(event_id, 0.0)
+
     async def _run(self, event: Claimed) -> None:
+        marks = self._marks[event.id] = inbound.Marks()
+        _RUN.set(_Run(event.id, self))  # this task's own context, and its threads'
         try:
-            await self._handlers[event.source](event.payload)
+            with inbound.collecting(marks):
+                await self._handlers[event.source](event.payload)
+        except LeaseLost:
+            log.warning("inbox: %s event %s left to its new holder", event.source, event.key)
+            self._held.pop(event.id, None)
+            await self._save_marks(marks)
         except Exception as exc:
             self.failures.append((event.id, exc))
             retry = event.attempts < self.policy.max_attempts and not isinstance(exc, Unreadable)
@@ -217,6 +301,8 @@ class Intake:
                 exc_info=exc,
             )
             retry_at = utcnow() + self.policy.retry_at_delay(event.attempts) if retry else None
+            # the replies that did go out first: the retry must not send them again
+            await self._save_marks(marks)
             try:
                 await self._on(
                     self._book_thread,
@@ -228,12 +314,27 @@ class Intake:
                 )
             except Exception:
                 log.exception("inbox: failure of event %s not recorded", event.id)
+            finally:
+                self._held.pop(event.id, None)
         else:
-            self._done_ids.append(event.id)
+            self._done.append((event.id, marks))
             self._done_ready.set()
         finally:
             self._in_flight.pop(event.id, None)
+            self._marks.pop(event.id, None)
+            self._written.pop(event.id, None)
             self._wake.set()
+
+    async def _save_marks(self, marks: inbound.Marks) -> None:
+        if marks.sent:
+            try:
+                await self._on(self._book_thread, self._write_marks, [marks])
+            except Exception:
+                log.exception("inbox: reply marks not written (those replies may go again)")
+
+    def _write_marks(self, marks: list[inbound.Marks]) -> None:
+        with session_scope(self.engine) as session:
+            inbound.save_marks(session, marks)
 
     async def _done_loop(self) -> None:
         """Finished events are marked in batches: a burst costs a few commits, not one
@@ -250,31 +351,67 @@ class Intake:
             self._wake.set()
 
     def _flush_done(self) -> None:
-        ids, self._done_ids = self._done_ids, []
+        """One commit: the finished events' reply marks, then their done marks (a crash
+        before it re-runs them, and they send again what was not marked)."""
+        batch, self._done = self._done, []
+        if not batch:
+            return
         try:
-            inbox.done(self.engine, ids)
+            with session_scope(self.engine) as session:
+                inbound.save_marks(session, [marks for _, marks in batch if marks.sent])
+                inbox.done(session, [event_id for event_id, _ in batch])
         except Exception:
-            self._done_ids[:0] = ids
+            self._done[:0] = batch
             raise
+        for event_id, _ in batch:
+            if event_id not in self._in_flight:
+                self._held.pop(event_id, None)
 
     async def _lease_loop(self) -> None:
-        """Renew the leases of events still in hand, so a slow one is not taken away."""
-        every = max(1.0, self.policy.lease.total_seconds() / 3)
+        """Renew the leases of the events this process holds, well inside the lease: a
+        live run does not lose its event, and one that did (its renewal came back
+        without it) stops sending (`check_lease`)."""
+        lease = self.policy.lease.total_seconds()
         while True:
-            await asyncio.sleep(every)
-            ids = list(self._in_flight)
-            if ids:
-                try:
-                    await self._on(
-                        self._book_thread,
-                        inbox.extend,
-                        self.engine,
-                        ids,
-                        self.name,
-                        utcnow() + self.policy.lease,
-                    )
-                except Exception:
-                    log.exception("inbox: lease renewal failed")
+            await asyncio.sleep(lease / 3)
+            ids = list(self._held)
+            if not ids:
+                continue
+            started = time.monotonic()
+            try:
+                renewed, written = await self._on(
+                    self._lease_thread, self._renew, ids, utcnow() + self.policy.lease
+                )
+            except Exception:
+                log.exception("inbox: lease renewal failed")
+                continue
+            for event_id, now in written.items():
+                if event_id in self._marks:
+                    self._written[event_id] = now
+            for event_id in ids:
+                if event_id not in self._held:
+                    continue  # finished meanwhile
+                if event_id in renewed:
+                    self._held[event_id] = started + lease
+                else:
+                    log.warning("inbox: the lease of event %s was taken over", event_id)
+                    self._held[event_id] = 0.0
+
+    def _renew(
+        self, ids: list[int], until: datetime
+    ) -> tuple[set[int], dict[int, dict[tuple[str, str], tuple[int, int]]]]:
+        """One commit: the leases, and the reply marks the runs in hand made since the
+        last renewal (a run sending many replies, or slowly, is not re-sent in full by a
+        crash)."""
+        fresh: dict[int, dict[tuple[str, str], tuple[int, int]]] = {}
+        for event_id, marks in list(self._marks.items()):
+            now = marks.sent.copy()  # the runs' threads add to it meanwhile
+            if now and now != self._written.get(event_id):
+                fresh[event_id] = now
+        with urgent_writes(), session_scope(self.engine) as session:
+            inbound.save_marks(session, [inbound.Marks(m) for m in fresh.values()])
+            renewed = inbox.extend(session, ids, self.name, until)
+        return renewed, fresh
 
     # -- waiting (tests, shutdown) --------------------------------------------------------
 
@@ -287,7 +424,7 @@ class Intake:
             left = await asyncio.to_thread(
                 inbox.unfinished_count, self.engine, tuple(self._handlers)
             )
-            if left == 0 and not self._in_flight and not self._done_ids:
+            if left == 0 and not self._in_flight and not self._done:
                 return
             if loop.time() > deadline:
                 raise TimeoutError(f"{left} inbox events still unfinished")

@@ -141,33 +141,44 @@ def claim(
         return out
 
 
-def extend(engine: Engine, ids: Iterable[int], worker: str, until: datetime) -> None:
-    """Renew the lease of events still being worked on (a long turn is not taken away)."""
+def extend(db: Engine | Session, ids: Iterable[int], worker: str, until: datetime) -> set[int]:
+    """Renew the lease of events still being worked on (a long turn is not taken away).
+    Returns the events renewed: one missing was taken over by another worker. Given a
+    session, part of that transaction (the intake writes reply marks with it)."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    if isinstance(db, Engine):
+        with urgent_writes(), session_scope(db) as s:
+            return extend(s, ids, worker, until)
+    renewed = db.execute(
+        sa.update(InboxEvent)
+        .where(
+            col(InboxEvent.id).in_(ids),
+            col(InboxEvent.state) == PROCESSING,
+            col(InboxEvent.worker) == worker[:80],
+        )
+        .values(locked_until=until)
+        .returning(col(InboxEvent.id))
+    )
+    return {int(event_id) for (event_id,) in renewed}
+
+
+def done(db: Engine | Session, ids: Iterable[int], now: datetime | None = None) -> None:
+    """Given a session, part of that transaction (the intake writes the runs' reply
+    marks in the same commit); given an engine, its own."""
     ids = list(ids)
     if not ids:
         return
-    with session_scope(engine) as s:
-        s.execute(
-            sa.update(InboxEvent)
-            .where(
-                col(InboxEvent.id).in_(ids),
-                col(InboxEvent.state) == PROCESSING,
-                col(InboxEvent.worker) == worker[:80],
-            )
-            .values(locked_until=until)
-        )
-
-
-def done(engine: Engine, ids: Iterable[int], now: datetime | None = None) -> None:
-    ids = list(ids)
-    if not ids:
+    if isinstance(db, Engine):
+        with session_scope(db) as s:
+            done(s, ids, now)
         return
-    with session_scope(engine) as s:
-        s.execute(
-            sa.update(InboxEvent)
-            .where(col(InboxEvent.id).in_(ids))
-            .values(state=DONE, done_at=now or utcnow(), locked_until=None, last_error=None)
-        )
+    db.execute(
+        sa.update(InboxEvent)
+        .where(col(InboxEvent.id).in_(ids))
+        .values(state=DONE, done_at=now or utcnow(), locked_until=None, last_error=None)
+    )
 
 
 def failed(

@@ -250,6 +250,12 @@ class InboundEvent(SQLModel, table=True):
     channel: str = Field(max_length=20)
     key: str = Field(max_length=200)
     received_at: datetime = Field(default_factory=utcnow, index=True)
+    #: what the delivery's turn answered, written in the turn's own transaction, until
+    #: every reply is sent (then NULL): a re-run of the delivery after a crash between
+    #: the commit and the send sends what is still owed instead of running the turn again
+    replies: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONType)
+    #: how many of `replies` went out (each marked after the platform accepted it)
+    replies_sent: int = 0
 
 
 class InboxEvent(SQLModel, table=True):

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -42,7 +43,7 @@ from bot.config import Settings
 from bot.core import subscriptions, web_history, web_sessions
 from bot.core.errors import HelpdeskError
 from bot.core.limits import Limits, check_new_session
-from bot.dialogue.engine import Conversations
+from bot.dialogue.engine import Conversations, Record
 from bot.dialogue.messages import Incoming, Reply
 from bot.i18n import catalogue, norm_lang, t
 from bot.runtime import Helpdesk
@@ -236,11 +237,32 @@ def line_json(line: web_history.Line) -> dict[str, Any]:
     }
 
 
+def recorder(key: str, said: str | None, now: datetime) -> tuple[Record, list[int | None]]:
+    """Records a turn's lines in the turn's own transaction (Conversations.answer), so a
+    request that dies after the commit, before the page got its answer, still shows the
+    answer on the next reload. A turn that ended its session (logging out) keeps none.
+    The list fills with the ids of the replies' lines (a document's link names its line)."""
+    ids: list[int | None] = []
+
+    def record(session: Session, replies: list[Reply]) -> None:
+        if not web_sessions.is_live(session, key, now):
+            return
+        lines = [web_history.Line(who="user", text=said)] if said else []
+        lines += lines_of(replies)
+        if not lines:
+            return
+        got = web_history.record(session, key, lines, now)
+        if len(got) == len(lines):
+            ids.extend(got[len(got) - len(replies) :])
+
+    return record, ids
+
+
 def keep(
     guard: Guard, key: str, said: str | None, replies: list[Reply], now: datetime
 ) -> list[int | None]:
-    """Record what the page shows for this turn: the visitor's line and the replies. The
-    ids of the replies' lines, in order (a document's link names its line)."""
+    """Record what the page shows outside a turn (notices fetched by a poll). The ids of
+    the replies' lines, in order (a document's link names its line)."""
     lines = [web_history.Line(who="user", text=said)] if said else []
     lines += lines_of(replies)
     if not lines:
@@ -314,13 +336,11 @@ async def post_message(request: Request, conversations: Conversations, guard: Gu
         action=(action or None) and action[:64],
         address=address,
     )
-    replies = await asyncio.to_thread(conversations.handle, msg, now)
+    # a quiet turn (the page setting its language) is not shown
+    record, ids = (None, []) if quiet else recorder(sid, label if action else text, now)
+    answer = await asyncio.to_thread(conversations.answer, msg, now, record=record)
+    response = JSONResponse({"replies": render(answer.replies, ids)})
     live, after = await asyncio.to_thread(guard.link_of, sid, now)
-    ids: list[int | None] = []
-    if live and not quiet:  # a quiet turn (the page setting its language) is not shown
-        said = label if action else text
-        ids = await asyncio.to_thread(keep, guard, sid, said, replies, now)
-    response = JSONResponse({"replies": render(replies, ids)})
     if live and after != before:  # linked (or relinked): the old token must not follow
         fresh = await asyncio.to_thread(guard.rotate, sid, address, now)
         if fresh is not None:

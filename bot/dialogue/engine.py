@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -24,11 +24,12 @@ from bot.core.limits import LimitExceeded, Limits, check_turn
 from bot.core.notices import pending_for
 from bot.dialogue.flows import DEFAULT_FLOWS
 from bot.dialogue.messages import Choice, Incoming, Reply
+from bot.dialogue.owed import Answer, from_json, to_json
 from bot.dialogue.router import Flow, Router
 from bot.dialogue.turn import IDLE, Turn
 from bot.i18n import norm_lang, t
 from storage.db import insert_for, session_scope
-from storage.inbound import first_delivery
+from storage.inbound import first_delivery, note_sent, owe, owed
 from storage.models import Conversation, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 #: every command name of the default flows → its command's first name: Slack's DM parser
 #: asks whether a leading word is a command.
 COMMANDS: Mapping[str, str] = Router(DEFAULT_FLOWS).aliases
+#: records a turn's replies where the channel keeps them (the web chat's history)
+Record = Callable[[Session, list[Reply]], None]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -74,12 +77,29 @@ class Conversations:
     # -- entry points ---------------------------------------------------------------
 
     def handle(self, msg: Incoming, now: datetime | None = None) -> list[Reply]:
+        """The turn's replies; nothing for a redelivery (see `answer` for what it owes)."""
+        answer = self.answer(msg, now)
+        return [] if answer.replayed else answer.replies
+
+    def answer(
+        self, msg: Incoming, now: datetime | None = None, *, record: Record | None = None
+    ) -> Answer:
+        """One turn. With a dedupe key its replies are kept with the key in the turn's
+        transaction, owed until the channel marks them sent (`mark_sent`); a redelivery
+        runs nothing and gets back what is still owed (`Answer.replayed`).
+
+        `record(session, replies)` is called once with the replies: in the turn's
+        transaction when it commits (the web chat's history, so a request that dies
+        after the commit still shows the answer on reload), else in its own."""
         now = now or utcnow()
         text = clean_text(msg.text)
         if not text and not msg.action:
-            return [] if msg.group else [Reply(t("input.empty", self._lang(msg)))]
+            replies = [] if msg.group else [Reply(t("input.empty", self._lang(msg)))]
+            return self._recorded(Answer(replies), record)
         if len(text) > self.max_text:
-            return [Reply(t("input.too_long", self._lang(msg), n=self.max_text))]
+            return self._recorded(
+                Answer([Reply(t("input.too_long", self._lang(msg), n=self.max_text))]), record
+            )
         try:
             self.kb.matcher()  # pick up changed articles before the transaction starts
             if text and not msg.action and not text.startswith("/") and not msg.group:
@@ -89,8 +109,20 @@ class Conversations:
             with session_scope(self.engine) as session:
                 conv = self._conversation(session, msg)
                 if msg.dedupe_key and not first_delivery(session, msg.channel, msg.dedupe_key):
-                    log.info("%s delivery %s seen before: ignored", msg.channel, msg.dedupe_key)
-                    return []
+                    stored, sent = owed(session, msg.channel, msg.dedupe_key)
+                    log.info(
+                        "%s delivery %s seen before: %d of %d replies still owed",
+                        msg.channel,
+                        msg.dedupe_key,
+                        len(stored) - sent if stored else 0,
+                        len(stored),
+                    )
+                    return Answer(
+                        [from_json(r) for r in stored],
+                        replayed=True,
+                        sent=sent,
+                        delivery=(msg.channel, msg.dedupe_key),
+                    )
                 # counted in the turn's own transaction (no second write lock per turn);
                 # a turn that fails rolls its count back, so the handlers below count it again
                 check_turn(session, self.limits, self._limit_key(msg), msg.address, now)
@@ -115,19 +147,45 @@ class Conversations:
                 }
                 conv.updated_at = now
                 session.add(conv)
-                return turn.replies
+                delivery = None
+                if msg.dedupe_key and turn.replies:
+                    owe(session, msg.channel, msg.dedupe_key, [to_json(r) for r in turn.replies])
+                    delivery = (msg.channel, msg.dedupe_key)
+                if record is not None:
+                    record(session, turn.replies)
+                return Answer(turn.replies, delivery=delivery)
         except LimitExceeded as exc:
             log.info("%s chat over the turn limit (address %s)", msg.channel, msg.address or "-")
             if msg.group and not (msg.action or text.startswith("/")):
-                return []  # group chatter was not addressed to the bot: stay quiet
-            return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
+                return Answer()  # group chatter was not addressed to the bot: stay quiet
+            replies = [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
         except HelpdeskError as exc:
             self._count_failed_turn(msg, now)
-            return [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
+            replies = [Reply(t(exc.key, self._lang(msg), **exc.params), kind="error")]
         except Exception:
             log.exception("conversation turn failed (channel=%s)", msg.channel)
             self._count_failed_turn(msg, now)
-            return [Reply(t("error.generic", self._lang(msg)))]
+            replies = [Reply(t("error.generic", self._lang(msg)))]
+        return self._recorded(Answer(replies), record)
+
+    def _recorded(self, answer: Answer, record: Record | None) -> Answer:
+        """A turn that wrote nothing: its replies are recorded on their own."""
+        if record is not None and answer.replies:
+            try:
+                with session_scope(self.engine) as session:
+                    record(session, answer.replies)
+            except Exception:
+                log.exception("recording the replies of a turn that wrote nothing")
+        return answer
+
+    def mark_sent(self, answer: Answer, sent: int) -> None:
+        """The first `sent` of the answer's replies reached the chat: a re-run of the
+        delivery will not send them again. Inside an inbox run this is only noted, and
+        written with the run's end (storage.inbound.collecting)."""
+        if answer.delivery is not None and sent > answer.sent:
+            channel, key = answer.delivery
+            note_sent(self.engine, channel, key, sent, len(answer.replies))
+            answer.sent = sent
 
     def _limit_key(self, msg: Incoming) -> str:
         return f"{msg.channel}:{self._key(msg)}"

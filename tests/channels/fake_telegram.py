@@ -71,6 +71,10 @@ class FakeBotApi:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
+        #: (method, chat id, calls still to let through before the one held)
+        self._holds: list[list[Any]] = []
+        self.held = threading.Event()
+        self._release: asyncio.Event | None = None
         self._updates: list[dict[str, Any]] = []
         self._served_offset = 0
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
@@ -104,6 +108,7 @@ class FakeBotApi:
 
     async def _start_site(self) -> None:
         self._new_update = asyncio.Event()
+        self._release = asyncio.Event()
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -138,6 +143,29 @@ class FakeBotApi:
         text = description or default.get(status, "Bad Request").format(n=retry_after)
         with self._lock:
             self._rules.append(Rule(method, status, count, retry_after, text, chat_id))
+
+    def hold(self, method: str, chat_id: int, *, after: int = 0) -> None:
+        """The call of `method` to `chat_id` after `after` others is held unanswered and
+        not delivered (`held` is set when it comes), as if the process sending it died
+        mid-request; `release` answers it with an error."""
+        with self._lock:
+            self._holds.append([method, str(chat_id), after])
+
+    def release(self) -> None:
+        if self._loop is not None and self._release is not None:
+            self._loop.call_soon_threadsafe(self._release.set)
+
+    def _held(self, method: str, params: dict[str, Any]) -> bool:
+        with self._lock:
+            for hold in self._holds:
+                if hold[0] == method and hold[1] == str(params.get("chat_id")):
+                    if hold[2] > 0:
+                        hold[2] -= 1
+                        return False
+                    self._holds.remove(hold)
+                    self.calls.append(Call(method, params, 599))
+                    return True
+        return False
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -207,6 +235,13 @@ class FakeBotApi:
             )
         method = request.match_info["method"]
         params = await self._params(request)
+        if self._held(method, params):
+            self.held.set()
+            assert self._release is not None
+            await self._release.wait()
+            return web.json_response(
+                {"ok": False, "error_code": 500, "description": "held"}, status=500
+            )
         rule = self._matching_rule(method, params)
         if rule is not None:
             with self._lock:

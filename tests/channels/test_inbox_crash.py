@@ -1,6 +1,15 @@
 """SIGKILL in the middle of work: every Telegram update our webhook acknowledged before
 the kill is processed after the restart, and none twice.
 
+Processed means the turn: one delivery id, one turn counted, every event done. The
+replies are delivered at least once, not exactly once: the Bot API takes no
+idempotency key, and a reply the fake accepted just before the SIGKILL, whose mark was
+not written yet (marks go in batches, with the done flush or the lease renewal, not in
+a commit per reply), is sent again by the restart. So the test asserts that every reply
+arrived, and that a reply came twice only in a chat whose event was still in hand
+(processing) at the kill, at most twice: bounded by the events in flight, never a
+finished one.
+
 Our real web app runs in its own process (uvicorn, the Telegram channel in webhook
 mode) against the fake Bot API, whose sendMessage is slow so that work is in flight
 when the process is killed. A second process on the same database takes over once the
@@ -10,11 +19,13 @@ first one's leases run out.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
 import signal
 import socket
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +100,13 @@ def unfinished(engine: Any) -> int:
         )
 
 
+def in_hand(engine: Any) -> set[int]:
+    """The chats whose event was being worked on (or waiting for its done mark)."""
+    with Session(engine) as s:
+        payloads = s.exec(select(InboxEvent.payload).where(InboxEvent.state == "processing"))
+        return {int(json.loads(p)["message"]["chat"]["id"]) for p in payloads}
+
+
 def test_acknowledged_updates_survive_a_kill_and_are_processed_once(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -115,6 +133,7 @@ def test_acknowledged_updates_survive_a_kill_and_are_processed_once(
         first.join(10)
         left = unfinished(engine)
         assert left > 0, "everything finished before the kill: nothing was tested"
+        in_flight = in_hand(engine)
 
         second, _ = start(db_url, api, tmp_path / "two")
         try:
@@ -143,10 +162,16 @@ def test_acknowledged_updates_survive_a_kill_and_are_processed_once(
         replies: dict[int, list[str]] = {}
         for call in api.sent():
             replies.setdefault(int(call.params["chat_id"]), []).append(call.params["text"])
-        # nobody was answered twice (an answer is the article and "Apakah ini membantu?")
-        assert all(len(texts) == len(set(texts)) for texts in replies.values()), replies
-        # a reply can only be missing for a turn that committed just before the kill
-        assert len(replies) >= UPDATES - 4, (len(replies), left)
+        # everybody got the whole answer (the article and "Apakah ini membantu?"), at
+        # least once: the same question, the same replies
+        assert set(replies) == {user["id"] for user in users}
+        answers = {frozenset(texts) for texts in replies.values()}
+        assert len(answers) == 1 and len(next(iter(answers))) >= 2, answers
+        # a reply came again only where it was in flight at the kill, and only once more
+        twice = {chat for chat, texts in replies.items() if len(texts) != len(set(texts))}
+        assert twice <= in_flight, (twice, in_flight)
+        assert len(in_flight) < UPDATES  # the events in hand, not all that were waiting
+        assert all(max(Counter(texts).values()) <= 2 for texts in replies.values()), replies
     finally:
         engine.dispose()
         api.stop()

@@ -116,3 +116,31 @@ def test_the_page_links_its_favicon_and_labels(client: TestClient) -> None:
     assert 'role="log" aria-live="polite"' in page
     icon = client.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_an_answer_committed_by_a_request_that_died_is_shown_on_reload(
+    client: TestClient, helpdesk: Helpdesk
+) -> None:
+    """The request's turn commits, then the request dies before the page gets its answer
+    (the process is killed, the connection drops): the turn's lines were written in the
+    turn's own transaction, so the reload draws the answer."""
+    from bot.channels import webchat
+    from bot.core import web_sessions
+    from bot.dialogue.messages import Incoming
+    from storage.models import utcnow
+
+    sid = web_sessions.chat_key(str(client.cookies.get("hd_sid")))
+    now = utcnow()
+    msg = Incoming(channel="webchat", chat_id=sid, user_id=sid, text="/bantuan")
+    # what post_message runs in its thread; its answer never reaches the page
+    answer = helpdesk.conversations.answer(msg, now, record=webchat.recorder(sid, msg.text, now)[0])
+    assert answer.replies
+    lines = client.get("/api/chat/history").json()["lines"]
+    assert [x["who"] for x in lines] == ["user"] + ["bot"] * len(answer.replies)
+    assert lines[0]["text"] == "/bantuan"
+    assert lines[1]["text"] == answer.replies[0].text
+    # a refused turn (rolled back) is recorded on its own, as before
+    bad = Incoming(channel="webchat", chat_id=sid, user_id=sid, action="svc:no-such-service")
+    refused = helpdesk.conversations.answer(bad, now, record=webchat.recorder(sid, "X", now)[0])
+    lines = client.get("/api/chat/history").json()["lines"]
+    assert lines[-1]["text"] == refused.replies[-1].text

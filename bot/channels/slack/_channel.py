@@ -49,8 +49,9 @@ from bot.channels.slack._transport import SlackTransport, retry_handlers
 from bot.core.ticket_states import NUMBER
 from bot.dialogue.engine import COMMANDS
 from bot.dialogue.messages import Choice, Incoming, Reply
+from bot.dialogue.owed import Answer
 from bot.i18n import t
-from bot.intake import Intake
+from bot.intake import Intake, check_lease
 from bot.runtime import Helpdesk
 from storage.inbox import Arrival
 
@@ -241,7 +242,8 @@ class SlackChannel:
         text: str | None = None,
         action: str | None = None,
         name: str | None = None,
-    ) -> list[Reply]:
+    ) -> Answer:
+        """A turn; on a re-run of its delivery, what it still owes (sent by `answer`)."""
         delivery = _DELIVERY.get()
         if delivery is not None and action is not None:
             delivery = f"{delivery}:{action}"  # a command's cancel-then-ask is two turns
@@ -255,7 +257,7 @@ class SlackChannel:
             group=where.group,
             dedupe_key=delivery,
         )
-        return await asyncio.to_thread(self.conversations.handle, msg)
+        return await asyncio.to_thread(self.conversations.answer, msg)
 
     async def first_delivery(self, body: dict[str, Any]) -> bool:
         """Slack retries an event it thinks we missed (X-Slack-Retry-Num); the event_id
@@ -274,13 +276,30 @@ class SlackChannel:
         self,
         where: Where,
         user: str,
-        replies: list[Reply],
+        answer: Answer,
         *,
         respond: Respond | None = None,
         pressed: bool = False,
     ) -> None:
         """Refusals of a button press are shown to the presser only; the rest goes where
-        the turn happened."""
+        the turn happened. What is sent is marked so (one mark for the answer's one or two
+        Web API calls: a crash between them repeats the first on the re-run). A run that
+        lost its inbox lease sends nothing: the event's new holder does."""
+        if answer.unsent:
+            check_lease()
+        await self._post(where, user, answer.unsent, respond=respond, pressed=pressed)
+        if answer.delivery is not None and answer.sent < len(answer.replies):
+            await asyncio.to_thread(self.conversations.mark_sent, answer, len(answer.replies))
+
+    async def _post(
+        self,
+        where: Where,
+        user: str,
+        replies: list[Reply],
+        *,
+        respond: Respond | None = None,
+        pressed: bool = False,
+    ) -> None:
         errors = [r for r in replies if r.kind == "error"] if pressed else []
         normal = [r for r in replies if r not in errors]
         if where.mode == "ephemeral" and respond is not None:
@@ -305,7 +324,7 @@ class SlackChannel:
         choices: list[Choice] | None = None,
     ) -> None:
         reply = Reply(outcome.text, choices or [], kind="error" if outcome.error else "text")
-        await self.answer(where, user, [reply], respond=respond, pressed=True)
+        await self.answer(where, user, Answer([reply]), respond=respond, pressed=True)
 
     async def dm_where(self, user: str) -> Where:
         dm = await self.people.dm_channel(user)
@@ -351,8 +370,9 @@ class SlackChannel:
         where = await self.dm_where(user)
         text = dm_text(from_slack(strip_leading_mention(event.get("text"))))
         replies = await self.handle(where, user, text=text, name=name)
+        hinted = replies.repeated_nothing_owed  # a re-run after all was said
         await self.answer(where, user, replies)
-        if event.get("channel") and event["channel"] != where.channel:
+        if event.get("channel") and event["channel"] != where.channel and not hinted:
             lang = await asyncio.to_thread(self.people.lang, user)
             await self.client.chat_postEphemeral(
                 channel=event["channel"], user=user, **message([Reply(t("slack.mention_dm", lang))])

@@ -82,7 +82,9 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
             return
         state, _ = await asyncio.to_thread(work.conversation, ch.engine, where.chat_id)
         if state != "idle":  # a question is a new topic: leave the unfinished flow first
-            await ch.handle(where, user, action="cancel", name=name)
+            left = await ch.handle(where, user, action="cancel", name=name)
+            # its answer ("cancelled") is not shown: the question's answer follows
+            await asyncio.to_thread(ch.conversations.mark_sent, left, len(left.replies))
         replies = await ch.handle(where, user, text=rest, name=name)
     else:
         replies = await ch.handle(

@@ -27,7 +27,7 @@ from bot.channels.slack._commands import opens_modal, run_command
 from bot.core.ticket_states import requires_root_cause
 from bot.core.usecases import MIN_DESCRIPTION, MIN_NOTE, description_ok, note_ok
 from bot.i18n import t
-from bot.intake import Intake
+from bot.intake import Intake, LeaseLost
 
 
 def register(ch: SlackChannel) -> None:
@@ -135,6 +135,8 @@ async def run_stored(ch: SlackChannel, data: dict[str, Any]) -> None:
             await ch.submit_report(body, data["form"])
         elif kind == "resolve":
             await ch.submit_resolve(body, data["form"], data["meta"])
+    except LeaseLost:
+        raise  # another worker has the event now: not a handler error
     except Exception:
         ch.stats["error"] += 1
         raise

@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -38,8 +39,9 @@ from bot.core import alerts, people
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming, Reply
+from bot.dialogue.owed import Answer
 from bot.i18n import t
-from bot.intake import Intake, Unreadable
+from bot.intake import Intake, LeaseLost, Unreadable, check_lease
 from storage.db import session_scope
 from storage.inbox import Arrival
 
@@ -183,6 +185,8 @@ class Inbound:
             raise Unreadable("telegram update unreadable: empty")
         try:
             await self.process(update)
+        except LeaseLost:
+            raise  # another worker has the update now: not a handler error
         except Exception as exc:
             self.errors.append(exc)
             raise
@@ -244,9 +248,23 @@ class Inbound:
             dedupe_key=_DELIVERY.get(),
         )
 
-    def _turn(self, msg: Incoming) -> tuple[list[Reply], bool]:
-        replies = self.conversations.handle(msg)
-        return replies, msg.group and self.conversations.awaits_group_text(msg)
+    def _turn(self, msg: Incoming) -> tuple[Answer, bool]:
+        answer = self.conversations.answer(msg)
+        return answer, msg.group and self.conversations.awaits_group_text(msg)
+
+    async def _deliver(
+        self, answer: Answer, send: Callable[[int, Reply], Awaitable[object]]
+    ) -> None:
+        """Send the replies the chat has not had yet, each marked once it is out: a crash
+        in between costs at most that one reply twice, never a reply lost. A run that
+        lost its inbox lease stops: the event's new holder sends the rest."""
+        for i in range(answer.sent, len(answer.replies)):
+            check_lease()
+            await send(i, answer.replies[i])
+            await self._sent(answer, i + 1)
+
+    async def _sent(self, answer: Answer, sent: int) -> None:
+        await asyncio.to_thread(self.conversations.mark_sent, answer, sent)
 
     async def _on_message(self, message: Message) -> None:
         chat, user = message.chat, message.from_user
@@ -285,12 +303,15 @@ class Inbound:
         if command_of(message.text or "")[0] in REGISTER_COMMANDS:
             await self._tell(chat, user, "telegram.group_only")
             return
-        replies = await asyncio.to_thread(
-            self.conversations.handle, self._incoming(chat, user, text=message.text)
+        answer = await asyncio.to_thread(
+            self.conversations.answer, self._incoming(chat, user, text=message.text)
         )
-        for reply in replies:
+
+        async def send(_: int, reply: Reply) -> None:
             await self.sender.send(chat.id, shown(reply), reply.choices)
             await self.sender.attach(chat.id, reply)
+
+        await self._deliver(answer, send)
 
     async def _group_text(self, message: Message, user: User) -> None:
         chat = message.chat
@@ -298,13 +319,13 @@ class Inbound:
         if command_of(message.text or "")[0] in REGISTER_COMMANDS:
             await self._register_group(message, user, incoming)
             return
-        replies, waiting = await asyncio.to_thread(self._turn, incoming)
-        await self._send_group(chat.id, replies, waiting, incoming, reply_to=message.message_id)
+        answer, waiting = await asyncio.to_thread(self._turn, incoming)
+        await self._send_group(chat.id, answer, waiting, incoming, reply_to=message.message_id)
 
     async def _send_group(
         self,
         chat_id: int,
-        replies: list[Reply],
+        answer: Answer,
         waiting: bool,
         msg: Incoming,
         *,
@@ -313,10 +334,11 @@ class Inbound:
     ) -> None:
         """A question the operator must answer goes out with ForceReply, so the answer
         reaches the bot in privacy mode; selective, so only that operator is prompted."""
-        for i, reply in enumerate(replies):
-            if not (waiting and i == len(replies) - 1):
+
+        async def send(i: int, reply: Reply) -> None:
+            if not (waiting and i == len(answer.replies) - 1):
                 await self.sender.send(chat_id, shown(reply), reply.choices, reply_to=reply_to)
-                continue
+                return
             lang = await asyncio.to_thread(self.conversations.lang, msg)
             text = f"{shown(reply)}\n{t('telegram.reply_hint', lang)}"
             entities = None
@@ -333,6 +355,8 @@ class Inbound:
                 entities=entities,
                 force_reply=ForceReply(selective=True),
             )
+
+        await self._deliver(answer, send)
 
     async def _register_group(self, message: Message, user: User, msg: Incoming) -> None:
         chat = message.chat
@@ -397,13 +421,15 @@ class Inbound:
             return
         chat = message.chat
         msg = self._incoming(chat, user, action=query.data)
-        replies, waiting = await asyncio.to_thread(self._turn, msg)
-        if not replies and msg.dedupe_key:  # a press delivered before: answer it, change nothing
+        answer, waiting = await asyncio.to_thread(self._turn, msg)
+        if answer.repeated_nothing_owed:  # a press answered before: answer it, change nothing
             await self._answer(query)
             return
+        replies = answer.unsent
         refusal = next((r for r in replies if r.kind == "error"), None)
         if refusal is not None:  # a refusal is an alert on the presser's screen, not chat noise
             await self._answer(query, refusal.text, alert=True)
+            await self._sent(answer, len(answer.replies))
             return
         if not msg.group:
             await self._answer(query)
@@ -417,16 +443,20 @@ class Inbound:
                     log.debug(
                         "telegram keyboard of %s not removed: %s", message.message_id, exc.message
                     )
-            for reply in replies:
+
+            async def send(_: int, reply: Reply) -> None:
                 await self.sender.send(chat.id, shown(reply), reply.choices)
+
+            await self._deliver(answer, send)
         elif waiting:
             await self._answer(query)
-            await self._send_group(chat.id, replies, True, msg, mention=user)
+            await self._send_group(chat.id, answer, True, msg, mention=user)
         else:
             # In a group the alert itself is edited in place; a short answer is a toast.
             toast = "\n".join(shown(r) for r in replies)
             if utf16_len(toast) <= TOAST:
                 await self._answer(query, toast or None)
+                await self._sent(answer, len(answer.replies))
             else:
                 await self._answer(query)
-                await self._send_group(chat.id, replies, False, msg)
+                await self._send_group(chat.id, answer, False, msg)

@@ -28,7 +28,7 @@ from bot.core import notices
 from bot.dialogue.engine import Conversations
 from bot.dialogue.messages import Incoming
 from bot.i18n import t
-from bot.intake import Intake
+from bot.intake import Intake, LeaseLost, check_lease
 from storage.db import session_scope
 from storage.inbox import Arrival
 from storage.models import utcnow
@@ -151,7 +151,7 @@ class Inbound:
                 await asyncio.to_thread(self._receipt, event["status"])
             else:
                 await self._message(event["message"], event.get("name"))
-        except ReceiptTooEarly:
+        except (ReceiptTooEarly, LeaseLost):
             raise  # expected now and then: not a handler error
         except Exception as exc:
             self.errors.append(exc)
@@ -213,16 +213,20 @@ class Inbound:
             display_name=name,
             dedupe_key=f"msg:{message_id}",
         )
-        replies = await asyncio.to_thread(self.conversations.handle, incoming)
-        if not replies:
+        answer = await asyncio.to_thread(self.conversations.answer, incoming)
+        if answer.sent >= len(answer.replies):
             return
         lang = await asyncio.to_thread(self.conversations.lang, incoming)
         try:
-            for reply in replies:
-                await self.sender.send_reply(wa_id, reply, lang)
+            for i in range(answer.sent, len(answer.replies)):
+                check_lease()  # a run that lost its inbox lease leaves the rest to its holder
+                await self.sender.send_reply(wa_id, answer.replies[i], lang)
+                await asyncio.to_thread(self.conversations.mark_sent, answer, i + 1)
         except GraphError as exc:
-            # The turn is committed with this message's id: running the event again
-            # would change nothing and send nothing, so it is not raised for a retry.
+            if not exc.permanent and answer.delivery is not None:
+                # the turn is committed with its replies: the inbox's re-run of this
+                # message sends those still owed, and runs nothing again
+                raise
             log.error("whatsapp reply to …%s for %s not delivered: %s", wa_id[-4:], message_id, exc)
 
     @staticmethod
