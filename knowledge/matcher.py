@@ -35,6 +35,8 @@ from knowledge.services import DEFAULT_CATALOG, ServiceTerms, conflicts, read_ca
 DEFAULT_ANSWER = 0.75
 DEFAULT_SUGGEST = 0.35
 MAX_CHOICES = 3
+#: words of a question that are read; the rest of a longer text is not
+MAX_QUERY_WORDS = 32
 #: recent queries whose ranking is kept (Matcher.prepare)
 RANKED_KEPT = 512
 _RERANK = 12
@@ -105,25 +107,29 @@ class _Postings:
         self, n_docs: int, indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray
     ) -> None:
         self.n = n_docs
-        self.indptr = indptr.tolist()
+        self.indptr = np.asarray(indptr, dtype=np.int64)
         self.docs = docs
         self.weights = weights
 
     def scores(
         self, term_ids: Iterable[int], qweights: Iterable[float] | None = None
     ) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        ptr = self.indptr
-        last = len(ptr) - 1
-        for j, t in enumerate(term_ids):
-            if t >= last:  # a term added after this field was built
-                continue
-            s, e = ptr[t], ptr[t + 1]
-            if s == e:
-                continue
-            w = self.weights[s:e]
-            out[self.docs[s:e]] += w if qweights is None else w * qweights[j]  # type: ignore[index]
-        return out
+        """Sum of the postings of the given terms, in one gather and one bincount:
+        no Python loop per term, so a long query costs only its postings."""
+        t = np.fromiter(term_ids, dtype=np.int64)
+        keep = (t >= 0) & (t < len(self.indptr) - 1)  # a term added after this field was built
+        t = t[keep]
+        start, end = self.indptr[t], self.indptr[t + 1]
+        lens = end - start
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(self.n, dtype=np.float32)
+        pos = np.repeat(start - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        w = self.weights[pos]
+        if qweights is not None:
+            qw = np.fromiter(qweights, dtype=np.float32)[keep]
+            w = w * np.repeat(qw, lens)
+        return np.bincount(self.docs[pos], weights=w, minlength=self.n).astype(np.float32)
 
 
 def _coo(
@@ -195,6 +201,50 @@ class _Cosine:
         return self.post.scores(ids, q)
 
 
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class _Neighbours:
+    """Indexed words within one deletion on each side of a word (symmetric-delete
+    lookup, as SymSpell does): the words a typo of it can be, found with a few
+    dictionary lookups instead of a scan of the vocabulary. One deletion each side
+    covers one substitution, transposition, insertion or deletion, which is what
+    a similarity of 80 allows at the lengths where typos are worth correcting.
+    """
+
+    def __init__(self, words: Iterable[str], parent: _Neighbours | None = None) -> None:
+        self.by_key: dict[str, list[str]] = dict(parent.by_key) if parent else {}
+        #: insertion order of the words, so ties go to the word indexed first
+        self.rank: dict[str, int] = dict(parent.rank) if parent else {}
+        for w in words:
+            if len(w) < 3 or w in self.rank:
+                continue
+            self.rank[w] = len(self.rank)
+            for key in (w, *_deletes(w)):
+                # a new list, never the parent's: the parent index stays as it was
+                self.by_key[key] = [*self.by_key.get(key, ()), w]
+
+    def with_words(self, words: Iterable[str]) -> _Neighbours:
+        return _Neighbours(words, self)
+
+    def candidates(self, word: str) -> list[str]:
+        """Words at most one character longer or shorter that share a deletion
+        neighbourhood with ``word``, shortest first, then in indexing order."""
+        got: set[str] = set()
+        by_key = self.by_key
+        for key in (word, *_deletes(word)):
+            got.update(by_key.get(key, ()))
+        rank = self.rank
+        return sorted(
+            (w for w in got if abs(len(w) - len(word)) <= 1), key=lambda w: (len(w), rank[w])
+        )
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
 def _family(article: Article) -> str:
     suffix = f"-{article.lang}"
     return article.id[: -len(suffix)] if article.id.endswith(suffix) else article.id
@@ -263,6 +313,8 @@ class _Index:
         self.pool = bm25_field(pooled, self.idf)
         self.ans = bm25_field(answers, self.idf)
         self.chars = _Cosine([" ".join(c).split() for c in self.phr_clean])
+        #: each phrasing's words in sorted order, for token_sort_ratio at query time
+        self.phr_sorted = [[_sorted_words(p) for p in c] for c in self.phr_clean]
         self.owner = np.asarray(owner, dtype=np.int32)
         emb = default_embedder()
         self.sem = (
@@ -279,9 +331,7 @@ class _Index:
         # reduceat needs the first phrasing of each article.
         counts = np.bincount(self.owner, minlength=len(articles)) if owner else np.zeros(0, int)
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.vocab_by_len: dict[int, list[str]] = {}
-        for t in self.vocab:
-            self.vocab_by_len.setdefault(len(t), []).append(t)
+        self.near = _Neighbours(self.vocab)
         self.learned_owner = np.zeros(0, dtype=np.int64)
         self.learned: _Postings | None = None
         self.learned_docs: list[list[int]] = []
@@ -305,9 +355,7 @@ class _Index:
         if len(new.vocab) > len(self.idf):
             extra = np.full(len(new.vocab) - len(self.idf), self.max_idf, dtype=np.float32)
             new.idf = np.concatenate([self.idf, extra])
-            new.vocab_by_len = {n: list(ws) for n, ws in self.vocab_by_len.items()}
-            for t in list(new.vocab)[len(self.idf) :]:
-                new.vocab_by_len.setdefault(len(t), []).append(t)
+            new.near = self.near.with_words(list(new.vocab)[len(self.idf) :])
         new.learned_docs = [*self.learned_docs, ids]
         new.learned_owner = np.append(self.learned_owner, i)
         new.learned = bm25_field(new.learned_docs, new.idf)
@@ -316,6 +364,8 @@ class _Index:
         new.articles[i] = replace(art, alternates=(*art.alternates, phrasing))
         new.phr_clean = list(self.phr_clean)
         new.phr_clean[i] = [*self.phr_clean[i], " ".join(words)]
+        new.phr_sorted = list(self.phr_sorted)
+        new.phr_sorted[i] = [*self.phr_sorted[i], _sorted_words(" ".join(words))]
         new.terms = list(self.terms)
         new.terms[i] = self.terms[i].union(ids)
         new.words = list(self.words)
@@ -396,8 +446,7 @@ class Matcher:
             if t in idx.vocab or len(t) < 4 or t.isdigit():
                 out.append(t)
                 continue
-            cands = [w for n in range(len(t) - 1, len(t) + 2) for w in idx.vocab_by_len.get(n, ())]
-            best = process.extractOne(t, cands, scorer=fuzz.ratio, score_cutoff=80)
+            best = process.extractOne(t, idx.near.candidates(t), scorer=fuzz.ratio, score_cutoff=80)
             out.append(best[0] if best else t)
         return out
 
@@ -465,6 +514,11 @@ class Matcher:
     def _rank_afresh(self, idx: _Index, text: str, k: int) -> _Ranked | None:
         if not idx.articles:
             return None
+        # A chat question is a sentence or two; past that (a pasted log or mail) the
+        # rest adds cost in proportion and little meaning, so the time per query is bounded.
+        words = text.split()
+        if len(words) > MAX_QUERY_WORDS:
+            text = " ".join(words[:MAX_QUERY_WORDS])
         qwords, qtoks = self.normalizer.analyse(text)
         terms = list(dict.fromkeys(self._query_terms(idx, qtoks)))
         if not terms:
@@ -500,7 +554,8 @@ class Matcher:
         sel = raw
         if idx.sem is not None:
             qids, qvec, qcover = idx.sem.encode_query(text)
-            cent = idx.sem.centroids @ qvec
+            # einsum keeps the product on this thread (see semantic.calling_thread_product)
+            cent = np.einsum("ij,j->i", idx.sem.centroids, qvec)
             mu, sd = float(cent.mean()), float(cent.std()) + 1e-6
             cent = (cent - mu) / sd * qcover
             sel = raw + _SEL_SEM * cent
@@ -509,10 +564,14 @@ class Matcher:
         top = top[sel[top] > 0]
         if len(top) == 0:
             return top, np.zeros((0, len(_RANK_W)))
-        qclean = " ".join(qwords)
-        fz = np.array(
-            [max(fuzz.token_sort_ratio(qclean, p) for p in idx.phr_clean[i]) / 100 for i in top]
-        )
+        # token_sort_ratio is ratio on sorted words: the phrasings are kept sorted, so
+        # one C call scores all the candidates' phrasings.
+        sorted_phr = idx.phr_sorted
+        choices = [p for i in top for p in sorted_phr[i]]
+        sizes = np.fromiter((len(sorted_phr[i]) for i in top), dtype=np.int64, count=len(top))
+        qsorted = " ".join(sorted(qwords))
+        flat = process.cdist([qsorted], choices, scorer=fuzz.ratio, dtype=np.float32)[0]
+        fz = np.maximum.reduceat(flat, np.cumsum(sizes) - sizes) / 100
         semc = al_f = al_bag = np.zeros(len(top))
         if idx.sem is not None:
             semc = cent[top]
