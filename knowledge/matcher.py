@@ -28,7 +28,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.articles import Article
-from knowledge.normalize import Normalizer, guess_lang
+from knowledge.normalize import Normalizer, guess_lang, stem
+from knowledge.polarity import ArticlePolarity, Polarity, disagrees, polarity
 from knowledge.semantic import SemanticIndex, default_embedder
 from knowledge.services import DEFAULT_CATALOG, ServiceTerms, conflicts, read_catalog_terms
 
@@ -58,6 +59,9 @@ _SEL_SEM = 0.06
 #: least confidence for a question that is, word for word, one of the top article's
 #: phrasings while no other article ranks as high (a confirmed phrasing is known)
 _VERBATIM = 0.95
+#: fused score kept by an article that states plainly what the question negates, or
+#: the reverse (knowledge.polarity)
+_POLARITY = 0.5
 #: fused score kept by an article of another service than the one the question names
 _CONFLICT = 0.5
 # Logistic weights over (bias, score, margin, coverage, fuzzy, log query length,
@@ -282,11 +286,16 @@ class _Index:
         pooled: list[list[int]] = []
         self.phr_clean: list[list[str]] = []
         phr_toks: list[frozenset[str]] = []
+        stop = norm.stopwords
+        #: per article, the phrasings' polarity of each word (see knowledge.polarity)
+        self.polarity: list[ArticlePolarity] = []
         for i, a in enumerate(articles):
             cleaned, pool = [], []
             seen: set[str] = set()
+            pols: list[Polarity] = []
             for p in a.phrasings:
                 words, toks = analyse(p)
+                pols.append(polarity(words, stop, stem))
                 seen.update(toks)
                 ids = [vid(t, len(self.vocab)) for t in toks]
                 phr_docs.append(ids)
@@ -294,6 +303,7 @@ class _Index:
                 owner.append(i)
                 cleaned.append(" ".join(words))
             self.phr_clean.append(cleaned)
+            self.polarity.append(ArticlePolarity.of(pols))
             pooled.append(pool)
             phr_toks.append(frozenset(seen))
         answer_toks = [analyse(a.answer)[1][:200] for a in articles]
@@ -364,6 +374,8 @@ class _Index:
         new.articles[i] = replace(art, alternates=(*art.alternates, phrasing))
         new.phr_clean = list(self.phr_clean)
         new.phr_clean[i] = [*self.phr_clean[i], " ".join(words)]
+        new.polarity = list(self.polarity)
+        new.polarity[i] = self.polarity[i].with_phrasing(polarity(words, norm.stopwords, stem))
         new.phr_sorted = list(self.phr_sorted)
         new.phr_sorted[i] = [*self.phr_sorted[i], _sorted_words(" ".join(words))]
         new.terms = list(self.terms)
@@ -376,7 +388,7 @@ class _Index:
 
 
 #: a query's terms, their vocabulary ids and IDF, its IDF mass, candidates, components
-_Ranked = tuple[list[str], list[int], list[float], float, np.ndarray, np.ndarray]
+_Ranked = tuple[list[str], list[int], list[float], float, np.ndarray, np.ndarray, Polarity]
 
 
 class Matcher:
@@ -463,8 +475,13 @@ class Matcher:
         ranked = self._rank(idx, text, k)
         if ranked is None:
             return [], np.zeros((0, 5))
-        terms, ids, term_idf, qmass, top, comps = ranked
+        terms, ids, term_idf, qmass, top, comps, qpol = ranked
         fused = comps @ np.asarray(_RANK_W)
+        if qpol.negated or qpol.asserted:
+            flip = np.fromiter(
+                (disagrees(qpol, idx.polarity[int(i)]) for i in top), dtype=bool, count=len(top)
+            )
+            fused = np.where(flip, fused * _POLARITY, fused)
         named = idx.services.named(terms)
         if named:
             clash = np.fromiter(
@@ -532,7 +549,15 @@ class Matcher:
             return None
         top.setflags(write=False)
         comps.setflags(write=False)
-        return terms, ids, term_idf, qmass, top, comps
+        return (
+            terms,
+            ids,
+            term_idf,
+            qmass,
+            top,
+            comps,
+            polarity(qwords, self.normalizer.stopwords, stem),
+        )
 
     @staticmethod
     def _candidates(
