@@ -31,7 +31,14 @@ from knowledge.articles import Article
 from knowledge.normalize import Normalizer, guess_lang, stem
 from knowledge.polarity import ArticlePolarity, Polarity, disagrees, polarity
 from knowledge.semantic import SemanticIndex, default_embedder
-from knowledge.services import DEFAULT_CATALOG, ServiceTerms, conflicts, read_catalog_terms
+from knowledge.services import (
+    DEFAULT_CATALOG,
+    ServiceTerms,
+    conflicts,
+    other_app,
+    read_catalog_apps,
+    read_catalog_terms,
+)
 
 DEFAULT_ANSWER = 0.75
 DEFAULT_SUGGEST = 0.35
@@ -65,14 +72,18 @@ _POLARITY = 0.5
 #: fused score kept by an article of another service than the one the question names
 _CONFLICT = 0.5
 # Logistic weights over (bias, score, margin, coverage, fuzzy, log query length,
-# margin relative to the score): a logistic fit of "top answer right" with equal
-# weight per set (stackfaq, clinc150, the Indonesian set) and wrong answers and
-# unanswerable questions counted three times (a wrong confident answer costs more
-# than a choice). The relative margin makes the threshold mean the same on
-# knowledge bases of different sizes, where scores themselves do not. No
-# per-set rescaling; left-one-set-out figures come from
-# scripts/fit_faq_calibration.py, which refits these.
-_CALIB = (-6.395, 1.207, 4.29, 2.519, 1.027, 1.228, 5.656)
+# margin relative to the score, IDF share of the question's words that other
+# articles use but this one does not): a logistic fit of "top answer right" with
+# equal weight per set (stackfaq, clinc150, the Indonesian set) and wrong answers
+# and unanswerable questions counted five times (a wrong confident answer costs
+# more than a choice; at three times the fit left out clinc150 answered 3.3 %
+# wrongly). The relative margin makes the threshold mean the same on knowledge
+# bases of different sizes, where scores themselves do not. No per-set
+# rescaling; left-one-set-out figures come from scripts/fit_faq_calibration.py
+# (--neg 5), which refits these.
+_CALIB = (-6.495, 1.016, 4.331, 2.457, 0.861, 1.202, 5.708, -0.319)
+#: columns of Matcher.features
+N_FEATURES = 6
 
 
 @contextmanager
@@ -409,6 +420,7 @@ class Matcher:
         self.default_lang = default_lang
         self.normalizer = Normalizer(slang_path)
         self._catalog = read_catalog_terms(catalog_path)
+        self._apps = read_catalog_apps(catalog_path)
         self._cache: dict[str, _Analysed] = {}
         self._lock = threading.Lock()
         #: the language-independent ranking of recent queries, by (index, text, k)
@@ -474,7 +486,7 @@ class Matcher:
         idx = idx or self._index
         ranked = self._rank(idx, text, k)
         if ranked is None:
-            return [], np.zeros((0, 5))
+            return [], np.zeros((0, N_FEATURES))
         terms, ids, term_idf, qmass, top, comps, qpol = ranked
         fused = comps @ np.asarray(_RANK_W)
         if qpol.negated or qpol.asserted:
@@ -483,9 +495,19 @@ class Matcher:
             )
             fused = np.where(flip, fused * _POLARITY, fused)
         named = idx.services.named(terms)
-        if named:
+        ext = self.normalizer.external
+        others = [t for t in terms if t in ext]
+        if others:  # "wa web": "web" is part of the app's name, not our web site
+            kinds = frozenset().union(*(ext[t] for t in others))
+            named = {t: s for t, s in named.items() if t not in kinds}
+        if named or others:
+            arts, words, apps = idx.articles, idx.words, self._apps
             clash = np.fromiter(
-                (conflicts(named, idx.articles[int(i)].service, idx.words[int(i)]) for i in top),
+                (
+                    conflicts(named, arts[int(i)].service, words[int(i)])
+                    or other_app(others, named, arts[int(i)].service, apps, words[int(i)])
+                    for i in top
+                ),
                 dtype=bool,
                 count=len(top),
             )
@@ -498,14 +520,18 @@ class Matcher:
         top, shown, fused, fz = top[order], shown[order], fused[order], fz[order]
         second = fused[1] if len(fused) > 1 else 0.0
         margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
-        cover = np.array(
-            [
-                sum(w for t, w in zip(ids, term_idf, strict=True) if t in idx.terms[i]) / qmass
-                for i in top
-            ]
+        # per candidate x query term: does the article use the term? Known terms it
+        # does not use are words another article explains: the question may be about
+        # another object than this article's ("wa web" vs the ministry's own site).
+        idf = np.asarray(term_idf)
+        has = np.array([[t in idx.terms[i] for t in ids] for i in top], dtype=bool).reshape(
+            len(top), len(ids)
         )
+        known = np.asarray(ids) >= 0
+        cover = has @ idf / qmass
+        elsewhere = (~has & known) @ idf / qmass
         qlen = np.full(len(top), math.log1p(len(terms)))
-        return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen])
+        return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen, elsewhere])
 
     def prepare(self, text: str) -> None:
         """Do a query's expensive, language-independent part now and keep it for a
@@ -568,9 +594,14 @@ class Matcher:
         norm = qmass * (_K1 + 1)
         phr = idx.phr.scores(known)
         best_phr = np.maximum.reduceat(phr, idx.starts) if len(phr) else phr
-        if idx.learned is not None:
-            np.maximum.at(best_phr, idx.learned_owner, idx.learned.scores(known))
         pool = idx.pool.scores(known)
+        if idx.learned is not None:
+            learned = idx.learned.scores(known)
+            np.maximum.at(best_phr, idx.learned_owner, learned)
+            # until the next rebuild pools it, a learned phrasing scores its article's
+            # pooled field at least as high as itself (the best-phrasing field alone
+            # carries no ranking weight)
+            np.maximum.at(pool, idx.learned_owner, learned)
         ans = idx.ans.scores(known)
         chars = idx.chars.scores(char_grams(qwords))
         raw = (1 - _W_CHAR) * (
@@ -643,7 +674,8 @@ class Matcher:
         if not top:
             return []
         relative = feats[:, 1] / np.maximum(feats[:, 0], 1e-3)
-        z = np.column_stack([feats, relative]) @ np.asarray(_CALIB[1:]) + _CALIB[0]
+        x = np.column_stack([feats[:, :5], relative, feats[:, 5:]])
+        z = x @ np.asarray(_CALIB[1:]) + _CALIB[0]
         conf = 1 / (1 + np.exp(-z))
         if feats[0, 3] >= 0.999 and feats[0, 1] > 0:
             conf[0] = max(conf[0], _VERBATIM)
