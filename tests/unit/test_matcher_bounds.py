@@ -1,0 +1,28 @@
+"""What keeps a query's cost bounded: the words read, and typo lookup by deletions."""
+
+from __future__ import annotations
+
+from knowledge import Article, Matcher
+from knowledge.matcher import MAX_QUERY_WORDS
+
+KB = [
+    Article("vpn", "VPN tidak bisa tersambung dari rumah", (), "1. Periksa internet."),
+    Article("printer", "Printer tidak bisa mencetak", (), "1. Periksa kabel."),
+]
+
+
+def test_a_long_text_is_read_up_to_the_cap() -> None:
+    m = Matcher(KB, catalog_path=None)
+    pasted = " ".join(["lorem"] * MAX_QUERY_WORDS) + " printer tidak bisa mencetak" * 100
+    # the question first, a pasted wall of text after it: only the question is read
+    assert m.search(f"vpn ga konek dari rumah {pasted}", k=1)[0].article.id == "vpn"
+    # words past the cap are not read at all
+    late = " ".join(["lorem"] * MAX_QUERY_WORDS) + " printer tidak bisa mencetak"
+    assert m.search(late, k=1) == []
+
+
+def test_typo_of_a_learned_word_is_corrected() -> None:
+    m = Matcher(KB, catalog_path=None)
+    m.add_alternate("vpn", "fortigate menolak sambungan")
+    assert m.search("fortigte menolak", k=1)[0].article.id == "vpn"  # one transposition
+    assert m.search("fortigatte menolak", k=1)[0].article.id == "vpn"  # one insertion
