@@ -516,11 +516,9 @@ class Matcher:
         shown = top.copy()
         order = self._one_per_family(
             idx, shown, np.argsort(-fused), lang or guess_lang(text) or self.default_lang
-        )
-        # the runner-up sets the margin even when only the best one is asked for
-        second = float(fused[order[1]]) if len(order) > 1 else 0.0
-        order = order[:k]
+        )[:k]
         top, shown, fused, fz = top[order], shown[order], fused[order], fz[order]
+        second = fused[1] if len(fused) > 1 else 0.0
         margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
         # per candidate x query term: does the article use the term? Known terms it
         # does not use are words another article explains: the question may be about

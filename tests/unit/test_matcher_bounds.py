@@ -26,9 +26,3 @@ def test_typo_of_a_learned_word_is_corrected() -> None:
     m.add_alternate("vpn", "fortigate menolak sambungan")
     assert m.search("fortigte menolak", k=1)[0].article.id == "vpn"  # one transposition
     assert m.search("fortigatte menolak", k=1)[0].article.id == "vpn"  # one insertion
-
-
-def test_confidence_does_not_depend_on_how_many_are_asked_for() -> None:
-    m = Matcher(KB, catalog_path=None)
-    one = m.search("printer ga bisa ngeprint", k=1)[0].score
-    assert one == m.search("printer ga bisa ngeprint", k=3)[0].score
