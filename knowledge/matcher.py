@@ -16,7 +16,7 @@ import copy
 import gc
 import math
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -30,7 +30,7 @@ from rapidfuzz import fuzz, process
 from knowledge.articles import Article
 from knowledge.normalize import Normalizer, guess_lang, stem
 from knowledge.polarity import ArticlePolarity, Polarity, disagrees, polarity
-from knowledge.semantic import SemanticIndex, default_embedder
+from knowledge.semantic import SemanticIndex, calling_thread_matvec, default_embedder
 from knowledge.services import (
     DEFAULT_CATALOG,
     ServiceTerms,
@@ -131,7 +131,11 @@ class _Postings:
     ) -> np.ndarray:
         """Sum of the postings of the given terms, in one gather and one bincount:
         no Python loop per term, so a long query costs only its postings."""
-        t = np.fromiter(term_ids, dtype=np.int64)
+        t = (
+            np.asarray(term_ids, dtype=np.int64)
+            if isinstance(term_ids, np.ndarray)
+            else (np.fromiter(term_ids, dtype=np.int64))
+        )
         keep = (t >= 0) & (t < len(self.indptr) - 1)  # a term added after this field was built
         t = t[keep]
         start, end = self.indptr[t], self.indptr[t + 1]
@@ -142,7 +146,7 @@ class _Postings:
         pos = np.repeat(start - (np.cumsum(lens) - lens), lens) + np.arange(total)
         w = self.weights[pos]
         if qweights is not None:
-            qw = np.fromiter(qweights, dtype=np.float32)[keep]
+            qw = np.asarray(qweights, dtype=np.float32)[keep]
             w = w * np.repeat(qw, lens)
         return np.bincount(self.docs[pos], weights=w, minlength=self.n).astype(np.float32)
 
@@ -208,10 +212,10 @@ class _Cosine:
         )
 
     def scores(self, grams: Sequence[str]) -> np.ndarray:
-        counts = Counter(g for g in grams if g in self.vocab)
-        ids = [self.vocab[g] for g in counts]
-        q = np.asarray([(1 + math.log(c)) for c in counts.values()], dtype=np.float32)
-        q = q * self.idf[ids] if ids else q
+        vocab = self.vocab
+        known = np.fromiter((vocab.get(g, -1) for g in grams), dtype=np.int64, count=len(grams))
+        ids, counts = np.unique(known[known >= 0], return_counts=True)
+        q = (1 + np.log(counts)).astype(np.float32) * self.idf[ids]
         q = q / (float(np.sqrt((q * q).sum())) or 1.0)
         return self.post.scores(ids, q)
 
@@ -610,8 +614,7 @@ class Matcher:
         sel = raw
         if idx.sem is not None:
             qids, qvec, qcover = idx.sem.encode_query(text)
-            # einsum keeps the product on this thread (see semantic.calling_thread_product)
-            cent = np.einsum("ij,j->i", idx.sem.centroids, qvec)
+            cent = calling_thread_matvec(idx.sem.centroids, qvec)
             mu, sd = float(cent.mean()), float(cent.std()) + 1e-6
             cent = (cent - mu) / sd * qcover
             sel = raw + _SEL_SEM * cent

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -325,14 +326,16 @@ class SemanticIndex:
         seg_len = np.concatenate([b[1] for b in blocks])
         is_ans = np.concatenate([b[2] for b in blocks])
         uniq, inv = np.unique(flat, return_inverse=True)  # gather each table row once
-        sim = calling_thread_product(self.emb.unit[q], self.emb.unit[uniq])[:, inv]
+        sim_u = calling_thread_product(self.emb.unit[q], self.emb.unit[uniq])
+        best_q = sim_u.max(axis=0)  # per distinct article token, its best query token
+        sim = sim_u[:, inv]  # query tokens x article tokens
         starts = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
         seg_max = np.maximum.reduceat(
             sim, starts, axis=1
         )  # per query token, best match in each segment
         recall = qw @ seg_max
         tw = self.tw[flat]
-        prec = np.add.reduceat(sim.max(axis=0) * tw, starts) / np.maximum(
+        prec = np.add.reduceat(best_q[inv] * tw, starts) / np.maximum(
             np.add.reduceat(tw, starts), 1e-9
         )
         f = np.where(is_ans, -1.0, 2 * recall * prec / np.maximum(recall + prec, 1e-9))
@@ -357,6 +360,17 @@ class SemanticIndex:
 _ONE_THREAD_MACS = 262_144
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (taskset, cgroups)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+#: BLAS sizes its thread pool at load time from the CPUs this process may use
+_ONE_CPU = _cpus() == 1
+
+
 def calling_thread_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b.T`` computed in column blocks small enough for BLAS to keep on this thread.
 
@@ -367,12 +381,18 @@ def calling_thread_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     rows, dim = a.shape
     cols = max(1, _ONE_THREAD_MACS // max(rows * dim, 1) - 1)
-    if len(b) <= cols:
+    if len(b) <= cols or _ONE_CPU:  # on one CPU, BLAS has no threads to start
         return a @ b.T
     out = np.empty((rows, len(b)), dtype=np.result_type(a, b))
     for s in range(0, len(b), cols):
         np.matmul(a, b[s : s + cols].T, out=out[:, s : s + cols])
     return out
+
+
+def calling_thread_matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``m @ v`` on this thread: BLAS when it has no threads, einsum otherwise
+    (BLAS would hand a product of 5,000 rows to threads; see above)."""
+    return m @ v if _ONE_CPU else np.einsum("ij,j->i", m, v)
 
 
 def _empty_ids() -> np.ndarray:
