@@ -35,11 +35,12 @@ CONTRASTS = frozenset(str.split("tapi tetapi namun padahal but however"))
 #: a goal follows: what is negated after it is wished for, not happening
 PURPOSES = frozenset(str.split("biar agar supaya so prevent avoid jangan"))
 #: negating these states a wish or a need ("don't want", "ga perlu"), not a fault
-WISHES = frozenset(str.split("want like need wish ingin perlu butuh pengen pingin mau"))
+#: ("tidak mau" is not among them: of a device it says "won't", "printer ga mau nyetak")
+WISHES = frozenset(str.split("want like need wish ingin perlu butuh pengen pingin"))
 #: words between a negator and what it negates ("tidak BISA dibuka", "can NOT be opened")
 MODALS = frozenset(
     str.split(
-        "bisa dapat boleh sempat pernah lagi juga mampu ada sih kok pun "
+        "bisa dapat mau boleh sempat pernah lagi juga mampu ada sih kok pun "
         "can could will would be able to is are was were been do does did get got"
     )
 )

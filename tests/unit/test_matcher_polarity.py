@@ -85,6 +85,10 @@ def test_negator_reaches_past_modals() -> None:
     assert read("it doesn't open") == ({"open"}, set())
 
 
+def test_a_device_that_wont_is_a_fault() -> None:
+    assert read("printer ga mau nyetak") == ({stem("cetak")}, set())
+
+
 def test_sudah_and_a_contrast_assert() -> None:
     neg, asserted = read("wifi nyambung tapi ga ada internet")
     assert stem("sambung") in asserted and "wifi" in asserted
