@@ -8,6 +8,10 @@ ranks them with rapidfuzz similarity and meaning from static token vectors
 (knowledge/semantic.py: rephrasings that share few words), and
 the resulting confidence is a logistic mapping of general features (score,
 margin to the runner-up, share of the query explained) rather than a raw score.
+Before that, an article that disagrees with the question keeps only part of its
+score: about the service the question names (knowledge/services.py), about what
+it negates or asserts (knowledge/polarity.py), or because the question is about
+another organisation's app (knowledge/external.txt) and the article about ours.
 """
 
 from __future__ import annotations
