@@ -395,6 +395,11 @@ def calling_thread_matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
     return m @ v if _ONE_CPU else np.einsum("ij,j->i", m, v)
 
 
+def calling_thread_rowsum(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``w @ rows`` (a weighted sum of rows) on this thread, as calling_thread_matvec."""
+    return w @ rows if _ONE_CPU else np.einsum("i,ij->j", w, rows)
+
+
 def _empty_ids() -> np.ndarray:
     return np.zeros(0, dtype=np.int64)
 

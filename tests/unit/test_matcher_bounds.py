@@ -26,3 +26,23 @@ def test_typo_of_a_learned_word_is_corrected() -> None:
     m.add_alternate("vpn", "fortigate menolak sambungan")
     assert m.search("fortigte menolak", k=1)[0].article.id == "vpn"  # one transposition
     assert m.search("fortigatte menolak", k=1)[0].article.id == "vpn"  # one insertion
+
+
+def test_dense_rows_of_common_ngrams_score_as_the_postings_do() -> None:
+    import random
+
+    import numpy as np
+
+    from knowledge.matcher import _Cosine, char_grams
+
+    rng = random.Random(5)
+    words = ["printer", "jaringan", "sandi", "akun", "surel", "vpn", "laptop", "tinta", "wifi"]
+    docs = [
+        [rng.choice(words) + rng.choice(["", "nya", "an"]) for _ in range(6)] for _ in range(1500)
+    ]
+    cos = _Cosine(docs)
+    assert len(cos.post.dense) > 0  # common n-grams went dense
+    grams = char_grams(["printernya", "ga", "bisa", "wifi", "kantor"])
+    with_dense = cos.scores(grams)
+    cos.post.dense = cos.post.dense[:0]  # the same field, postings only
+    np.testing.assert_allclose(with_dense, cos.scores(grams), rtol=1e-5, atol=1e-6)
