@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowledge import Article, Matcher
 from knowledge.matcher import MAX_QUERY_WORDS
 
@@ -46,3 +48,30 @@ def test_dense_rows_of_common_ngrams_score_as_the_postings_do() -> None:
     with_dense = cos.scores(grams)
     cos.post.dense = cos.post.dense[:0]  # the same field, postings only
     np.testing.assert_allclose(with_dense, cos.scores(grams), rtol=1e-5, atol=1e-6)
+
+
+def test_products_on_the_calling_thread_equal_the_plain_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    from knowledge import semantic
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((15, 256)).astype(np.float32)
+    b = rng.standard_normal((900, 256)).astype(np.float32)
+    m = rng.standard_normal((3000, 256)).astype(np.float32)
+    for one_cpu in (True, False):  # one call, or blocks below BLAS's thread threshold
+        monkeypatch.setattr(semantic, "_ONE_CPU", one_cpu)
+        np.testing.assert_allclose(
+            semantic.calling_thread_product(a, b), a @ b.T, rtol=1e-4, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            semantic.calling_thread_matvec(m, a[0]), m @ a[0], rtol=1e-4, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            semantic.calling_thread_rowsum(b[:20], np.ones(20, np.float32)),
+            b[:20].sum(axis=0),
+            rtol=1e-4,
+            atol=1e-4,
+        )
