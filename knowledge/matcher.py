@@ -8,6 +8,10 @@ ranks them with rapidfuzz similarity and meaning from static token vectors
 (knowledge/semantic.py: rephrasings that share few words), and
 the resulting confidence is a logistic mapping of general features (score,
 margin to the runner-up, share of the query explained) rather than a raw score.
+Before that, an article that disagrees with the question keeps only part of its
+score: about the service the question names (knowledge/services.py), about what
+it negates or asserts (knowledge/polarity.py), or because the question is about
+another organisation's app (knowledge/external.txt) and the article about ours.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import copy
 import gc
 import math
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,16 +32,36 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.articles import Article
-from knowledge.normalize import Normalizer, guess_lang
-from knowledge.semantic import SemanticIndex, default_embedder
-from knowledge.services import DEFAULT_CATALOG, ServiceTerms, conflicts, read_catalog_terms
+from knowledge.normalize import Normalizer, guess_lang, stem
+from knowledge.polarity import ArticlePolarity, Polarity, disagrees, polarity
+from knowledge.semantic import (
+    SemanticIndex,
+    calling_thread_matvec,
+    calling_thread_rowsum,
+    default_embedder,
+)
+from knowledge.services import (
+    DEFAULT_CATALOG,
+    ServiceTerms,
+    conflicts,
+    other_app,
+    read_catalog_apps,
+    read_catalog_terms,
+)
 
 DEFAULT_ANSWER = 0.75
 DEFAULT_SUGGEST = 0.35
 MAX_CHOICES = 3
+#: words of a question that are read; the rest of a longer text is not
+MAX_QUERY_WORDS = 32
 #: recent queries whose ranking is kept (Matcher.prepare)
 RANKED_KEPT = 512
 _RERANK = 12
+# Character n-grams in more than a tenth of the articles are kept as dense rows,
+# from 1,000 articles on: the 512 commonest at most, and at most 4 million cells
+# (16 MB; 10 MB at 5,000 articles).
+_DENSE_SHARE, _DENSE_MAX_TERMS, _DENSE_MIN_DOCS = 0.1, 512, 1000
+_DENSE_MAX_CELLS = 4_000_000
 _K1, _B = 1.2, 0.75
 # Candidate selection: BM25 field mix, character n-grams, and the centroid z-score.
 _W_PHR, _W_POOL, _W_ANS = 0.5, 0.3, 0.4
@@ -56,17 +80,24 @@ _SEL_SEM = 0.06
 #: least confidence for a question that is, word for word, one of the top article's
 #: phrasings while no other article ranks as high (a confirmed phrasing is known)
 _VERBATIM = 0.95
+#: fused score kept by an article that states plainly what the question negates, or
+#: the reverse (knowledge.polarity)
+_POLARITY = 0.5
 #: fused score kept by an article of another service than the one the question names
 _CONFLICT = 0.5
 # Logistic weights over (bias, score, margin, coverage, fuzzy, log query length,
-# margin relative to the score): a logistic fit of "top answer right" with equal
-# weight per set (stackfaq, clinc150, the Indonesian set) and wrong answers and
-# unanswerable questions counted three times (a wrong confident answer costs more
-# than a choice). The relative margin makes the threshold mean the same on
-# knowledge bases of different sizes, where scores themselves do not. No
-# per-set rescaling; left-one-set-out figures come from
-# scripts/fit_faq_calibration.py, which refits these.
-_CALIB = (-6.395, 1.207, 4.29, 2.519, 1.027, 1.228, 5.656)
+# margin relative to the score, IDF share of the question's words that other
+# articles use but this one does not): a logistic fit of "top answer right" with
+# equal weight per set (stackfaq, clinc150, the Indonesian set) and wrong answers
+# and unanswerable questions counted five times (a wrong confident answer costs
+# more than a choice; at three times the fit left out clinc150 answered 3.3 %
+# wrongly). The relative margin makes the threshold mean the same on knowledge
+# bases of different sizes, where scores themselves do not. No per-set
+# rescaling; left-one-set-out figures come from scripts/fit_faq_calibration.py
+# (--neg 5), which refits these.
+_CALIB = (-6.495, 1.016, 4.331, 2.457, 0.861, 1.202, 5.708, -0.319)
+#: columns of Matcher.features
+N_FEATURES = 6
 
 
 @contextmanager
@@ -102,28 +133,64 @@ class _Postings:
     """
 
     def __init__(
-        self, n_docs: int, indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray
+        self,
+        n_docs: int,
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        dense_share: float | None = None,
     ) -> None:
         self.n = n_docs
-        self.indptr = indptr.tolist()
+        self.indptr = np.asarray(indptr, dtype=np.int64)
         self.docs = docs
         self.weights = weights
+        #: row in ``dense`` of each term that is in more than ``dense_share`` of the
+        #: documents (-1 for the others): summing a few dense rows costs less than
+        #: gathering and counting their long postings (common character n-grams)
+        self.dense_row = np.full(max(len(self.indptr) - 1, 0), -1, dtype=np.int64)
+        self.dense = np.zeros((0, n_docs), dtype=np.float32)
+        if dense_share is not None and n_docs >= _DENSE_MIN_DOCS:
+            lens = np.diff(self.indptr)
+            most = min(_DENSE_MAX_TERMS, _DENSE_MAX_CELLS // n_docs)
+            common = np.flatnonzero(lens > dense_share * n_docs)
+            common = common[np.argsort(-lens[common], kind="stable")[:most]]
+            self.dense_row[common] = np.arange(len(common))
+            self.dense = np.zeros((len(common), n_docs), dtype=np.float32)
+            for r, t in enumerate(common):
+                s, e = self.indptr[t], self.indptr[t + 1]
+                self.dense[r, docs[s:e]] = weights[s:e]
 
     def scores(
         self, term_ids: Iterable[int], qweights: Iterable[float] | None = None
     ) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        ptr = self.indptr
-        last = len(ptr) - 1
-        for j, t in enumerate(term_ids):
-            if t >= last:  # a term added after this field was built
-                continue
-            s, e = ptr[t], ptr[t + 1]
-            if s == e:
-                continue
-            w = self.weights[s:e]
-            out[self.docs[s:e]] += w if qweights is None else w * qweights[j]  # type: ignore[index]
-        return out
+        """Sum of the postings of the given terms, in one gather and one bincount:
+        no Python loop per term, so a long query costs only its postings."""
+        t = np.asarray(term_ids if isinstance(term_ids, np.ndarray) else list(term_ids))
+        t = t.astype(np.int64, copy=False)
+        qw = None if qweights is None else np.asarray(qweights, dtype=np.float32)
+        keep = (t >= 0) & (t < len(self.indptr) - 1)  # a term added after this field was built
+        t = t[keep]
+        qw = None if qw is None else qw[keep]
+        if len(self.dense):
+            rows = self.dense_row[t]
+            dense = rows >= 0
+            if dense.any():
+                wd = np.ones(int(dense.sum()), np.float32) if qw is None else qw[dense]
+                out = self._sparse(t[~dense], None if qw is None else qw[~dense])
+                return out + calling_thread_rowsum(self.dense[rows[dense]], wd)
+        return self._sparse(t, qw)
+
+    def _sparse(self, t: np.ndarray, qw: np.ndarray | None) -> np.ndarray:
+        start, end = self.indptr[t], self.indptr[t + 1]
+        lens = end - start
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(self.n, dtype=np.float32)
+        pos = np.repeat(start - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        w = self.weights[pos]
+        if qw is not None:
+            w = w * np.repeat(qw, lens)
+        return np.bincount(self.docs[pos], weights=w, minlength=self.n).astype(np.float32)
 
 
 def _coo(
@@ -183,16 +250,64 @@ class _Cosine:
         norms = np.sqrt(np.bincount(doc, weights=w * w, minlength=len(docs)))
         w = w / np.maximum(norms[doc], 1e-9)
         self.post = _Postings(
-            len(docs), _indptr(term, len(self.vocab)), doc.astype(np.int32), w.astype(np.float32)
+            len(docs),
+            _indptr(term, len(self.vocab)),
+            doc.astype(np.int32),
+            w.astype(np.float32),
+            dense_share=_DENSE_SHARE,
         )
 
     def scores(self, grams: Sequence[str]) -> np.ndarray:
-        counts = Counter(g for g in grams if g in self.vocab)
-        ids = [self.vocab[g] for g in counts]
-        q = np.asarray([(1 + math.log(c)) for c in counts.values()], dtype=np.float32)
-        q = q * self.idf[ids] if ids else q
+        vocab = self.vocab
+        known = np.fromiter((vocab.get(g, -1) for g in grams), dtype=np.int64, count=len(grams))
+        ids, counts = np.unique(known[known >= 0], return_counts=True)
+        q = (1 + np.log(counts)).astype(np.float32) * self.idf[ids]
         q = q / (float(np.sqrt((q * q).sum())) or 1.0)
         return self.post.scores(ids, q)
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class _Neighbours:
+    """Indexed words within one deletion on each side of a word (symmetric-delete
+    lookup, as SymSpell does): the words a typo of it can be, found with a few
+    dictionary lookups instead of a scan of the vocabulary. One deletion each side
+    covers one substitution, transposition, insertion or deletion, which is what
+    a similarity of 80 allows at the lengths where typos are worth correcting.
+    """
+
+    def __init__(self, words: Iterable[str], parent: _Neighbours | None = None) -> None:
+        self.by_key: dict[str, list[str]] = dict(parent.by_key) if parent else {}
+        #: insertion order of the words, so ties go to the word indexed first
+        self.rank: dict[str, int] = dict(parent.rank) if parent else {}
+        for w in words:
+            if len(w) < 3 or w in self.rank:
+                continue
+            self.rank[w] = len(self.rank)
+            for key in (w, *_deletes(w)):
+                # a new list, never the parent's: the parent index stays as it was
+                self.by_key[key] = [*self.by_key.get(key, ()), w]
+
+    def with_words(self, words: Iterable[str]) -> _Neighbours:
+        return _Neighbours(words, self)
+
+    def candidates(self, word: str) -> list[str]:
+        """Words at most one character longer or shorter that share a deletion
+        neighbourhood with ``word``, shortest first, then in indexing order."""
+        got: set[str] = set()
+        by_key = self.by_key
+        for key in (word, *_deletes(word)):
+            got.update(by_key.get(key, ()))
+        rank = self.rank
+        return sorted(
+            (w for w in got if abs(len(w) - len(word)) <= 1), key=lambda w: (len(w), rank[w])
+        )
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
 
 
 def _family(article: Article) -> str:
@@ -232,11 +347,16 @@ class _Index:
         pooled: list[list[int]] = []
         self.phr_clean: list[list[str]] = []
         phr_toks: list[frozenset[str]] = []
+        stop = norm.stopwords
+        #: per article, the phrasings' polarity of each word (see knowledge.polarity)
+        self.polarity: list[ArticlePolarity] = []
         for i, a in enumerate(articles):
             cleaned, pool = [], []
             seen: set[str] = set()
+            pols: list[Polarity] = []
             for p in a.phrasings:
                 words, toks = analyse(p)
+                pols.append(polarity(words, stop, stem))
                 seen.update(toks)
                 ids = [vid(t, len(self.vocab)) for t in toks]
                 phr_docs.append(ids)
@@ -244,6 +364,7 @@ class _Index:
                 owner.append(i)
                 cleaned.append(" ".join(words))
             self.phr_clean.append(cleaned)
+            self.polarity.append(ArticlePolarity.of(pols))
             pooled.append(pool)
             phr_toks.append(frozenset(seen))
         answer_toks = [analyse(a.answer)[1][:200] for a in articles]
@@ -263,6 +384,8 @@ class _Index:
         self.pool = bm25_field(pooled, self.idf)
         self.ans = bm25_field(answers, self.idf)
         self.chars = _Cosine([" ".join(c).split() for c in self.phr_clean])
+        #: each phrasing's words in sorted order, for token_sort_ratio at query time
+        self.phr_sorted = [[_sorted_words(p) for p in c] for c in self.phr_clean]
         self.owner = np.asarray(owner, dtype=np.int32)
         emb = default_embedder()
         self.sem = (
@@ -279,9 +402,7 @@ class _Index:
         # reduceat needs the first phrasing of each article.
         counts = np.bincount(self.owner, minlength=len(articles)) if owner else np.zeros(0, int)
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.vocab_by_len: dict[int, list[str]] = {}
-        for t in self.vocab:
-            self.vocab_by_len.setdefault(len(t), []).append(t)
+        self.near = _Neighbours(self.vocab)
         self.learned_owner = np.zeros(0, dtype=np.int64)
         self.learned: _Postings | None = None
         self.learned_docs: list[list[int]] = []
@@ -305,9 +426,7 @@ class _Index:
         if len(new.vocab) > len(self.idf):
             extra = np.full(len(new.vocab) - len(self.idf), self.max_idf, dtype=np.float32)
             new.idf = np.concatenate([self.idf, extra])
-            new.vocab_by_len = {n: list(ws) for n, ws in self.vocab_by_len.items()}
-            for t in list(new.vocab)[len(self.idf) :]:
-                new.vocab_by_len.setdefault(len(t), []).append(t)
+            new.near = self.near.with_words(list(new.vocab)[len(self.idf) :])
         new.learned_docs = [*self.learned_docs, ids]
         new.learned_owner = np.append(self.learned_owner, i)
         new.learned = bm25_field(new.learned_docs, new.idf)
@@ -316,6 +435,10 @@ class _Index:
         new.articles[i] = replace(art, alternates=(*art.alternates, phrasing))
         new.phr_clean = list(self.phr_clean)
         new.phr_clean[i] = [*self.phr_clean[i], " ".join(words)]
+        new.polarity = list(self.polarity)
+        new.polarity[i] = self.polarity[i].with_phrasing(polarity(words, norm.stopwords, stem))
+        new.phr_sorted = list(self.phr_sorted)
+        new.phr_sorted[i] = [*self.phr_sorted[i], _sorted_words(" ".join(words))]
         new.terms = list(self.terms)
         new.terms[i] = self.terms[i].union(ids)
         new.words = list(self.words)
@@ -326,7 +449,7 @@ class _Index:
 
 
 #: a query's terms, their vocabulary ids and IDF, its IDF mass, candidates, components
-_Ranked = tuple[list[str], list[int], list[float], float, np.ndarray, np.ndarray]
+_Ranked = tuple[list[str], list[int], list[float], float, np.ndarray, np.ndarray, Polarity]
 
 
 class Matcher:
@@ -347,6 +470,7 @@ class Matcher:
         self.default_lang = default_lang
         self.normalizer = Normalizer(slang_path)
         self._catalog = read_catalog_terms(catalog_path)
+        self._apps = read_catalog_apps(catalog_path)
         self._cache: dict[str, _Analysed] = {}
         self._lock = threading.Lock()
         #: the language-independent ranking of recent queries, by (index, text, k)
@@ -396,8 +520,7 @@ class Matcher:
             if t in idx.vocab or len(t) < 4 or t.isdigit():
                 out.append(t)
                 continue
-            cands = [w for n in range(len(t) - 1, len(t) + 2) for w in idx.vocab_by_len.get(n, ())]
-            best = process.extractOne(t, cands, scorer=fuzz.ratio, score_cutoff=80)
+            best = process.extractOne(t, idx.near.candidates(t), scorer=fuzz.ratio, score_cutoff=80)
             out.append(best[0] if best else t)
         return out
 
@@ -413,13 +536,28 @@ class Matcher:
         idx = idx or self._index
         ranked = self._rank(idx, text, k)
         if ranked is None:
-            return [], np.zeros((0, 5))
-        terms, ids, term_idf, qmass, top, comps = ranked
+            return [], np.zeros((0, N_FEATURES))
+        terms, ids, term_idf, qmass, top, comps, qpol = ranked
         fused = comps @ np.asarray(_RANK_W)
+        if qpol.negated or qpol.asserted:
+            flip = np.fromiter(
+                (disagrees(qpol, idx.polarity[int(i)]) for i in top), dtype=bool, count=len(top)
+            )
+            fused = np.where(flip, fused * _POLARITY, fused)
         named = idx.services.named(terms)
-        if named:
+        ext = self.normalizer.external
+        others = [t for t in terms if t in ext]
+        if others:  # "wa web": "web" is part of the app's name, not our web site
+            kinds = frozenset().union(*(ext[t] for t in others))
+            named = {t: s for t, s in named.items() if t not in kinds}
+        if named or others:
+            arts, words, apps = idx.articles, idx.words, self._apps
             clash = np.fromiter(
-                (conflicts(named, idx.articles[int(i)].service, idx.words[int(i)]) for i in top),
+                (
+                    conflicts(named, arts[int(i)].service, words[int(i)])
+                    or other_app(others, named, arts[int(i)].service, apps, words[int(i)])
+                    for i in top
+                ),
                 dtype=bool,
                 count=len(top),
             )
@@ -432,14 +570,18 @@ class Matcher:
         top, shown, fused, fz = top[order], shown[order], fused[order], fz[order]
         second = fused[1] if len(fused) > 1 else 0.0
         margin = np.where(np.arange(len(fused)) == 0, fused - second, fused - fused[0])
-        cover = np.array(
-            [
-                sum(w for t, w in zip(ids, term_idf, strict=True) if t in idx.terms[i]) / qmass
-                for i in top
-            ]
+        # per candidate x query term: does the article use the term? Known terms it
+        # does not use are words another article explains: the question may be about
+        # another object than this article's ("wa web" vs the ministry's own site).
+        idf = np.asarray(term_idf)
+        has = np.array([[t in idx.terms[i] for t in ids] for i in top], dtype=bool).reshape(
+            len(top), len(ids)
         )
+        known = np.asarray(ids) >= 0
+        cover = has @ idf / qmass
+        elsewhere = (~has & known) @ idf / qmass
         qlen = np.full(len(top), math.log1p(len(terms)))
-        return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen])
+        return [int(i) for i in shown], np.column_stack([fused, margin, cover, fz, qlen, elsewhere])
 
     def prepare(self, text: str) -> None:
         """Do a query's expensive, language-independent part now and keep it for a
@@ -465,6 +607,11 @@ class Matcher:
     def _rank_afresh(self, idx: _Index, text: str, k: int) -> _Ranked | None:
         if not idx.articles:
             return None
+        # A chat question is a sentence or two; past that (a pasted log or mail) the
+        # rest adds cost in proportion and little meaning, so the time per query is bounded.
+        words = text.split()
+        if len(words) > MAX_QUERY_WORDS:
+            text = " ".join(words[:MAX_QUERY_WORDS])
         qwords, qtoks = self.normalizer.analyse(text)
         terms = list(dict.fromkeys(self._query_terms(idx, qtoks)))
         if not terms:
@@ -478,7 +625,15 @@ class Matcher:
             return None
         top.setflags(write=False)
         comps.setflags(write=False)
-        return terms, ids, term_idf, qmass, top, comps
+        return (
+            terms,
+            ids,
+            term_idf,
+            qmass,
+            top,
+            comps,
+            polarity(qwords, self.normalizer.stopwords, stem),
+        )
 
     @staticmethod
     def _candidates(
@@ -489,9 +644,14 @@ class Matcher:
         norm = qmass * (_K1 + 1)
         phr = idx.phr.scores(known)
         best_phr = np.maximum.reduceat(phr, idx.starts) if len(phr) else phr
-        if idx.learned is not None:
-            np.maximum.at(best_phr, idx.learned_owner, idx.learned.scores(known))
         pool = idx.pool.scores(known)
+        if idx.learned is not None:
+            learned = idx.learned.scores(known)
+            np.maximum.at(best_phr, idx.learned_owner, learned)
+            # until the next rebuild pools it, a learned phrasing scores its article's
+            # pooled field at least as high as itself (the best-phrasing field alone
+            # carries no ranking weight)
+            np.maximum.at(pool, idx.learned_owner, learned)
         ans = idx.ans.scores(known)
         chars = idx.chars.scores(char_grams(qwords))
         raw = (1 - _W_CHAR) * (
@@ -500,7 +660,7 @@ class Matcher:
         sel = raw
         if idx.sem is not None:
             qids, qvec, qcover = idx.sem.encode_query(text)
-            cent = idx.sem.centroids @ qvec
+            cent = calling_thread_matvec(idx.sem.centroids, qvec)
             mu, sd = float(cent.mean()), float(cent.std()) + 1e-6
             cent = (cent - mu) / sd * qcover
             sel = raw + _SEL_SEM * cent
@@ -509,10 +669,14 @@ class Matcher:
         top = top[sel[top] > 0]
         if len(top) == 0:
             return top, np.zeros((0, len(_RANK_W)))
-        qclean = " ".join(qwords)
-        fz = np.array(
-            [max(fuzz.token_sort_ratio(qclean, p) for p in idx.phr_clean[i]) / 100 for i in top]
-        )
+        # token_sort_ratio is ratio on sorted words: the phrasings are kept sorted, so
+        # one C call scores all the candidates' phrasings.
+        sorted_phr = idx.phr_sorted
+        choices = [p for i in top for p in sorted_phr[i]]
+        sizes = np.fromiter((len(sorted_phr[i]) for i in top), dtype=np.int64, count=len(top))
+        qsorted = " ".join(sorted(qwords))
+        flat = process.cdist([qsorted], choices, scorer=fuzz.ratio, dtype=np.float32)[0]
+        fz = np.maximum.reduceat(flat, np.cumsum(sizes) - sizes) / 100
         semc = al_f = al_bag = np.zeros(len(top))
         if idx.sem is not None:
             semc = cent[top]
@@ -559,7 +723,8 @@ class Matcher:
         if not top:
             return []
         relative = feats[:, 1] / np.maximum(feats[:, 0], 1e-3)
-        z = np.column_stack([feats, relative]) @ np.asarray(_CALIB[1:]) + _CALIB[0]
+        x = np.column_stack([feats[:, :5], relative, feats[:, 5:]])
+        z = x @ np.asarray(_CALIB[1:]) + _CALIB[0]
         conf = 1 / (1 + np.exp(-z))
         if feats[0, 3] >= 0.999 and feats[0, 1] > 0:
             conf[0] = max(conf[0], _VERBATIM)

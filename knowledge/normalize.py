@@ -20,6 +20,7 @@ from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 HERE = Path(__file__).resolve().parent
 DEFAULT_SLANG = HERE / "slang.txt"
 DEFAULT_STOPWORDS = HERE / "stopwords.txt"
+DEFAULT_EXTERNAL = HERE / "external.txt"
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _REPEAT3 = re.compile(r"([a-z])\1{2,}")
@@ -227,7 +228,15 @@ class Normalizer:
         slang_path: Path | str | None = None,
         stopwords_path: Path | str | None = None,
     ) -> None:
-        self.slang = read_slang(slang_path or DEFAULT_SLANG)
+        external = read_slang(DEFAULT_EXTERNAL) if DEFAULT_EXTERNAL.exists() else {}
+        #: other organisations' apps (knowledge/external.txt): name token -> kind tokens
+        self.external: dict[str, frozenset[str]] = {}
+        for target in external.values():
+            name, *kinds = target.split()
+            self.external.setdefault(stem(name), frozenset())
+            self.external[stem(name)] |= {stem(k) for k in kinds}
+        # an operator's slang entry for the same words wins over the bundled list
+        self.slang = {**external, **read_slang(slang_path or DEFAULT_SLANG)}
         self.stopwords = frozenset(read_word_list(stopwords_path or DEFAULT_STOPWORDS))
         self._multi = {k: v for k, v in self.slang.items() if " " in k}
         self._max_key = max((k.count(" ") + 1 for k in self._multi), default=1)

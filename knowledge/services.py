@@ -52,6 +52,25 @@ def read_catalog_terms(path: Path | str | None) -> dict[str, list[str]]:
     return out
 
 
+def read_catalog_apps(path: Path | str | None) -> frozenset[str]:
+    """Services reached at their own web address: our applications and sites, the
+    peers of another organisation's app (knowledge/external.txt). The network or the
+    VPN, reached otherwise, are the way to any app, not one of them."""
+    if path is None:
+        return frozenset()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return frozenset()
+    return frozenset(
+        str(e["id"])
+        for e in data.get("services") or []
+        if isinstance(e, dict)
+        and e.get("id")
+        and str(e.get("access") or "").startswith(("http://", "https://"))
+    )
+
+
 class ServiceTerms:
     """Distinctive stemmed tokens per service, and the services a query names."""
 
@@ -86,6 +105,21 @@ class ServiceTerms:
     def named(self, tokens: Iterable[str]) -> dict[str, str]:
         """The query's distinctive tokens and the service each names."""
         return {t: self.service_of[t] for t in tokens if t in self.service_of}
+
+
+def other_app(
+    external: Sequence[str],
+    named: dict[str, str],
+    service: str | None,
+    apps: frozenset[str],
+    article_tokens: frozenset[str],
+) -> bool:
+    """True when the question is about another organisation's app (``external``
+    names) and this article is about one of our apps that the question does not
+    name, without mentioning that app: "wa web ga bisa dibuka" is not about our site."""
+    if not external or service is None or service not in apps or service in named.values():
+        return False
+    return not any(e in article_tokens for e in external)
 
 
 def conflicts(named: dict[str, str], service: str | None, article_tokens: frozenset[str]) -> bool:

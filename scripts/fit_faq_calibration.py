@@ -11,7 +11,7 @@ Method: one logistic regression of "the top answer is right" on the features of
 same, and wrong tops (including every unanswerable question) counted ``--neg``
 times, because a wrong confident answer costs more than offering choices.
 
-Usage: python scripts/fit_faq_calibration.py SET_DIR... [--neg 3] [--answer 0.75] [--suggest 0.35]
+Usage: python scripts/fit_faq_calibration.py SET_DIR... [--neg 5] [--answer 0.75] [--suggest 0.35]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from knowledge import Matcher, load_articles  # noqa: E402
 from knowledge.articles import load_jsonl_articles  # noqa: E402
 from knowledge.evaluation import load_queries  # noqa: E402
+from knowledge.matcher import N_FEATURES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +39,10 @@ def features_of(matcher: Matcher, queries: list[tuple[str, str | None]]) -> Data
     rows, right, none = [], [], []
     for text, expected in queries:
         top, feats = matcher.features(text, 5)
-        row = feats[0] if top else np.zeros(5)
+        row = feats[0] if top else np.zeros(N_FEATURES)
         rel = row[1] / max(row[0], 1e-3)
-        rows.append([1.0, *row, rel])
+        # the order Matcher.search uses: the first five features, relative margin, the rest
+        rows.append([1.0, *row[:5], rel, *row[5:]])
         right.append(bool(top) and matcher.articles[top[0]].id == expected)
         none.append(expected is None)
     return np.asarray(rows), np.asarray(right, dtype=float), np.asarray(none)
@@ -80,7 +82,7 @@ def figures(b: np.ndarray, data: Data, answer: float, suggest: float) -> dict[st
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("sets", nargs="*", type=Path)
-    ap.add_argument("--neg", type=float, default=3.0)
+    ap.add_argument("--neg", type=float, default=5.0)
     ap.add_argument("--answer", type=float, default=0.75)
     ap.add_argument("--suggest", type=float, default=0.35)
     args = ap.parse_args()
