@@ -73,6 +73,9 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        #: as Slack does: a message posted to a user id lands in the DM (D…), which its
+        #: answer names, and chat.update needs that DM id (a user id is channel_not_found)
+        self.dm_channels = False
 
     # -- scripting ------------------------------------------------------------------
 
@@ -228,6 +231,11 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             if not p.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
+            if self.dm_channels and str(p["channel"])[:1] in ("U", "W"):
+                if method == "chat.update":
+                    return {"ok": False, "error": "channel_not_found"}
+                if method == "chat.postMessage":
+                    p = {**p, "channel": "D" + str(p["channel"])[1:]}
             if not p.get("text") and not p.get("blocks"):
                 return {"ok": False, "error": "no_text"}
             if method == "chat.postEphemeral":
