@@ -472,8 +472,17 @@ class SlackHarness:
             interaction_body(payload), content_type="application/x-www-form-urlencoded"
         ), trigger
 
-    def submit(self, user: str, view: dict[str, Any], values: dict[str, str]) -> Any:
-        """Submit a modal as opened (from views.open) with the given values by block_id."""
+    def submit(
+        self,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, str],
+        *,
+        trigger_id: str | None = None,
+    ) -> Any:
+        """Submit a modal as opened (from views.open) with the given values by block_id:
+        a select's option value, a text, a datetimepicker's Unix time, or the chosen
+        checkbox values joined by commas. The same `trigger_id` twice is a redelivery."""
         state: dict[str, Any] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input" or block["block_id"] not in values:
@@ -484,6 +493,18 @@ class SlackHarness:
                 state[block["block_id"]] = {
                     element["action_id"]: {"type": "static_select", "selected_option": option}
                 }
+            elif element["type"] == "datetimepicker":
+                state[block["block_id"]] = {
+                    element["action_id"]: {
+                        "type": "datetimepicker",
+                        "selected_date_time": int(value) if value else None,
+                    }
+                }
+            elif element["type"] == "checkboxes":
+                chosen = [o for o in element["options"] if o["value"] in value.split(",")]
+                state[block["block_id"]] = {
+                    element["action_id"]: {"type": "checkboxes", "selected_options": chosen}
+                }
             else:
                 state[block["block_id"]] = {
                     element["action_id"]: {"type": element["type"], "value": value}
@@ -493,7 +514,7 @@ class SlackHarness:
             "team": {"id": TEAM, "domain": "contoh"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
             "api_app_id": APP_ID,
-            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "trigger_id": trigger_id or f"trigger-{uuid.uuid4().hex[:8]}",
             "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": state}},
         }
         return self.post(

@@ -66,6 +66,7 @@ STAT_OF = {
     "action": "action",
     "report": "view",
     "resolve": "view",
+    "change": "view",
 }
 #: the platform id of the stored work being done, for the turns it causes
 _DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar(

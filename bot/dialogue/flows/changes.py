@@ -102,7 +102,7 @@ def command(turn: Turn, rest: str) -> list[Reply]:
         return turn.say(turn.t("changes.reviewed", number=change.number))
     if not change_policy.may_view(turn.person):
         raise NotAllowed("changes.not_allowed_view")
-    if word:
+    if word and word not in ("daftar", "list"):
         return show(turn, changes.find(turn.session, verb))
     return listing(turn)
 
