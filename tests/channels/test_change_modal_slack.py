@@ -100,7 +100,7 @@ def test_the_modal_raises_a_change_through_the_core(slack: SlackHarness) -> None
     assert good.status_code == 200 and good.content in (b"", b"null")  # closes the modal
     again = slack.submit("UBUDI", view, form(start), trigger_id="trigger-change-1")  # redelivery
     assert again.status_code == 200
-    slack.wait("view", done + 1)
+    slack.wait("view", done + 2)  # the submission raised, and its redelivery counted
     [change] = changes_of(slack)
     assert (change.service_id, change.kind, change.state, change.requested_channel) == (
         "vpn",

@@ -213,9 +213,9 @@ def field_errors(sub: Submitted, lang: str, now: datetime) -> dict[str, str]:
     for name in TEXTS:
         if len(sub.values.get(name, "").strip()) < changes.MIN_TEXT:
             errors[name] = t(f"changes.short.{name}", lang, n=changes.MIN_TEXT)
-    for name in ("start", "end"):
-        if getattr(sub, name) is None:
-            errors[name] = t("changes.modal.pick_time", lang)
+    for moment in ("start", "end"):
+        if getattr(sub, moment) is None:
+            errors[moment] = t("changes.modal.pick_time", lang)
     if sub.started and sub.values.get("kind") != DARURAT:
         errors["started"] = t("changes.modal.started_not_emergency", lang)
     if sub.start is not None and sub.end is not None:
