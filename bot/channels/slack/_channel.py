@@ -67,6 +67,7 @@ STAT_OF = {
     "report": "view",
     "resolve": "view",
     "change": "view",
+    "problem": "view",
 }
 #: the platform id of the stored work being done, for the turns it causes
 _DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar(

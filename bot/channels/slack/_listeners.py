@@ -16,6 +16,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.channels.slack import _modals as modals
+from bot.channels.slack import _problem_modal as problem_modal
 from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW, view_form
 from bot.channels.slack._channel import (
     _DELIVERY,
@@ -74,6 +75,10 @@ def register(ch: SlackChannel) -> None:
             await ack()
             ch.spawn("action", _open_change_from_button(ch, body, respond))
             return
+        if problem_modal.step_of(_value(body)) is not None:
+            await ack()
+            ch.spawn("action", problem_modal.open_problem(ch, body, respond))
+            return
         if opens_modal_action(body):
             await ack()
             ch.spawn("action", ch.on_action(body, respond))
@@ -109,6 +114,7 @@ def register(ch: SlackChannel) -> None:
         await ack()
 
     modals.register(ch, app)
+    problem_modal.register(ch, app)
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -169,6 +175,8 @@ async def run_stored(ch: SlackChannel, data: dict[str, Any]) -> None:
             await ch.submit_resolve(body, data["form"], data["meta"])
         elif kind == "change":
             await modals.submitted(ch, body, str(data["key"]), data["change"])
+        elif kind == "problem":
+            await problem_modal.submitted(ch, body, str(data["key"]), data["meta"], data["form"])
     except Exception:
         ch.stats["error"] += 1
         raise
