@@ -8,6 +8,7 @@ and one on Slack: both decisions count and both posts show both."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from bot.channels.telegram import ChatPacer, Sender, TelegramTransport
 from bot.core import changes
 from bot.delivery import Deliverer
 from bot.dialogue.messages import Incoming
+from bot.i18n import t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
 from storage.models import ChangeApproval, ChangePost, ChangeRequest, Identity, Person
@@ -110,17 +112,29 @@ def test_the_posts_are_edited_on_slack_when_decided(
         f"chg:no:{change_id}",
         f"chg:info:{change_id}",
     ]
-    # the service manager rejects from the operator channel: the reason is typed as a
-    # command there, so the press answers with the command to type (ephemeral)
-    slack.press("UBAM", f"chg:no:{change_id}", channel=OPS, message_ts=ops_ts)
-    slack.wait("action", 2)
-    hint = slack.fake.wait_for("chat.postEphemeral", lambda c: c.params["user"] == "UBAM")[0]
-    assert f"/perubahan tolak {number}" in hint.params["text"]
-    with session_scope(helpdesk.engine) as s:
-        changes.decide(
-            s, change_id, person(s, MANAGER), "slack", "tolak",
-            note="Belum ada jadwal komunikasi ke pengguna", now=datetime.now(UTC),
-        )  # fmt: skip
+    # the service manager rejects from the operator channel: the reason in a modal
+    _, trigger = slack.press("UBAM", f"chg:no:{change_id}", channel=OPS, message_ts=ops_ts)
+    view = slack.fake.wait_for("views.open", lambda c: c.params["trigger_id"] == trigger)[0]
+    view = view.params["view"]
+    assert view["callback_id"] == "hd_change_decision"
+    assert t("changes.ask_note.tolak", number=number) in json.dumps(view, ensure_ascii=False)
+    short = slack.submit("UBAM", view, {"note": "no"})
+    assert short.json()["errors"] == {"note": t("changes.need_note")}  # the core's rule
+    done = slack.channel.stats["view"]
+    reason = "Belum ada jadwal komunikasi ke pengguna"
+    assert slack.submit("UBAM", view, {"note": reason}).status_code == 200
+    slack.wait("view", done + 1)
+    told = slack.fake.wait_for("chat.postEphemeral", lambda c: c.params["user"] == "UBAM")[0]
+    assert told.params["channel"] == OPS
+    assert t("changes.decided", number=number, state=t("changes.state.ditolak")) in told.text()
+    # decided: a late press is refused to the presser, no modal opens
+    opened = len(slack.fake.calls_to("views.open"))
+    slack.press("UNUR", f"chg:info:{change_id}", channel="DNUR", message_ts=dm_ts)
+    late = slack.fake.wait_for(
+        "chat.postEphemeral", lambda c: c.params["channel"] == "DNUR" and number in c.text()
+    )
+    assert t("changes.not_pending", number=number) in late[0].text()
+    assert len(slack.fake.calls_to("views.open")) == opened
     slack.tick()
     final = {
         c.params["channel"]: c.params

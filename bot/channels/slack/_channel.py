@@ -68,6 +68,7 @@ STAT_OF = {
     "resolve": "view",
     "change": "view",
     "problem": "view",
+    "decision": "view",
 }
 #: the platform id of the stored work being done, for the turns it causes
 _DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar(

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.channels.slack import _decision_modal as decision_modal
 from bot.channels.slack import _modals as modals
 from bot.channels.slack import _problem_modal as problem_modal
 from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW, view_form
@@ -79,6 +80,10 @@ def register(ch: SlackChannel) -> None:
             await ack()
             ch.spawn("action", problem_modal.open_problem(ch, body, respond))
             return
+        if decision_modal.decision_of(_value(body)) is not None:
+            await ack()
+            ch.spawn("action", decision_modal.open_decision(ch, body, respond))
+            return
         if opens_modal_action(body):
             await ack()
             ch.spawn("action", ch.on_action(body, respond))
@@ -115,6 +120,7 @@ def register(ch: SlackChannel) -> None:
 
     modals.register(ch, app)
     problem_modal.register(ch, app)
+    decision_modal.register(ch, app)
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -177,6 +183,8 @@ async def run_stored(ch: SlackChannel, data: dict[str, Any]) -> None:
             await modals.submitted(ch, body, str(data["key"]), data["change"])
         elif kind == "problem":
             await problem_modal.submitted(ch, body, str(data["key"]), data["meta"], data["form"])
+        elif kind == "decision":
+            await decision_modal.submitted(ch, body, str(data["key"]), data["meta"], data["note"])
     except Exception:
         ch.stats["error"] += 1
         raise
