@@ -72,7 +72,7 @@ def decision_modal(
         "close": plain(t("slack.modal.close", lang), 24),
         "blocks": [
             section(escape(prompt)),
-            _text_input("note", prompt, "", min_length=3),
+            _text_input("note", prompt, t("changes.modal.hint", lang, n=3), min_length=3),
         ],
     }
 

@@ -72,6 +72,10 @@ def _lang(person: Person | None) -> str:
 # -- the view -------------------------------------------------------------------------
 
 
+def _hint(lang: str) -> str:
+    return t("changes.modal.hint", lang, n=changes.MIN_TEXT)
+
+
 def _datetime(block_id: str, label: str) -> dict[str, Any]:
     return {
         "type": "input",
@@ -107,7 +111,11 @@ def change_modal(services: list[tuple[str, str]], lang: str, tz: str) -> dict[st
         },
     ]
     for name in TEXTS[:1]:
-        blocks.append(_text_input(name, t(f"changes.ask.{name}", lang), "", min_length=10))
+        blocks.append(
+            _text_input(
+                name, t(f"changes.ask.{name}", lang), _hint(lang), min_length=changes.MIN_TEXT
+            )
+        )
     blocks.append(
         _select(
             "risk",
@@ -116,7 +124,11 @@ def change_modal(services: list[tuple[str, str]], lang: str, tz: str) -> dict[st
         )
     )
     for name in TEXTS[1:]:
-        blocks.append(_text_input(name, t(f"changes.ask.{name}", lang), "", min_length=10))
+        blocks.append(
+            _text_input(
+                name, t(f"changes.ask.{name}", lang), _hint(lang), min_length=changes.MIN_TEXT
+            )
+        )
     blocks += [
         _datetime("start", t("changes.modal.start", lang)),
         _datetime("end", t("changes.modal.end", lang)),

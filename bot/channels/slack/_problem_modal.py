@@ -89,7 +89,7 @@ def problem_modal(
             _text_input(
                 name,
                 t(PROMPT[name], lang, number=number),
-                "",
+                t("changes.modal.hint", lang, n=MIN_NOTE),
                 initial=current.get(name, ""),
                 min_length=MIN_NOTE,
             )
