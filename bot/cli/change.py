@@ -55,8 +55,10 @@ def new(
     risk: Annotated[str, typer.Option(help="rendah, sedang or tinggi")] = "sedang",
     as_: AsOption = None,
 ) -> None:
-    """Record a change request (refused when its window clashes)."""
+    """Record a change request (refused when its window clashes); an emergency one may
+    have begun already, and its review is due N working days after its window."""
     from bot.core import changes
+    from bot.i18n import fmt_dt
     from storage.models import utcnow
 
     helpdesk = build_helpdesk()
@@ -70,6 +72,8 @@ def new(
     with _session(helpdesk) as s:
         change = changes.raise_change(s, _person(s, as_), "cli", form, now=utcnow())
         typer.echo(f"{change.number}  {change.state}")
+        if change.review_due_at is not None:  # an emergency change: reviewed afterwards
+            typer.echo(f"review due {fmt_dt(change.review_due_at, 'id', tz)}")
 
 
 @change_app.command("list")

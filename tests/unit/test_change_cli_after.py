@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import fmt_dt, t
 from storage.db import make_engine
 from storage.models import ChangeEvent, ChangeRequest, Release
 from tests.unit.test_change_cli import COORDINATOR, EMPLOYEE, MANAGER, TECH, new
@@ -112,3 +112,20 @@ def test_result_refusals(settings: Settings) -> None:
     assert code == 0 and out.strip() == f"{number}  dilaksanakan  dikembalikan"
     code, out = cli(settings, "release", number, "--notes", "Firmware VPN kini 9.2", "--sop", SOP)
     assert code == 1 and t("releases.not_releasable", number=number) in out
+
+
+def test_an_emergency_change_under_way_from_the_cli_says_when_its_review_is_due(
+    settings: Settings,
+) -> None:
+    code, out = new(settings, "--kind", "darurat", start="2020-01-06T08:00")  # long begun
+    assert code == 0, out
+    number, state = out.splitlines()[0].split()
+    assert state == "disetujui"
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as s:
+        change = s.exec(select(ChangeRequest)).one()
+        assert change.review_due_at is not None
+        assert out.splitlines()[1] == f"review due {fmt_dt(change.review_due_at)}"
+    engine.dispose()
+    code, out = cli(settings, "review", number, "--text", "Tambalan darurat berjalan baik")
+    assert code == 1 and t("changes.not_implemented", number=number) in out  # result first
