@@ -100,7 +100,8 @@ def test_the_modal_raises_a_change_through_the_core(slack: SlackHarness) -> None
     assert good.status_code == 200 and good.content in (b"", b"null")  # closes the modal
     again = slack.submit("UBUDI", view, form(start), trigger_id="trigger-change-1")  # redelivery
     assert again.status_code == 200
-    slack.wait("view", done + 2)  # the submission raised, and its redelivery counted
+    slack.wait("view", done + 1)  # the submission raised (its redelivery is stored once)
+    slack.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "DBUDI")
     [change] = changes_of(slack)
     assert (change.service_id, change.kind, change.state, change.requested_channel) == (
         "vpn",
@@ -207,3 +208,30 @@ def test_a_stored_submission_is_raised_once(slack: SlackHarness) -> None:
     second = modals.submit(slack.channel.engine, "UBUDI", "trigger-x", sub, "Asia/Jakarta")
     assert first is not None and not first[0].error and second is None
     assert len(changes_of(slack)) == 1
+
+
+def test_a_submission_without_its_choices_is_refused_at_them(slack: SlackHarness) -> None:
+    """Slack's client insists on every required field; a forged body may leave any out."""
+    _, _, trigger = slack.command("UBUDI", "perubahan")
+    view = opened(slack, trigger)
+    start = datetime.now(UTC) + timedelta(days=3)
+    values = {k: v for k, v in form(start).items() if k not in ("kind", "start")}
+    response = slack.submit("UBUDI", view, values)
+    assert response.json()["errors"] == {"start": t("changes.modal.pick_time")}
+    values = {k: v for k, v in form(start).items() if k != "kind"}
+    response = slack.submit("UBUDI", view, values)
+    assert response.json()["errors"] == {"kind": t("changes.bad_kind", kind="")}
+    assert changes_of(slack) == []
+
+
+def test_other_change_words_are_the_chats(slack: SlackHarness, helpdesk: Helpdesk) -> None:
+    """`/helpdesk perubahan NOMOR` is the chat's `/perubahan NOMOR`, answered ephemerally."""
+    _, _, trigger = slack.command("UBUDI", "perubahan")
+    done = slack.channel.stats["view"]
+    slack.submit("UBUDI", opened(slack, trigger), form(datetime.now(UTC) + timedelta(days=3)))
+    slack.wait("view", done + 1)
+    [change] = changes_of(slack)
+    _, response_url, _ = slack.command("UBUDI", f"perubahan {change.number}")
+    shown = slack.fake.wait_for("response_url", lambda c: c.params["_path"] in response_url)
+    assert change.number in shown[0].text()
+    assert "Cadangkan konfigurasi, pasang firmware, mulai ulang" in shown[0].text()  # the plan

@@ -71,7 +71,7 @@ def test_diagnosis_and_fix_from_an_operator_channel(
     diagnosis = "Gateway menolak jabat tangan TLS sejak 07.00"
     slack.submit("UBUDI", view, {"diagnosis": diagnosis}, trigger_id="trigger-diag-1")
     slack.submit("UBUDI", view, {"diagnosis": diagnosis}, trigger_id="trigger-diag-1")  # again
-    slack.wait("view", done + 2)
+    slack.wait("view", done + 1)  # its redelivery is stored once, or counted as one
     told = slack.fake.wait_for(
         "chat.postEphemeral", lambda c: c.params["user"] == "UBUDI" and number in c.text()
     )
