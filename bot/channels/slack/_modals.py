@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -352,8 +353,6 @@ async def submitted(ch: SlackChannel, body: dict[str, Any], key: str, data: dict
 
 
 def register(ch: SlackChannel, app: AsyncApp) -> None:
-    from slack_bolt.context.ack.async_ack import AsyncAck
-
     @app.view(CHANGE_VIEW)
     async def on_change(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         sub = read(view)

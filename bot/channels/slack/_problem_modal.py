@@ -15,6 +15,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -224,8 +225,6 @@ async def submitted(
 
 
 def register(ch: SlackChannel, app: AsyncApp) -> None:
-    from slack_bolt.context.ack.async_ack import AsyncAck
-
     @app.view(PROBLEM_VIEW)
     async def on_problem(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         form, meta = view_form(view)
