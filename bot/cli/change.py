@@ -1,8 +1,10 @@
-"""`helpdesk change new|list|show|approve|reject`: change requests from a terminal, through
-the same core functions as the chat (bot.core.changes), with the same refusals.
+"""`helpdesk change new|list|show|approve|reject|result|review|release`: change requests
+from a terminal, through the same core functions as the chat (bot.core.changes,
+change_results, releases), with the same refusals.
 
-`--as EMAIL` names the person acting; `new` without it is the CLI itself (an admin at the
-server). Decisions always need a person: an approval records who gave it.
+`--as EMAIL` names the person acting; `new`, `result`, `review` and `release` without it
+are the CLI itself (an admin at the server). Decisions always need a person: an approval
+records who gave it.
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ def new(
     risk: Annotated[str, typer.Option(help="rendah, sedang or tinggi")] = "sedang",
     as_: AsOption = None,
 ) -> None:
-    """Record a change request (refused when its window clashes)."""
+    """Record a change request (refused when its window clashes); an emergency one may
+    have begun already, and its review is due N working days after its window."""
     from bot.core import changes
+    from bot.i18n import fmt_dt
     from storage.models import utcnow
 
     helpdesk = build_helpdesk()
@@ -68,6 +72,8 @@ def new(
     with _session(helpdesk) as s:
         change = changes.raise_change(s, _person(s, as_), "cli", form, now=utcnow())
         typer.echo(f"{change.number}  {change.state}")
+        if change.review_due_at is not None:  # an emergency change: reviewed afterwards
+            typer.echo(f"review due {fmt_dt(change.review_due_at, 'id', tz)}")
 
 
 @change_app.command("list")
@@ -137,6 +143,76 @@ def _decide(number: str, email: str | None, decision: str, note: str) -> None:
         change = changes.find(s, number)
         change = changes.decide(s, change.id or 0, person, "cli", decision, note=note, now=utcnow())
         typer.echo(f"{change.number}  {change.state}")
+
+
+#: the chat's words for a result, and the English ones an operator may type
+RESULT_WORDS = {
+    "berhasil": "berhasil", "success": "berhasil", "succeeded": "berhasil",
+    "gagal": "gagal", "failed": "gagal",
+    "dibatalkan": "dibatalkan", "cancelled": "dibatalkan", "canceled": "dibatalkan",
+    "dikembalikan": "dikembalikan", "rolled_back": "dikembalikan", "rollback": "dikembalikan",
+}  # fmt: skip
+
+
+@change_app.command("result")
+def result(
+    number: str,
+    result_: Annotated[
+        str,
+        typer.Option("--result", help="berhasil, gagal, dibatalkan or dikembalikan (rolled_back)"),
+    ],
+    note: Annotated[str, typer.Option(help="what happened")] = "",
+    as_: AsOption = None,
+) -> None:
+    """Record how an approved change went (a cancelled one gives its window back)."""
+    from bot.core import change_results, changes
+    from storage.models import utcnow
+
+    word = RESULT_WORDS.get(result_.strip().lower(), result_.strip().lower())
+    with _session(build_helpdesk()) as s:
+        change = changes.find(s, number)
+        change = change_results.record_result(
+            s, change, _person(s, as_), "cli", word, note=note, now=utcnow()
+        )
+        typer.echo(f"{change.number}  {change.state}  {change.result}")
+
+
+@change_app.command("review")
+def review(
+    number: str,
+    text: Annotated[str, typer.Option("--text", help="the post-implementation review")],
+    as_: AsOption = None,
+) -> None:
+    """The post-implementation review (kaji ulang) of a change whose result is recorded."""
+    from bot.core import change_results, changes
+    from storage.models import utcnow
+
+    with _session(build_helpdesk()) as s:
+        change = changes.find(s, number)
+        change = change_results.record_review(s, change, _person(s, as_), "cli", text, now=utcnow())
+        typer.echo(f"{change.number}  {change.state}")
+
+
+@change_app.command("release")
+def release(
+    number: str,
+    notes: Annotated[str, typer.Option(help="release notes for users, in Indonesian")],
+    sop: Annotated[str, typer.Option(help="URL of the service's SOP as it now works")],
+    notes_en: Annotated[str, typer.Option(help="release notes in English")] = "",
+    as_: AsOption = None,
+) -> None:
+    """Publish the release of a change carried out successfully (owners and subscribers
+    are told through the outbox)."""
+    from bot.core import changes, releases
+    from storage.models import utcnow
+
+    with _session(build_helpdesk()) as s:
+        change = changes.find(s, number)
+        published = releases.publish(
+            s, change, _person(s, as_), "cli", notes_id=notes, notes_en=notes_en, sop_url=sop,
+            now=utcnow(),
+        )  # fmt: skip
+        typer.echo(f"{change.number}  release #{published.id}")
 
 
 def _person(session: Session, email: str | None) -> Person | None:

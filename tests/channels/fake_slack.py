@@ -73,6 +73,9 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        #: as Slack does: a message posted to a user id lands in the DM (D…), which its
+        #: answer names, and chat.update needs that DM id (a user id is channel_not_found)
+        self.dm_channels = False
 
     # -- scripting ------------------------------------------------------------------
 
@@ -228,6 +231,11 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             if not p.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
+            if self.dm_channels and str(p["channel"])[:1] in ("U", "W"):
+                if method == "chat.update":
+                    return {"ok": False, "error": "channel_not_found"}
+                if method == "chat.postMessage":
+                    p = {**p, "channel": "D" + str(p["channel"])[1:]}
             if not p.get("text") and not p.get("blocks"):
                 return {"ok": False, "error": "no_text"}
             if method == "chat.postEphemeral":
@@ -464,8 +472,17 @@ class SlackHarness:
             interaction_body(payload), content_type="application/x-www-form-urlencoded"
         ), trigger
 
-    def submit(self, user: str, view: dict[str, Any], values: dict[str, str]) -> Any:
-        """Submit a modal as opened (from views.open) with the given values by block_id."""
+    def submit(
+        self,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, str],
+        *,
+        trigger_id: str | None = None,
+    ) -> Any:
+        """Submit a modal as opened (from views.open) with the given values by block_id:
+        a select's option value, a text, a datetimepicker's Unix time, or the chosen
+        checkbox values joined by commas. The same `trigger_id` twice is a redelivery."""
         state: dict[str, Any] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input" or block["block_id"] not in values:
@@ -476,6 +493,18 @@ class SlackHarness:
                 state[block["block_id"]] = {
                     element["action_id"]: {"type": "static_select", "selected_option": option}
                 }
+            elif element["type"] == "datetimepicker":
+                state[block["block_id"]] = {
+                    element["action_id"]: {
+                        "type": "datetimepicker",
+                        "selected_date_time": int(value) if value else None,
+                    }
+                }
+            elif element["type"] == "checkboxes":
+                chosen = [o for o in element["options"] if o["value"] in value.split(",")]
+                state[block["block_id"]] = {
+                    element["action_id"]: {"type": "checkboxes", "selected_options": chosen}
+                }
             else:
                 state[block["block_id"]] = {
                     element["action_id"]: {"type": element["type"], "value": value}
@@ -485,7 +514,7 @@ class SlackHarness:
             "team": {"id": TEAM, "domain": "contoh"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
             "api_app_id": APP_ID,
-            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "trigger_id": trigger_id or f"trigger-{uuid.uuid4().hex[:8]}",
             "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": state}},
         }
         return self.post(

@@ -52,7 +52,7 @@ def test_subcommands() -> None:
         "inbox": ["status", "dead", "retry"],
         "review": ["open", "list", "show", "attend", "finding", "decide", "action", "close"],
         "problem": ["list", "show"],
-        "change": ["new", "list", "show", "approve", "reject"],
+        "change": ["new", "list", "show", "approve", "reject", "result", "review", "release"],
     }
     for group, commands in expected.items():
         result = runner.invoke(app, [group, "--help"], env={"COLUMNS": "200"})

@@ -67,6 +67,9 @@ STAT_OF = {
     "action": "action",
     "report": "view",
     "resolve": "view",
+    "change": "view",
+    "problem": "view",
+    "decision": "view",
 }
 #: the platform id of the stored work being done, for the turns it causes
 _DELIVERY: contextvars.ContextVar[str | None] = contextvars.ContextVar(

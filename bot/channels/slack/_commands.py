@@ -24,9 +24,14 @@ SUBCOMMANDS = {
     "ringkasan": "summary", "summary": "summary",
     "tautkan": "link", "link": "link",
     "bantuan": "help", "help": "help",
+    "perubahan": "change", "change": "change",
 }  # fmt: skip
 #: what the core is asked for each subcommand
-CORE_TEXT = {"status": "/status {rest}", "tickets": "/tiket", "link": "/tautkan {rest}"}
+CORE_TEXT = {
+    "status": "/status {rest}", "tickets": "/tiket", "link": "/tautkan {rest}",
+    # `/helpdesk perubahan` and `… baru` open the form (_modals.py); the rest is the chat's
+    "change": "/perubahan {rest}",
+}  # fmt: skip
 
 
 def subcommand(command: dict[str, Any]) -> str | None:

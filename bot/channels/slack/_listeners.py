@@ -15,6 +15,9 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.channels.slack import _decision_modal as decision_modal
+from bot.channels.slack import _modals as modals
+from bot.channels.slack import _problem_modal as problem_modal
 from bot.channels.slack._blocks import ACTION_PREFIX, REPORT_VIEW, RESOLVE_VIEW, view_form
 from bot.channels.slack._channel import (
     _DELIVERY,
@@ -22,6 +25,7 @@ from bot.channels.slack._channel import (
     SOURCE,
     STAT_OF,
     SlackChannel,
+    Where,
 )
 from bot.channels.slack._commands import opens_modal, run_command
 from bot.core.ticket_states import requires_root_cause
@@ -55,6 +59,10 @@ def register(ch: SlackChannel) -> None:
 
     @app.command("/helpdesk")
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        if modals.opens(command):
+            await ack()
+            ch.spawn("command", _open_change_from_command(ch, command, respond))
+            return
         if opens_modal(command):
             await ack()
             ch.spawn("command", run_command(ch, command, respond))
@@ -64,6 +72,18 @@ def register(ch: SlackChannel) -> None:
 
     @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
     async def on_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        if _value(body) in modals.CHANGE_ACTIONS:
+            await ack()
+            ch.spawn("action", _open_change_from_button(ch, body, respond))
+            return
+        if problem_modal.step_of(_value(body)) is not None:
+            await ack()
+            ch.spawn("action", problem_modal.open_problem(ch, body, respond))
+            return
+        if decision_modal.decision_of(_value(body)) is not None:
+            await ack()
+            ch.spawn("action", decision_modal.open_decision(ch, body, respond))
+            return
         if opens_modal_action(body):
             await ack()
             ch.spawn("action", ch.on_action(body, respond))
@@ -97,6 +117,30 @@ def register(ch: SlackChannel) -> None:
             return
         await ch.store("resolve", body, form=form, meta=meta)
         await ack()
+
+    modals.register(ch, app)
+    problem_modal.register(ch, app)
+    decision_modal.register(ch, app)
+
+
+def _value(body: dict[str, Any]) -> str:
+    return str(((body.get("actions") or [{}])[0]).get("value") or "")
+
+
+async def _open_change_from_button(
+    ch: SlackChannel, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    where = await ch.where_pressed(body)
+    await modals.open_change(ch, body["trigger_id"], body["user"]["id"], where, respond)
+
+
+async def _open_change_from_command(
+    ch: SlackChannel, command: dict[str, Any], respond: AsyncRespond
+) -> None:
+    user = command["user_id"]
+    dm = await ch.dm_where(user)
+    where = Where(dm.chat_id, False, "ephemeral", command.get("channel_id") or dm.channel)
+    await modals.open_change(ch, command["trigger_id"], user, where, respond)
 
 
 def opens_modal_action(body: dict[str, Any]) -> bool:
@@ -135,6 +179,12 @@ async def run_stored(ch: SlackChannel, data: dict[str, Any]) -> None:
             await ch.submit_report(body, data["form"])
         elif kind == "resolve":
             await ch.submit_resolve(body, data["form"], data["meta"])
+        elif kind == "change":
+            await modals.submitted(ch, body, str(data["key"]), data["change"])
+        elif kind == "problem":
+            await problem_modal.submitted(ch, body, str(data["key"]), data["meta"], data["form"])
+        elif kind == "decision":
+            await decision_modal.submitted(ch, body, str(data["key"]), data["meta"], data["note"])
     except LeaseLost:
         raise  # another worker has the event now: not a handler error
     except Exception:

@@ -2,6 +2,9 @@
 
 `alert.post` returns the message ts (the channel is the notice's target), so the
 Deliverer can record it and `alert.edit` can later `chat.update` the same message.
+A post to a person (a user id, as change requests go to their approvers) lands in their
+DM, and chat.update needs the DM's id, not the user's: the reference is then
+"D…/ts" (`message_ref`, `edit_target`).
 """
 
 from __future__ import annotations
@@ -106,6 +109,18 @@ def transport_error(exc: Exception) -> TransportError:
     return TransportError(f"slack: {exc!r}")
 
 
+def message_ref(target: str, response: Any) -> str:
+    """The ts of a post, with the channel it landed in when that is not the target."""
+    ts, channel = str(response["ts"]), str(response.get("channel") or target)
+    return ts if channel == target else f"{channel}/{ts}"
+
+
+def edit_target(target: str, ref: str) -> tuple[str, str]:
+    """(channel, ts) for chat.update from a kept reference."""
+    channel, _, ts = ref.rpartition("/")
+    return (channel or target), ts
+
+
 class SlackTransport:
     """The Deliverer's adapter for channel "slack"; targets are channel or user ids."""
 
@@ -122,10 +137,11 @@ class SlackTransport:
                     raise TransportError(
                         f"slack: {notice.kind} without message_ref", permanent=True
                     )
-                await self.client.chat_update(channel=notice.target, ts=str(ref), **body)
+                channel, ts = edit_target(notice.target, str(ref))
+                await self.client.chat_update(channel=channel, ts=ts, **body)
                 return str(ref)
             response = await self.client.chat_postMessage(channel=notice.target, **body)
-            return str(response["ts"])
+            return message_ref(notice.target, response)
         except TransportError:
             raise
         except Exception as exc:

@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.core import catalog, change_policy, change_results, changes, releases
 from bot.core.change_posts import render
 from bot.core.change_states import (
+    DARURAT,
     DIAJUKAN,
     DILAKSANAKAN,
     DISETUJUI,
@@ -25,8 +26,9 @@ from bot.core.change_states import (
     SETUJU,
     TOLAK,
 )
+from bot.core.change_when import says_started, started_span
 from bot.core.errors import InvalidTransition, NotAllowed
-from bot.core.when import parse_span
+from bot.core.when import Span, WhenError, parse_span
 from bot.dialogue.messages import Choice, Reply
 from bot.dialogue.router import Button, Flow, Text, split_first
 from bot.dialogue.turn import Turn
@@ -100,7 +102,7 @@ def command(turn: Turn, rest: str) -> list[Reply]:
         return turn.say(turn.t("changes.reviewed", number=change.number))
     if not change_policy.may_view(turn.person):
         raise NotAllowed("changes.not_allowed_view")
-    if word:
+    if word and word not in ("daftar", "list"):
         return show(turn, changes.find(turn.session, verb))
     return listing(turn)
 
@@ -350,11 +352,43 @@ def on_rollback(turn: Turn, text: str) -> list[Reply]:
     if short := _short(turn, text):
         return short
     turn.go(WHEN, keep=True, rollback_plan=text.strip()[:4000])
+    if turn.data.get("kind") == DARURAT:
+        return turn.say(
+            turn.t("changes.ask_when_emergency"),
+            [turn.choice("changes.button.started", "chg:started"), _cancel(turn)],
+        )
     return _asked(turn, "changes.ask_when")
 
 
+def _chose_started(turn: Turn, _value: str) -> list[Reply] | None:
+    """An emergency change already under way: its window began before it was recorded."""
+    return _ask_started(turn) if turn.data.get("kind") == DARURAT else None
+
+
+def _ask_started(turn: Turn) -> list[Reply]:
+    turn.go(WHEN, keep=True, started=True)
+    return _asked(turn, "changes.ask_started")
+
+
+def _span(turn: Turn, text: str) -> Span:
+    """A planned window; for an emergency change also one already under way (said with
+    the button, or a start that has passed)."""
+    if turn.data.get("kind") != DARURAT:
+        return parse_span(text, turn.now, turn.timezone)
+    if turn.data.get("started"):
+        return started_span(text, turn.now, turn.timezone)
+    try:
+        return parse_span(text, turn.now, turn.timezone)
+    except WhenError as exc:
+        if exc.key != "maintenance.when.in_past":
+            raise
+        return started_span(text, turn.now, turn.timezone)
+
+
 def on_when(turn: Turn, text: str) -> list[Reply]:
-    span = parse_span(text, turn.now, turn.timezone)
+    if turn.data.get("kind") == DARURAT and says_started(text):
+        return _ask_started(turn)
+    span = _span(turn, text)
     d = turn.data
     changes.check_window(turn.session, d["service"], span.start, span.end, tz=turn.timezone)
     turn.go(CONFIRM, keep=True, start=span.start.isoformat(), end=span.end.isoformat())
@@ -371,6 +405,10 @@ def on_when(turn: Turn, text: str) -> list[Reply]:
         end=turn.dt(form.end),
         rule=turn.t(f"changes.rule.{change_policy.policy_for(turn.session).rule_for(form.kind)}"),
     )
+    if form.kind == DARURAT:
+        due = change_policy.policy_for(turn.session).review_due(max(form.end, turn.now))
+        key = "changes.confirm_started" if form.start <= turn.now else "changes.confirm_emergency"
+        text += "\n" + turn.t(key, start=turn.dt(form.start), due=turn.dt(due))
     return turn.say(text, [turn.choice("changes.button.send", "chg:send"), _cancel(turn)])
 
 
@@ -390,14 +428,14 @@ def submit(turn: Turn) -> list[Reply]:
         turn.session, turn.ensure_person(), turn.msg.channel, _form(turn), now=turn.now
     )
     turn.reset()
-    return turn.say(
-        turn.t(
-            "changes.created",
-            number=change.number,
-            state=turn.t(f"changes.state.{change.state}"),
-        ),
-        [Choice(change.number, f"chg:show:{change.id}")],
+    text = turn.t(
+        "changes.created", number=change.number, state=turn.t(f"changes.state.{change.state}")
     )
+    if change.review_due_at is not None:
+        text += "\n" + turn.t(
+            "changes.review_due", number=change.number, due=turn.dt(change.review_due_at)
+        )
+    return turn.say(text, [Choice(change.number, f"chg:show:{change.id}")])
 
 
 # -- /rilis -------------------------------------------------------------------------
@@ -473,6 +511,7 @@ FLOW = Flow(
         "chg:svc": Button(_chose_service, states=(SERVICE,), guard=_raiser_only),
         "chg:kind": Button(_chose_kind, states=(KIND,), guard=_raiser_only),
         "chg:risk": Button(_chose_risk, states=(RISK,), guard=_raiser_only),
+        "chg:started": Button(_chose_started, states=(WHEN,), exact=True, guard=_raiser_only),
         "chg:send": Button(lambda turn, _: submit(turn), states=(CONFIRM,), exact=True),
         "chg:show": Button(_on_show),
         "chg:ok": Button(_on_approve),
