@@ -14,7 +14,7 @@ from bot.core import people
 from bot.i18n import fmt_dt, t
 from bot.runtime import Helpdesk
 from storage.db import session_scope
-from storage.models import Identity, Person, Ticket
+from storage.models import Identity, Person, Service, Subscription, Ticket
 from tests.channels.fake_slack import SlackHarness, buttons, slack_harness
 from tests.helpers import Chat
 
@@ -296,3 +296,27 @@ def test_an_admins_unlink_of_a_slack_account_holds(
     slack.wait("event", 2)
     after = slack_person(slack, "U121")
     assert after is None or after.email is None
+
+
+def test_helpdesk_passes_the_other_chat_commands_to_the_core(
+    slack: SlackHarness, helpdesk: Helpdesk
+) -> None:
+    """Slack has one slash command: a word that is one of the chat's commands reaches the
+    core as that command (every flow without a Slack line of its own), its role checks
+    included; a word that is none stays Slack's "unknown"."""
+    urls = {text: slack.command("U107", text)[1] for text in ("langganan vpn", "masalah", "drill")}
+
+    def answer(text: str) -> str:
+        return slack.fake.wait_for("response_url", lambda c: c.params["_path"] in urls[text])[
+            0
+        ].params["text"]
+
+    with Session(helpdesk.engine) as s:
+        vpn = s.get(Service, "vpn")
+        assert vpn is not None
+    assert vpn.name in answer("langganan vpn")
+    assert answer("masalah") == t("auth.operator_only").replace("&", "&amp;")
+    assert answer("drill") == t("auth.recovery_only").replace("&", "&amp;")
+    with Session(helpdesk.engine) as s:
+        subs = s.exec(select(Subscription)).all()
+    assert [(x.channel, x.service_id) for x in subs] == [("slack", "vpn")]

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from bot.channels.slack import _work as work
 from bot.channels.slack._blocks import message
 from bot.channels.slack._channel import Respond, SlackChannel, Where
+from bot.dialogue.engine import COMMANDS
 from bot.dialogue.messages import Reply
 from bot.i18n import t
 
@@ -34,9 +35,17 @@ CORE_TEXT = {
 }  # fmt: skip
 
 
+#: a word that is none of the above but one of the core's chat commands (/masalah,
+#: /reviu, /latihanpemulihan, /nilai, /langganan, ...): the chat command, so every flow
+#: is reachable from Slack's one slash command without a line here
+CORE = "core"
+
+
 def subcommand(command: dict[str, Any]) -> str | None:
-    word = (command.get("text") or "").strip().partition(" ")[0]
-    return SUBCOMMANDS.get(word.lower()) if word else "help"
+    word = (command.get("text") or "").strip().partition(" ")[0].lower()
+    if not word:
+        return "help"
+    return SUBCOMMANDS.get(word) or (CORE if word in COMMANDS else None)
 
 
 def opens_modal(command: dict[str, Any]) -> bool:
@@ -92,7 +101,6 @@ async def run_command(ch: SlackChannel, command: dict[str, Any], respond: Respon
             await asyncio.to_thread(ch.conversations.mark_sent, left, len(left.replies))
         replies = await ch.handle(where, user, text=rest, name=name)
     else:
-        replies = await ch.handle(
-            where, user, text=CORE_TEXT[sub].format(rest=rest).strip(), name=name
-        )
+        text = f"/{word.lower()} {rest}" if sub == CORE else CORE_TEXT[sub].format(rest=rest)
+        replies = await ch.handle(where, user, text=text.strip(), name=name)
     await ch.answer(where, user, replies, respond=respond)
