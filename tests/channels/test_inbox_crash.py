@@ -121,7 +121,9 @@ def test_acknowledged_updates_survive_a_kill_and_are_processed_once(
             for user in users:
                 response = client.post(
                     "/telegram/webhook",
-                    json=ups.text(user, "bagaimana cara reset password email dinas?"),
+                    json=ups.text(
+                        user, "saya lupa kata sandi akun SSO, bagaimana cara meresetnya?"
+                    ),
                     headers=headers,
                 )
                 assert response.status_code == 200  # acknowledged: it must not be lost

@@ -28,7 +28,7 @@ from storage.models import InboundEvent, InboxEvent, RateCounter
 from tests.channels.fake_telegram import BOT_ID, FakeBotApi, Updates
 from tests.channels.test_inbox_crash import SECRET, start, unfinished
 
-QUESTION = "bagaimana cara reset password email dinas?"
+QUESTION = "saya lupa kata sandi akun SSO, bagaimana cara meresetnya?"
 
 
 def _turn_row(engine: Any, update_id: int) -> InboundEvent:
