@@ -344,25 +344,11 @@ def start_incident_run(
     outage = session.get(Outage, outage_id)
     if outage is None or outage.planned:
         raise NotFound("recovery.unknown_outage")
-    existing = running(session, outage.service_id)
-    if (
-        existing is not None
-        and existing.kind == "incident"
-        and existing.ticket_id == outage.ticket_id
-    ):
-        return existing
-    if outage.ended_at is not None:
-        raise HelpdeskError("recovery.outage_over")
-    return start_run(
-        session,
-        outage.service_id,
-        person,
-        now=now,
-        kind="incident",
-        ticket_id=outage.ticket_id,
-        plans=plans,
-        channel=channel,
-    )
+    over = HelpdeskError("recovery.outage_over") if outage.ended_at is not None else None
+    return _incident_run(
+        session, outage.service_id, outage.ticket_id, person, over,
+        now=now, plans=plans, channel=channel,
+    )  # fmt: skip
 
 
 def start_ticket_run(
@@ -381,18 +367,36 @@ def start_ticket_run(
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or ticket.service_id is None:
         raise NotFound("recovery.unknown_ticket")
-    existing = running(session, ticket.service_id)
-    if existing is not None and existing.kind == "incident" and existing.ticket_id == ticket.id:
-        return existing
-    if ticket.state not in OPEN_STATES:
-        raise HelpdeskError("recovery.ticket_over", number=ticket.number)
-    return start_run(
-        session,
-        ticket.service_id,
-        person,
-        now=now,
-        kind="incident",
-        ticket_id=ticket.id,
-        plans=plans,
-        channel=channel,
+    over = (
+        HelpdeskError("recovery.ticket_over", number=ticket.number)
+        if ticket.state not in OPEN_STATES
+        else None
     )
+    return _incident_run(
+        session, ticket.service_id, ticket.id, person, over,
+        now=now, plans=plans, channel=channel,
+    )  # fmt: skip
+
+
+def _incident_run(
+    session: Session,
+    service_id: str,
+    ticket_id: int | None,
+    person: Person | None,
+    over: HelpdeskError | None,
+    *,
+    now: datetime | None,
+    plans: Path,
+    channel: str | None,
+) -> RecoveryRun:
+    """The run walked for this incident if one is (a second press, or the other
+    button of the same disruption); else a new one, unless the disruption is `over`."""
+    existing = running(session, service_id)
+    if existing is not None and existing.kind == "incident" and existing.ticket_id == ticket_id:
+        return existing
+    if over is not None:
+        raise over
+    return start_run(
+        session, service_id, person,
+        now=now, kind="incident", ticket_id=ticket_id, plans=plans, channel=channel,
+    )  # fmt: skip

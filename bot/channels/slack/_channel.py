@@ -461,9 +461,13 @@ class SlackChannel:
         outcome = await asyncio.to_thread(
             work.resolve, self.engine, user, meta.get("number", ""), note, cause
         )
-        origin = meta.get("origin") or ""
-        where = Where(origin, True, "channel", origin) if origin else await self.dm_where(user)
-        await self.tell(where, user, outcome)
+        await self.tell(await self.where_from(meta, user), user, outcome)
+
+    async def where_from(self, meta: dict[str, Any], user: str) -> Where:
+        """Where a submitted form's outcome is told: the operator channel it was opened
+        from (its `origin` in the view's metadata), else the user's DM."""
+        origin = str(meta.get("origin") or "")
+        return Where(origin, True, "channel", origin) if origin else await self.dm_where(user)
 
 
 def _user_of(body: dict[str, Any]) -> str:

@@ -20,14 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.channels.slack._blocks import _text_input, plain, section, view_form
-from bot.channels.slack._channel import Where
 from bot.channels.slack._mrkdwn import escape
-from bot.channels.slack._work import Outcome
+from bot.channels.slack._work import Outcome, lang_of
 from bot.core import changes, people
 from bot.core.change_states import INFO, TOLAK
 from bot.core.errors import HelpdeskError, NotAllowed
 from bot.core.usecases import refusal_text
-from bot.i18n import norm_lang, t
+from bot.i18n import t
 from storage.db import session_scope
 from storage.inbound import first_delivery
 from storage.models import ChangeRequest, Person, utcnow
@@ -43,10 +42,6 @@ CHANNEL = "slack"
 DECISIONS = {"chg:no": (TOLAK, "tolak"), "chg:info": (INFO, "info")}
 #: a note that passes the core's length rule, for the check when the button is pressed
 _PROBE = "(pemeriksaan)"
-
-
-def _lang(person: Person | None) -> str:
-    return norm_lang(person.lang if person else None)
 
 
 def decision_of(value: str) -> tuple[str, int] | None:
@@ -92,7 +87,7 @@ def gate(
     """The change's number and the language, or the refusal `decide` would give."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         try:
             number = _decide(s, person, change_id, decision, _PROBE).number
         except HelpdeskError as exc:
@@ -105,7 +100,7 @@ def gate(
 def check(engine: Engine, user: str, meta: dict[str, Any], note: str) -> dict[str, str]:
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         try:
             _decide(s, person, int(meta.get("change") or 0), str(meta.get("decision")), note)
         except (HelpdeskError, ValueError) as exc:
@@ -121,7 +116,7 @@ def record(engine: Engine, user: str, key: str, meta: dict[str, Any], note: str)
     try:
         with session_scope(engine) as s:
             person = people.identify(s, CHANNEL, user)
-            lang = _lang(person)
+            lang = lang_of(person)
             if not first_delivery(s, CHANNEL, f"decision-view:{key}"):
                 return None
             change = _decide(
@@ -156,9 +151,7 @@ async def submitted(
     outcome = await asyncio.to_thread(record, ch.engine, user, key, meta, note)
     if outcome is None:
         return
-    origin = str(meta.get("origin") or "")
-    where = Where(origin, True, "channel", origin) if origin else await ch.dm_where(user)
-    await ch.tell(where, user, outcome)
+    await ch.tell(await ch.where_from(meta, user), user, outcome)
 
 
 def register(ch: SlackChannel, app: AsyncApp) -> None:

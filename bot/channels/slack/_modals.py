@@ -27,16 +27,16 @@ from sqlmodel import Session
 
 from bot.channels.slack._blocks import _options, _select, _text_input, plain, section
 from bot.channels.slack._mrkdwn import escape
-from bot.channels.slack._work import Outcome
+from bot.channels.slack._work import Outcome, lang_of
 from bot.core import catalog, change_policy, changes, people
 from bot.core.change_states import DARURAT, KINDS, RISKS
 from bot.core.errors import HelpdeskError
 from bot.core.usecases import refusal_text
 from bot.dialogue.messages import Choice
-from bot.i18n import fmt_dt, norm_lang, t
+from bot.i18n import fmt_dt, t
 from storage.db import session_scope
 from storage.inbound import first_delivery
-from storage.models import Person, utcnow
+from storage.models import utcnow
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -64,10 +64,6 @@ FIELD_OF = {
     "changes.clash_change": "start",
     "changes.clash_maintenance": "start",
 }
-
-
-def _lang(person: Person | None) -> str:
-    return norm_lang(person.lang if person else None)
 
 
 # -- the view -------------------------------------------------------------------------
@@ -249,7 +245,7 @@ def gate(engine: Engine, user: str) -> tuple[list[tuple[str, str]], str, Outcome
     """The services this person may raise a change for, their language, or a refusal."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         own = [
             (svc.id, svc.name)
             for svc in catalog.list_services(s)
@@ -264,7 +260,7 @@ def check(engine: Engine, user: str, sub: Submitted, now: datetime) -> dict[str,
     """The core's own checks (role, fields, clashes), read only; errors by field."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         errors = field_errors(sub, lang, now)
         if errors:
             return errors
@@ -292,7 +288,7 @@ def submit(
     try:
         with session_scope(engine) as s:
             person = people.identify(s, CHANNEL, user)
-            lang = _lang(person)
+            lang = lang_of(person)
             if person is None:
                 raise HelpdeskError("changes.not_allowed")
             if not first_delivery(s, CHANNEL, f"change-view:{key}"):

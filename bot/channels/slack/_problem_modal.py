@@ -20,14 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.channels.slack._blocks import _text_input, plain, section, view_form
-from bot.channels.slack._channel import Where
 from bot.channels.slack._mrkdwn import escape
-from bot.channels.slack._work import Outcome
+from bot.channels.slack._work import Outcome, lang_of
 from bot.core import people, problems
 from bot.core.errors import HelpdeskError
 from bot.core.tickets import Actor
 from bot.core.usecases import MIN_NOTE, note_ok, refusal_text
-from bot.i18n import norm_lang, t
+from bot.i18n import t
 from storage.db import session_scope
 from storage.inbound import first_delivery
 from storage.models import Person
@@ -67,10 +66,6 @@ REQUIRED = {
     "fix": "problem.fix_required",
 }
 DONE = {"diag": "problem.diagnosed", "known": "problem.known", "fix": "problem.fixed"}
-
-
-def _lang(person: Person | None) -> str:
-    return norm_lang(person.lang if person else None)
 
 
 def step_of(value: str) -> tuple[str, str] | None:
@@ -140,7 +135,7 @@ def gate(
     """The record's current texts (for the modal), the language, or a refusal."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         try:
             problem = problems.find(s, number, person)
         except HelpdeskError as exc:
@@ -154,7 +149,7 @@ def check(engine: Engine, user: str, meta: dict[str, str], form: dict[str, str])
     step, number = meta.get("step", ""), meta.get("number", "")
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         fields = FIELDS_OF.get(step)
         if not fields:
             return {"diagnosis": t("input.stale_choice", lang)}
@@ -183,7 +178,7 @@ def record(
     try:
         with session_scope(engine) as s:
             person = people.identify(s, CHANNEL, user)
-            lang = _lang(person)
+            lang = lang_of(person)
             if not first_delivery(s, CHANNEL, f"problem-view:{key}"):
                 return None
             _apply(s, person, step, number, form)
@@ -219,9 +214,7 @@ async def submitted(
     outcome = await asyncio.to_thread(record, ch.engine, user, key, meta, form)
     if outcome is None:
         return
-    origin = meta.get("origin") or ""
-    where = Where(origin, True, "channel", origin) if origin else await ch.dm_where(user)
-    await ch.tell(where, user, outcome)
+    await ch.tell(await ch.where_from(meta, user), user, outcome)
 
 
 def register(ch: SlackChannel, app: AsyncApp) -> None:

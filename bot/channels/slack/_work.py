@@ -23,7 +23,8 @@ from storage.models import Conversation, Person, utcnow
 CHANNEL = "slack"
 
 
-def _lang(person: Person | None) -> str:
+def lang_of(person: Person | None) -> str:
+    """The language a Slack user's answers are in (their person's, or the default)."""
     return norm_lang(person.lang if person else None)
 
 
@@ -68,7 +69,7 @@ def open_report(
     and the anonymous channels every channel's reports get) and opens the ticket."""
     with session_scope(engine) as s:
         reporter = people.ensure_person(s, CHANNEL, user, name)
-        lang = _lang(reporter)
+        lang = lang_of(reporter)
         try:
             report = usecases.ReportForm.from_fields(s, form)
             ticket = usecases.open_report(
@@ -94,7 +95,7 @@ def resolve_gate(
     asks `usecases.may_resolve` again when the modal comes back."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         try:
             ticket = usecases.may_resolve(s, person, number)
         except HelpdeskError as exc:
@@ -112,7 +113,7 @@ def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None
     try:
         with session_scope(engine) as s:
             person = people.identify(s, CHANNEL, user)
-            lang = _lang(person)
+            lang = lang_of(person)
             ticket = usecases.resolve(s, person, CHANNEL, number, note, cause)
             return Outcome(t("ticket.resolved", lang, number=ticket.number), number=ticket.number)
     except HelpdeskError as exc:
@@ -122,7 +123,7 @@ def resolve(engine: Engine, user: str, number: str, note: str, cause: str | None
 def home(engine: Engine, user: str, tz: str) -> dict[str, Any]:
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         own = tickets.reported_by(s, person, open_only=True, limit=20) if person else []
         queue = (
             tickets.queue(s, person, limit=15)
@@ -136,7 +137,7 @@ def summary(engine: Engine, user: str, tz: str, argument: str = "") -> Outcome:
     """The core's status summary (the same as /ringkasan in every channel), role-checked."""
     with Session(engine) as s:
         person = people.identify(s, CHANNEL, user)
-        lang = _lang(person)
+        lang = lang_of(person)
         now = utcnow()
         try:
             result = usecases.summary_for(s, person, now, tz, argument)
